@@ -1,0 +1,15 @@
+//! inkdesk's conversation engine.
+//!
+//! Map of the crate:
+//! - [`prompt`]: the studio's system prompt, per-turn tail, vision prompt and fixed texts,
+//!   rendered from the studio profile with templates from `prompts/` compiled in.
+//! - [`language`]: which language the customer writes in (Greek when unclear).
+//! - [`locale`]: weekday and month names, dates, hours, durations and amounts in Greek and
+//!   English.
+
+pub mod language;
+pub mod locale;
+pub mod prompt;
+
+pub use language::{DetectedLanguage, detect, detect_in_conversation};
+pub use prompt::{FixedText, PromptError, StudioPrompts, TurnContext};

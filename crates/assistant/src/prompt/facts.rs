@@ -1,0 +1,110 @@
+//! The studio profile as the templates see it: already localised text, no logic left
+//! for the template language.
+
+use inkdesk_domain::{Language, StudioProfile};
+use serde::Serialize;
+
+use crate::locale;
+
+/// Everything the system prompt shows, in one language.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudioFacts {
+    /// Name, address, hours, policies, price guide, sign-off.
+    pub studio: StudioView,
+    /// The booking rules the prompt mentions.
+    pub booking: BookingView,
+}
+
+/// The studio's facts as text.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudioView {
+    /// The studio's name.
+    pub name: String,
+    /// Street address; empty when unknown.
+    pub address: String,
+    /// Opening hours, one line per run of days with the same hours.
+    pub hours: Vec<String>,
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// The signature closing every reply.
+    pub sign_off: String,
+    /// Non-refundable deposit in percent.
+    pub deposit_percent: u32,
+    /// Minimum age.
+    pub minimum_age: u32,
+    /// Further policy lines in this language.
+    pub notes: Vec<String>,
+    /// Price guide lines.
+    pub price_guide: Vec<GuideLine>,
+}
+
+/// One line of the price guide.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuideLine {
+    /// The kind of request.
+    pub label: String,
+    /// `40 / 45 €` or `180 €`.
+    pub price: String,
+}
+
+/// The booking rules as text.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookingView {
+    /// Minimum notice in words (`3 ώρες`).
+    pub notice: String,
+    /// Booking horizon in days.
+    pub horizon_days: u32,
+    /// How long offered slots are held, in minutes.
+    pub hold_minutes: u32,
+}
+
+impl StudioFacts {
+    /// Localises the profile's facts into `language`.
+    pub fn from_profile(profile: &StudioProfile, language: Language) -> Self {
+        let symbol = &profile.currency_symbol;
+        let price_guide = profile
+            .price_guide
+            .iter()
+            .map(|item| {
+                let label = match language {
+                    Language::El => &item.label_el,
+                    Language::En => &item.label_en,
+                };
+                let price = match item.high {
+                    Some(high) => format!(
+                        "{} / {}",
+                        locale::amount_text(language, item.low, symbol),
+                        locale::amount_text(language, high, symbol)
+                    ),
+                    None => locale::amount_text(language, item.low, symbol),
+                };
+                GuideLine {
+                    label: label.clone(),
+                    price,
+                }
+            })
+            .collect();
+        let notes = match language {
+            Language::El => profile.policies.notes_el.clone(),
+            Language::En => profile.policies.notes_en.clone(),
+        };
+        Self {
+            studio: StudioView {
+                name: profile.name.clone(),
+                address: profile.address.clone(),
+                hours: locale::hours_lines(language, &profile.hours),
+                time_zone: profile.time_zone.name().to_owned(),
+                sign_off: profile.sign_off.clone(),
+                deposit_percent: profile.pricing.deposit_percent,
+                minimum_age: profile.policies.minimum_age,
+                notes,
+                price_guide,
+            },
+            booking: BookingView {
+                notice: locale::duration_text(language, profile.booking.min_notice_minutes),
+                horizon_days: profile.booking.horizon_days,
+                hold_minutes: profile.booking.hold_minutes,
+            },
+        }
+    }
+}
