@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod settings;
 mod studio;
 
 use std::process::ExitCode;
@@ -17,6 +18,8 @@ use cli::{Cli, Command};
 const EXIT_BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
+    // A missing .env file is normal; a malformed one is reported by the commands that need it.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::CheckConfig(args) => commands::check_config::run(&args),
