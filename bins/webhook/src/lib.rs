@@ -10,10 +10,12 @@
 //! - [`settings`]: environment variables (the seed's names and ours), secrets hidden.
 //! - [`studio`]: finding and loading the studio profile.
 //! - [`telemetry`]: bunyan JSON logs, pretty with `DEBUG=true`.
+//! - [`http`]: the axum router and handlers.
 //! - [`metrics`]: Prometheus counters and histograms served at `/metrics`.
 
 pub mod cli;
 pub mod commands;
+pub mod http;
 pub mod metrics;
 pub mod settings;
 pub mod studio;
