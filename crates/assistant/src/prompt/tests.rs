@@ -120,6 +120,9 @@ fn vision_prompt_names_every_style_class() {
     let prompts = prompts_for(Language::El);
     insta::assert_snapshot!("vision_el", prompts.vision(Language::El));
     assert!(prompts.vision(Language::En).contains("in English"));
+    for style in crate::tools::schema::STYLES {
+        assert!(prompts.vision(Language::El).contains(&format!("`{style}`")), "{style}");
+    }
 }
 
 #[test]
