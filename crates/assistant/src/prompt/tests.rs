@@ -121,7 +121,10 @@ fn vision_prompt_names_every_style_class() {
     insta::assert_snapshot!("vision_el", prompts.vision(Language::El));
     assert!(prompts.vision(Language::En).contains("in English"));
     for style in crate::tools::schema::STYLES {
-        assert!(prompts.vision(Language::El).contains(&format!("`{style}`")), "{style}");
+        assert!(
+            prompts.vision(Language::El).contains(&format!("`{style}`")),
+            "{style}"
+        );
     }
 }
 
