@@ -19,7 +19,7 @@
 //! - Inputs: `0 < h, w ≤ 200` cm, `0 ≤ ink ≤ 1`, `D` one of the ten classes.
 //!
 //! Every number above is a field of [`PricingRules`] (its `Default` is the list above), so a
-//! studio profile can change them; the free functions [`piece_price`], [`quote`] and
+//! studio profile can change them; the free functions [`piece_price`], [`quote()`] and
 //! [`duration_for_price`] use the defaults. All arithmetic is `rust_decimal`, so the exact
 //! boundary `15 × 10 × 2.5 × 1.24 = 465` is 465, not 464.999….
 //!

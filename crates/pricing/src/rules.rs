@@ -185,7 +185,8 @@ mod tests {
 
     #[test]
     fn nonsense_rules_are_refused_naming_the_field() {
-        let cases: [(&str, fn(&mut PricingRules)); 5] = [
+        type Spoil = fn(&mut PricingRules);
+        let cases: [(&str, Spoil); 5] = [
             ("rounding", |r| r.rounding = Euros::whole(0)),
             ("multi_discount", |r| r.multi_discount = dec!(1.1)),
             ("minutes_per_euro", |r| r.minutes_per_euro = dec!(0)),
