@@ -1,0 +1,48 @@
+//! The `inkdesk` binary's library: configuration, wiring, HTTP, workers and the CLI.
+//!
+//! It stays thin: it reads configuration, wires concrete adapters into the crates' ports
+//! as `Arc<dyn …>` and runs one subcommand. Every business rule lives in a library crate.
+//! It is a library so the end-to-end tests in the workspace's `tests/` can start the
+//! real application on a random port.
+//!
+//! Map:
+//! - [`cli`]: the clap command line; [`commands`]: one module per subcommand.
+//! - [`settings`]: environment variables (the seed's names and ours), secrets hidden.
+//! - [`studio`]: finding and loading the studio profile.
+//! - [`telemetry`]: bunyan JSON logs, pretty with `DEBUG=true`.
+//! - [`http`]: the axum router and handlers.
+//! - [`metrics`]: Prometheus counters and histograms served at `/metrics`.
+
+pub mod cli;
+pub mod commands;
+pub mod http;
+pub mod metrics;
+pub mod settings;
+pub mod studio;
+pub mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit code for input the user must correct (bad flags, invalid values).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    // A missing .env file is normal; values already in the environment win.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::CheckConfig(args) => commands::check_config::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

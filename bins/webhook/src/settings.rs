@@ -1,0 +1,407 @@
+//! Environment settings: everything that is not the studio profile.
+//!
+//! Precedence: built-in defaults < studio profile < environment (a `.env` file is read
+//! into the environment at start-up). The seed's variable names keep working. Secrets are
+//! `SecretString`s: `Debug` shows `[REDACTED]` and [`Settings::report`] prints only
+//! whether each one is set.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::SecretString;
+
+/// Reads one variable; empty values count as unset.
+pub trait Env {
+    /// The value of `key`, if set and not empty.
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Env for std::collections::HashMap<String, String> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.get(key).filter(|v| !v.trim().is_empty()).cloned()
+    }
+}
+
+/// The OpenAI-compatible model server.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    /// `OPENAI_API_KEY` (optional for local servers).
+    pub api_key: Option<SecretString>,
+    /// `OPENAI_BASE_URL`, set for Azure OpenAI, OpenRouter, Ollama, vLLM, llama.cpp.
+    pub base_url: Option<String>,
+    /// `OPENAI_MODEL_DEFAULT`.
+    pub model_default: String,
+    /// `OPENAI_MODEL_VISION`.
+    pub model_vision: String,
+    /// `OPENAI_MODEL_CLASSIFY`.
+    pub model_classify: String,
+}
+
+impl ModelSettings {
+    /// A model is usable when a key is set or a (local) base URL is given.
+    pub fn is_configured(&self) -> bool {
+        self.api_key.is_some() || self.base_url.is_some()
+    }
+}
+
+/// Instagram (Meta Graph API) settings.
+#[derive(Debug, Clone)]
+pub struct InstagramSettings {
+    /// `IG_USER_ACCESS_TOKEN`: token used to send messages.
+    pub access_token: Option<SecretString>,
+    /// `IG_APP_SECRET`: key of the webhook signature.
+    pub app_secret: Option<SecretString>,
+    /// `IG_VERIFY_TOKEN`: answer expected in the subscription handshake.
+    pub verify_token: Option<SecretString>,
+    /// `IG_ACCOUNT_ID`: the studio's Instagram account id (entries for others are ignored).
+    pub account_id: Option<String>,
+    /// `IG_GRAPH_BASE_URL`.
+    pub graph_base_url: Option<String>,
+}
+
+/// Redis connection settings (`REDIS_URL`, or `REDIS_HOST`/`REDIS_PORT`/`REDIS_SSL`/
+/// `REDIS_USERNAME`/`REDIS_PASSWORD`).
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `REDIS_URL`, which wins over the parts.
+    pub url: Option<SecretString>,
+    /// `REDIS_HOST`.
+    pub host: Option<String>,
+    /// `REDIS_PORT` (6379).
+    pub port: u16,
+    /// `REDIS_SSL`.
+    pub ssl: bool,
+    /// `REDIS_USERNAME`.
+    pub username: Option<String>,
+    /// `REDIS_PASSWORD`.
+    pub password: Option<SecretString>,
+}
+
+/// Google Calendar settings.
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    /// `GOOGLE_TOKEN_FILE`: installed-app `token.json`.
+    pub token_file: Option<PathBuf>,
+    /// `GOOGLE_CLIENT_SECRETS`: installed-app client secrets.
+    pub client_secrets: Option<PathBuf>,
+    /// `GOOGLE_SERVICE_ACCOUNT_FILE`: service account key.
+    pub service_account_file: Option<PathBuf>,
+    /// `GOOGLE_CALENDAR_ID` (`primary`).
+    pub calendar_id: String,
+    /// `GOOGLE_API_BASE_URL`.
+    pub api_base_url: Option<String>,
+}
+
+impl GoogleSettings {
+    /// Google is used when either kind of credentials is configured.
+    pub fn is_configured(&self) -> bool {
+        self.token_file.is_some() || self.service_account_file.is_some()
+    }
+}
+
+/// Every environment setting.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `PORT` (3000).
+    pub port: u16,
+    /// `INKDESK_DATA_DIR` (`./data`): embedded store and calendar files.
+    pub data_dir: PathBuf,
+    /// `INKDESK_DEBOUNCE_SECONDS`: overrides the profile's debounce window.
+    pub debounce: Option<Duration>,
+    /// `DEBUG`: pretty logs and debug level.
+    pub debug: bool,
+    /// `APP_LOG_FILE`: also write JSON logs to this file.
+    pub log_file: Option<PathBuf>,
+    /// `INKDESK_ADMIN_TOKEN`: the admin console's bearer token (console off when unset).
+    pub admin_token: Option<SecretString>,
+    /// The model server.
+    pub model: ModelSettings,
+    /// Instagram.
+    pub instagram: InstagramSettings,
+    /// Redis; `None` means the embedded store.
+    pub redis: Option<RedisSettings>,
+    /// Google Calendar.
+    pub google: GoogleSettings,
+}
+
+fn flag(value: Option<String>) -> anyhow::Result<bool> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(other) => bail!("`{other}` is not a boolean (use true or false)"),
+    }
+}
+
+fn number<T: std::str::FromStr>(env: &dyn Env, key: &str) -> anyhow::Result<Option<T>> {
+    env.get(key)
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .ok()
+                .with_context(|| format!("{key}: `{v}` is not a valid number"))
+        })
+        .transpose()
+}
+
+impl Settings {
+    /// Reads every setting from `env`; malformed numbers and booleans are errors naming
+    /// the variable.
+    pub fn from_env(env: &dyn Env) -> anyhow::Result<Self> {
+        let secret = |key: &str| env.get(key).map(SecretString::from);
+        let redis_url = secret("REDIS_URL");
+        let redis_host = env.get("REDIS_HOST");
+        let redis = if redis_url.is_some() || redis_host.is_some() {
+            Some(RedisSettings {
+                url: redis_url,
+                host: redis_host,
+                port: number(env, "REDIS_PORT")?.unwrap_or(6379),
+                ssl: flag(env.get("REDIS_SSL")).context("REDIS_SSL")?,
+                username: env.get("REDIS_USERNAME"),
+                password: secret("REDIS_PASSWORD"),
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            port: number(env, "PORT")?.unwrap_or(3000),
+            data_dir: env
+                .get("INKDESK_DATA_DIR")
+                .unwrap_or_else(|| "./data".into())
+                .into(),
+            debounce: number::<u64>(env, "INKDESK_DEBOUNCE_SECONDS")?.map(Duration::from_secs),
+            debug: flag(env.get("DEBUG")).context("DEBUG")?,
+            log_file: env.get("APP_LOG_FILE").map(PathBuf::from),
+            admin_token: secret("INKDESK_ADMIN_TOKEN"),
+            model: ModelSettings {
+                api_key: secret("OPENAI_API_KEY"),
+                base_url: env.get("OPENAI_BASE_URL"),
+                model_default: env
+                    .get("OPENAI_MODEL_DEFAULT")
+                    .unwrap_or_else(|| "gpt-4o".into()),
+                model_vision: env
+                    .get("OPENAI_MODEL_VISION")
+                    .unwrap_or_else(|| "gpt-4o-mini".into()),
+                model_classify: env
+                    .get("OPENAI_MODEL_CLASSIFY")
+                    .unwrap_or_else(|| "gpt-4o-mini".into()),
+            },
+            instagram: InstagramSettings {
+                access_token: secret("IG_USER_ACCESS_TOKEN"),
+                app_secret: secret("IG_APP_SECRET"),
+                verify_token: secret("IG_VERIFY_TOKEN"),
+                account_id: env.get("IG_ACCOUNT_ID"),
+                graph_base_url: env.get("IG_GRAPH_BASE_URL"),
+            },
+            redis,
+            google: GoogleSettings {
+                token_file: env.get("GOOGLE_TOKEN_FILE").map(PathBuf::from),
+                client_secrets: env.get("GOOGLE_CLIENT_SECRETS").map(PathBuf::from),
+                service_account_file: env.get("GOOGLE_SERVICE_ACCOUNT_FILE").map(PathBuf::from),
+                calendar_id: env
+                    .get("GOOGLE_CALENDAR_ID")
+                    .unwrap_or_else(|| "primary".into()),
+                api_base_url: env.get("GOOGLE_API_BASE_URL"),
+            },
+        })
+    }
+
+    /// What production needs and is not configured, one line each.
+    pub fn missing_for_production(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.instagram.app_secret.is_none() {
+            missing.push("IG_APP_SECRET: webhook POSTs are refused (503) until it is set");
+        }
+        if self.instagram.verify_token.is_none() {
+            missing.push("IG_VERIFY_TOKEN: Meta cannot verify the webhook subscription");
+        }
+        if self.instagram.access_token.is_none() {
+            missing.push("IG_USER_ACCESS_TOKEN: replies cannot be sent; conversations are recorded for a person");
+        }
+        if self.instagram.account_id.is_none() {
+            missing.push("IG_ACCOUNT_ID: entries are not filtered by the studio's account id");
+        }
+        if !self.model.is_configured() {
+            missing.push("OPENAI_API_KEY or OPENAI_BASE_URL: no model; conversations are recorded for a person");
+        }
+        if self.google.token_file.is_some() && self.google.client_secrets.is_none() {
+            missing.push("GOOGLE_CLIENT_SECRETS: needed with GOOGLE_TOKEN_FILE unless the token file holds the client id and secret");
+        }
+        missing
+    }
+
+    /// The effective settings as `KEY = value` lines, secrets shown only as set/unset.
+    pub fn report(&self) -> Vec<(String, String)> {
+        let set = |s: &Option<SecretString>| {
+            if s.is_some() { "set (hidden)" } else { "unset" }.to_owned()
+        };
+        let opt = |s: &Option<String>| s.clone().unwrap_or_else(|| "unset".into());
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("unset".into(), |p| p.display().to_string())
+        };
+        let mut rows = vec![
+            ("PORT".into(), self.port.to_string()),
+            (
+                "INKDESK_DATA_DIR".into(),
+                self.data_dir.display().to_string(),
+            ),
+            (
+                "INKDESK_DEBOUNCE_SECONDS".into(),
+                self.debounce
+                    .map_or("from studio profile".into(), |d| d.as_secs().to_string()),
+            ),
+            ("DEBUG".into(), self.debug.to_string()),
+            ("APP_LOG_FILE".into(), path(&self.log_file)),
+            ("INKDESK_ADMIN_TOKEN".into(), set(&self.admin_token)),
+            ("OPENAI_API_KEY".into(), set(&self.model.api_key)),
+            ("OPENAI_BASE_URL".into(), opt(&self.model.base_url)),
+            (
+                "OPENAI_MODEL_DEFAULT".into(),
+                self.model.model_default.clone(),
+            ),
+            (
+                "OPENAI_MODEL_VISION".into(),
+                self.model.model_vision.clone(),
+            ),
+            (
+                "OPENAI_MODEL_CLASSIFY".into(),
+                self.model.model_classify.clone(),
+            ),
+            (
+                "IG_USER_ACCESS_TOKEN".into(),
+                set(&self.instagram.access_token),
+            ),
+            ("IG_APP_SECRET".into(), set(&self.instagram.app_secret)),
+            ("IG_VERIFY_TOKEN".into(), set(&self.instagram.verify_token)),
+            ("IG_ACCOUNT_ID".into(), opt(&self.instagram.account_id)),
+            (
+                "IG_GRAPH_BASE_URL".into(),
+                opt(&self.instagram.graph_base_url),
+            ),
+            ("GOOGLE_TOKEN_FILE".into(), path(&self.google.token_file)),
+            (
+                "GOOGLE_CLIENT_SECRETS".into(),
+                path(&self.google.client_secrets),
+            ),
+            (
+                "GOOGLE_SERVICE_ACCOUNT_FILE".into(),
+                path(&self.google.service_account_file),
+            ),
+            ("GOOGLE_CALENDAR_ID".into(), self.google.calendar_id.clone()),
+            ("GOOGLE_API_BASE_URL".into(), opt(&self.google.api_base_url)),
+        ];
+        match &self.redis {
+            None => rows.push((
+                "store".into(),
+                format!("embedded (SQLite in {})", self.data_dir.display()),
+            )),
+            Some(redis) => {
+                rows.push(("store".into(), "redis".into()));
+                rows.push(("REDIS_URL".into(), set(&redis.url)));
+                rows.push(("REDIS_HOST".into(), opt(&redis.host)));
+                rows.push(("REDIS_PORT".into(), redis.port.to_string()));
+                rows.push(("REDIS_SSL".into(), redis.ssl.to_string()));
+                rows.push(("REDIS_USERNAME".into(), opt(&redis.username)));
+                rows.push(("REDIS_PASSWORD".into(), set(&redis.password)));
+            }
+        }
+        let calendar = if self.google.is_configured() {
+            "google"
+        } else {
+            "embedded"
+        };
+        rows.push(("calendar".into(), calendar.into()));
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing_and_choose_embedded_adapters() {
+        let settings = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(settings.port, 3000);
+        assert_eq!(settings.data_dir, PathBuf::from("./data"));
+        assert!(settings.redis.is_none());
+        assert!(!settings.google.is_configured());
+        assert!(!settings.model.is_configured());
+        assert_eq!(settings.missing_for_production().len(), 5);
+    }
+
+    #[test]
+    fn the_seeds_variable_names_keep_working() {
+        let settings = Settings::from_env(&env(&[
+            ("OPENAI_API_KEY", "sk-test-123"),
+            ("OPENAI_MODEL_DEFAULT", "gpt-x"),
+            ("IG_USER_ACCESS_TOKEN", "IGQ-token"),
+            ("REDIS_HOST", "redis.internal"),
+            ("REDIS_PORT", "6380"),
+            ("REDIS_SSL", "true"),
+            ("GOOGLE_TOKEN_FILE", "token.json"),
+            ("GOOGLE_CLIENT_SECRETS", "credentials.json"),
+            ("DEBUG", "true"),
+            ("APP_LOG_FILE", "app.log"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.model.api_key.as_ref().unwrap().expose_secret(),
+            "sk-test-123"
+        );
+        assert_eq!(settings.model.model_default, "gpt-x");
+        let redis = settings.redis.unwrap();
+        assert_eq!(
+            (redis.host.as_deref(), redis.port, redis.ssl),
+            (Some("redis.internal"), 6380, true)
+        );
+        assert!(settings.google.is_configured());
+        assert!(settings.debug);
+        assert_eq!(settings.log_file, Some(PathBuf::from("app.log")));
+    }
+
+    #[test]
+    fn malformed_numbers_name_the_variable() {
+        let err = Settings::from_env(&env(&[("PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("PORT"), "{err}");
+        let err = Settings::from_env(&env(&[("DEBUG", "maybe")])).unwrap_err();
+        assert!(format!("{err:#}").contains("DEBUG"), "{err:#}");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_or_report() {
+        let settings = Settings::from_env(&env(&[
+            ("OPENAI_API_KEY", "sk-very-secret"),
+            ("IG_APP_SECRET", "app-very-secret"),
+            ("REDIS_URL", "redis://:pw-very-secret@host:6379"),
+        ]))
+        .unwrap();
+        let debug = format!("{settings:?}");
+        let report = format!("{:?}", settings.report());
+        for text in [debug, report] {
+            assert!(!text.contains("very-secret"), "{text}");
+        }
+    }
+}

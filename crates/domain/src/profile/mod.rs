@@ -1,0 +1,184 @@
+//! The studio profile: every fact and rule of one studio, loaded from TOML.
+//!
+//! Every default here is the first studio's (behaviour reference §1). A profile file only
+//! needs the keys it changes; unknown keys are refused so a typo cannot silently fall back
+//! to a default. [`StudioProfile::from_toml_str`] parses and validates in one step.
+
+mod hours;
+mod sections;
+
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use hours::{DayHours, OpeningSpan, WeeklyHours};
+pub use sections::{
+    BookingRules, ConversationRules, Language, Policies, PriceGuideItem, PricingLimits,
+};
+
+use crate::phone::Region;
+
+/// The example profile of the first studio, shipped as `config/studio.example.toml`.
+pub const EXAMPLE_TOML: &str = include_str!("../../../../config/studio.example.toml");
+
+/// Why a profile was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The TOML could not be read into a profile (syntax, unknown key, bad value); the
+    /// message names the line and the key.
+    #[error("cannot read the studio profile: {0}")]
+    Parse(String),
+    /// A value is well-formed but not acceptable.
+    #[error("studio profile: `{field}` {message}")]
+    Invalid {
+        /// Dotted path of the offending key, e.g. `booking.capacity`.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Everything inkdesk knows about one studio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudioProfile {
+    /// The studio's name as customers know it.
+    pub name: String,
+    /// The studio's display name in Instagram threads (tells its turns in an inbox export).
+    pub instagram_name: Option<String>,
+    /// Street address for directions.
+    pub address: String,
+    /// IANA time zone in which every date and time decision is made.
+    #[serde(serialize_with = "ser_tz", deserialize_with = "de_tz")]
+    pub time_zone: Tz,
+    /// Region for phone numbers written without a country code (ISO 3166 alpha-2).
+    #[serde(serialize_with = "ser_region", deserialize_with = "de_region")]
+    pub phone_region: Region,
+    /// Default reply language when the customer's is unclear.
+    pub language: Language,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// Symbol written after amounts.
+    pub currency_symbol: String,
+    /// The studio's signature at the end of replies.
+    pub sign_off: String,
+    /// Opening hours per weekday.
+    pub hours: WeeklyHours,
+    /// Capacity, slots, notice, horizon, holds.
+    pub booking: BookingRules,
+    /// History, debounce, takeover.
+    pub conversation: ConversationRules,
+    /// Price limits and deposit.
+    pub pricing: PricingLimits,
+    /// Policies the assistant states when asked.
+    pub policies: Policies,
+    /// Prices for common requests without a reference image.
+    pub price_guide: Vec<PriceGuideItem>,
+}
+
+impl Default for StudioProfile {
+    fn default() -> Self {
+        Self {
+            name: "Tattoo Studio".to_owned(),
+            instagram_name: None,
+            address: String::new(),
+            time_zone: chrono_tz::Europe::Athens,
+            phone_region: Region::GREECE,
+            language: Language::El,
+            currency: "EUR".to_owned(),
+            currency_symbol: "€".to_owned(),
+            sign_off: "❤️🐼".to_owned(),
+            hours: WeeklyHours::default(),
+            booking: BookingRules::default(),
+            conversation: ConversationRules::default(),
+            pricing: PricingLimits::default(),
+            policies: Policies::default(),
+            price_guide: PriceGuideItem::defaults(),
+        }
+    }
+}
+
+impl StudioProfile {
+    /// Parses and validates a profile written in TOML.
+    pub fn from_toml_str(text: &str) -> Result<Self, ProfileError> {
+        let profile: StudioProfile =
+            toml::from_str(text).map_err(|e| ProfileError::Parse(e.to_string()))?;
+        profile.validate()?;
+        Ok(profile)
+    }
+
+    /// The first studio's profile (`config/studio.example.toml`).
+    pub fn example() -> Self {
+        // The example is checked by a unit test; fall back to the defaults rather than panic.
+        Self::from_toml_str(EXAMPLE_TOML).unwrap_or_default()
+    }
+
+    /// The profile as TOML (for `inkdesk check-config`).
+    pub fn to_toml_string(&self) -> Result<String, ProfileError> {
+        toml::to_string_pretty(self).map_err(|e| ProfileError::Parse(e.to_string()))
+    }
+
+    /// Checks the rules no single field can check alone.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        let invalid = |field, message: &str| ProfileError::Invalid {
+            field,
+            message: message.to_owned(),
+        };
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "must not be empty"));
+        }
+        if !self.hours.any_open() {
+            return Err(invalid("hours", "the studio must open on at least one day"));
+        }
+        self.booking.validate()?;
+        self.conversation.validate()?;
+        self.pricing.validate()?;
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid(
+                "currency",
+                "must be a three-letter ISO 4217 code such as EUR",
+            ));
+        }
+        for item in &self.price_guide {
+            if item.low <= rust_decimal::Decimal::ZERO
+                || item.high.is_some_and(|high| high < item.low)
+            {
+                return Err(ProfileError::Invalid {
+                    field: "price_guide",
+                    message: format!("entry `{}` needs 0 < low <= high", item.key),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ser_tz<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
+fn de_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(d)?;
+    Tz::from_str(name.trim()).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown time zone `{name}`; use an IANA name such as Europe/Athens"
+        ))
+    })
+}
+
+fn ser_region<S: Serializer>(region: &Region, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&region.to_string())
+}
+
+fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Region, D::Error> {
+    let code = String::deserialize(d)?;
+    Region::parse(&code).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown region `{code}`; use a two-letter country code such as GR"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests;
