@@ -2,6 +2,7 @@
 //! The engine executes the validated [`ToolCommand`]s for the conversation's sender.
 
 pub mod args;
+pub mod quote;
 pub mod schema;
 
 pub use args::{
