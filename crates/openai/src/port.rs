@@ -63,3 +63,62 @@ pub trait ChatModelExt: ChatModel {
 }
 
 impl<M: ChatModel + ?Sized> ChatModelExt for M {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::request::{Message, ModelTask};
+    use crate::scripted::ScriptedModel;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Intent {
+        intent: String,
+    }
+
+    fn ask() -> ChatRequest {
+        ChatRequest::new(ModelTask::Classify, vec![Message::user("book me in")])
+    }
+
+    #[tokio::test]
+    async fn complete_json_works_through_dyn_chat_model() {
+        let model: Arc<dyn ChatModel> =
+            Arc::new(ScriptedModel::new().then_text(r#"{"intent":"booking"}"#));
+        let out = model.complete_json::<Intent>(ask()).await.unwrap();
+        assert_eq!(out.value.intent, "booking");
+        assert_eq!(out.response.usage.model, "scripted");
+    }
+
+    #[tokio::test]
+    async fn refusal_is_a_structured_output_error_carrying_the_refusal() {
+        let model = ScriptedModel::new().then_reply(ChatResponse {
+            refusal: Some("I can't help with that.".into()),
+            ..ChatResponse::default()
+        });
+        let err = model.complete_json::<Intent>(ask()).await.unwrap_err();
+        let ModelError::StructuredOutput(bad) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(bad.raw, "I can't help with that.");
+    }
+
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn mock_chat_model_is_usable_as_a_port() {
+        let mut mock = MockChatModel::new();
+        mock.expect_complete()
+            .times(1)
+            .returning(|_| Ok(ChatResponse::text("hi")));
+        mock.expect_breaker_state()
+            .returning(|| BreakerState::HalfOpen);
+        let model: Arc<dyn ChatModel> = Arc::new(mock);
+        assert_eq!(
+            model.complete(ask()).await.unwrap().text.as_deref(),
+            Some("hi")
+        );
+        assert_eq!(model.breaker_state(), BreakerState::HalfOpen);
+    }
+}

@@ -362,3 +362,76 @@ fn shorten(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{ModelTask, ToolDefinition};
+
+    fn body(request: &ChatRequest, field: MaxTokensField) -> Value {
+        let settings = TaskSettings {
+            model: "local-model".into(),
+            temperature: Some(0.7),
+            max_tokens: Some(100),
+        };
+        serde_json::to_value(WireRequest::build(request, &settings, field, true)).unwrap()
+    }
+
+    #[test]
+    fn request_overrides_win_and_old_servers_get_max_tokens() {
+        let mut request = ChatRequest::new(ModelTask::Default, vec![Message::user("hi")]);
+        request.temperature = Some(0.0);
+        request.max_tokens = Some(5);
+        let v = body(&request, MaxTokensField::MaxTokens);
+        assert_eq!(v["temperature"], json!(0.0));
+        assert_eq!(v["max_tokens"], json!(5));
+        assert!(v.get("max_completion_tokens").is_none());
+    }
+
+    #[test]
+    fn tool_choice_is_sent_only_with_tools_and_strict_only_when_set() {
+        let mut request = ChatRequest::new(ModelTask::Default, vec![Message::user("hi")]);
+        request.tool_choice = ToolChoice::Required;
+        assert!(
+            body(&request, MaxTokensField::default())
+                .get("tool_choice")
+                .is_none()
+        );
+        request.tools = vec![ToolDefinition::new(
+            "handoff",
+            "Ask a human",
+            json!({"type": "object"}),
+        )];
+        let v = body(&request, MaxTokensField::default());
+        assert_eq!(v["tool_choice"], json!("required"));
+        assert!(v["tools"][0]["function"].get("strict").is_none());
+    }
+
+    #[test]
+    fn tool_calls_without_id_or_with_object_arguments_are_accepted() {
+        let wire: WireResponse = serde_json::from_value(json!({
+            "model": "llama",
+            "choices": [{"message": {"content": [{"type": "text", "text": "ok"}], "tool_calls": [
+                {"function": {"name": "a", "arguments": {"x": 1}}},
+                {"id": "c2", "function": {"name": "b"}}
+            ]}, "finish_reason": "tool_calls"}]
+        }))
+        .unwrap();
+        let response = wire.into_response("asked").unwrap();
+        assert_eq!(response.text.as_deref(), Some("ok"));
+        assert_eq!(response.tool_calls[0].id, "call_0");
+        assert_eq!(response.tool_calls[0].arguments, Ok(json!({"x": 1})));
+        assert_eq!(response.tool_calls[1].arguments, Ok(json!({})));
+        assert_eq!(response.usage.model, "llama");
+    }
+
+    #[test]
+    fn error_bodies_are_read_or_shortened() {
+        let info = ErrorInfo::from_body(br#"{"error":{"message":"bad","type":"invalid_request_error","code":null,"param":"x"}}"#);
+        assert_eq!(info.code.as_deref(), Some("invalid_request_error"));
+        assert_eq!(info.param.as_deref(), Some("x"));
+        let long = "ω".repeat(1000);
+        let info = ErrorInfo::from_body(long.as_bytes());
+        assert_eq!(info.message.chars().count(), MAX_ERROR_MESSAGE + 1);
+    }
+}
