@@ -26,7 +26,9 @@ fn image_data_url(c: &mut Criterion) {
     let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
     bytes.extend((0..(1 << 20) - 4).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
     let part = ImagePart::new(bytes, ImageDetail::High).unwrap();
-    c.bench_function("image_data_url_1mib", |b| b.iter(|| black_box(part.data_url())));
+    c.bench_function("image_data_url_1mib", |b| {
+        b.iter(|| black_box(part.data_url()))
+    });
 }
 
 fn structured_fallback(c: &mut Criterion) {

@@ -117,6 +117,18 @@ pub enum MaxTokensField {
     MaxTokens,
 }
 
+/// How the API key is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthScheme {
+    /// `Authorization: Bearer <key>`: OpenAI, OpenRouter, Azure's `/openai/v1` API,
+    /// vLLM and llama.cpp with `--api-key`.
+    #[default]
+    Bearer,
+    /// `api-key: <key>`: Azure OpenAI's deployment-style URLs
+    /// (`…/openai/deployments/<name>?api-version=…`).
+    ApiKeyHeader,
+}
+
 /// Configuration of [`crate::OpenAiClient`].
 ///
 /// `Debug` is safe to log: the API key prints as redacted.
@@ -125,10 +137,13 @@ pub struct OpenAiConfig {
     /// Base URL up to and including the API version, e.g. `https://api.openai.com/v1`,
     /// `https://<resource>.openai.azure.com/openai/v1`, `https://openrouter.ai/api/v1`,
     /// `http://localhost:11434/v1` (Ollama), `http://localhost:8000/v1` (vLLM,
-    /// llama.cpp). `/chat/completions` is appended.
+    /// llama.cpp). `/chat/completions` is appended to the path; a query such as Azure's
+    /// `?api-version=…` is kept.
     pub base_url: String,
-    /// Sent as `Authorization: Bearer …`; `None` for local servers without auth.
+    /// The API key; `None` for local servers without auth.
     pub api_key: Option<SecretString>,
+    /// How the key is sent.
+    pub auth_scheme: AuthScheme,
     /// Sent as `OpenAI-Organization`.
     pub organization: Option<String>,
     /// Sent as `OpenAI-Project`.
@@ -154,6 +169,7 @@ impl Default for OpenAiConfig {
         Self {
             base_url: OPENAI_BASE_URL.to_owned(),
             api_key: None,
+            auth_scheme: AuthScheme::default(),
             organization: None,
             project: None,
             tasks: TaskModels::default(),

@@ -45,7 +45,8 @@ pub mod structured;
 pub use breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Permit};
 pub use client::{ConfigError, OpenAiClient};
 pub use config::{
-    MaxTokensField, OPENAI_BASE_URL, OpenAiConfig, RetryPolicy, TaskModels, TaskSettings,
+    AuthScheme, MaxTokensField, OPENAI_BASE_URL, OpenAiConfig, RetryPolicy, TaskModels,
+    TaskSettings,
 };
 pub use error::{MalformedOutput, ModelError};
 pub use image::{ImageDetail, ImageFormat, ImagePart, UnsupportedImage};

@@ -514,3 +514,36 @@ async fn reply_without_choices_is_an_invalid_response_not_a_panic() {
         "{empty:?}"
     );
 }
+
+#[tokio::test]
+async fn azure_deployment_url_keeps_api_version_and_sends_the_api_key_header() {
+    let server = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path(
+            "/openai/deployments/ink-gpt4o/chat/completions",
+        ))
+        .and(wiremock::matchers::query_param("api-version", "2024-10-21"))
+        .and(header("api-key", common::API_KEY))
+        .respond_with(ok("plain_reply.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = inkdesk_openai::OpenAiConfig {
+        base_url: format!(
+            "{}/openai/deployments/ink-gpt4o?api-version=2024-10-21",
+            server.uri()
+        ),
+        auth_scheme: inkdesk_openai::AuthScheme::ApiKeyHeader,
+        ..config(&server)
+    };
+    let client = client_with(config, &clock());
+
+    let reply = client
+        .complete(ChatRequest::new(
+            ModelTask::Default,
+            vec![Message::user("hi")],
+        ))
+        .await;
+
+    assert!(reply.is_ok(), "{reply:?}");
+}

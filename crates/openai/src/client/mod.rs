@@ -6,8 +6,10 @@
 
 mod wire;
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,7 +23,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::breaker::{BreakerState, CircuitBreaker};
-use crate::config::OpenAiConfig;
+use crate::config::{AuthScheme, OpenAiConfig};
 use crate::error::ModelError;
 use crate::port::ChatModel;
 use crate::rate_limit::wait_hint;
@@ -61,9 +63,9 @@ pub struct OpenAiClient {
     endpoint: Url,
     breaker: CircuitBreaker,
     clock: Arc<dyn Clock>,
-    /// Set once the server refuses `response_format`; later calls describe the schema in
+    /// Models that refused `response_format`; later calls to them describe the schema in
     /// a system message instead.
-    schema_unsupported: AtomicBool,
+    schema_unsupported: Mutex<HashSet<String>>,
 }
 
 impl OpenAiClient {
@@ -87,13 +89,20 @@ impl OpenAiClient {
             http,
             endpoint,
             clock,
-            schema_unsupported: AtomicBool::new(false),
+            schema_unsupported: Mutex::new(HashSet::new()),
         })
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &OpenAiConfig {
         &self.config
+    }
+
+    fn schema_refused_by(&self, model: &str) -> bool {
+        self.schema_unsupported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(model)
     }
 
     /// Sends one body, retrying transient failures; returns the response and the number
@@ -222,7 +231,7 @@ impl OpenAiClient {
     ) -> Result<(ChatResponse, u32), ModelError> {
         let settings = self.config.tasks.for_task(request.task);
         let mut use_schema =
-            request.response_format.is_some() && !self.schema_unsupported.load(Ordering::Relaxed);
+            request.response_format.is_some() && !self.schema_refused_by(&settings.model);
         loop {
             let body =
                 WireRequest::build(request, settings, self.config.max_tokens_field, use_schema);
@@ -244,7 +253,10 @@ impl OpenAiClient {
                     tracing::warn!(
                         "server refuses response_format; describing the schema in the prompt from now on"
                     );
-                    self.schema_unsupported.store(true, Ordering::Relaxed);
+                    self.schema_unsupported
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(settings.model.clone());
                     use_schema = false;
                 }
                 Err(error) => return Err(error),
@@ -319,29 +331,36 @@ fn endpoint(base_url: &str) -> Result<Url, ConfigError> {
         url: base_url.to_owned(),
         reason,
     };
-    let url = Url::parse(&format!(
-        "{}/chat/completions",
-        base_url.trim_end_matches('/')
-    ))
-    .map_err(|e| invalid(e.to_string()))?;
+    let mut url = Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https".to_owned()));
     }
+    // Append to the path but keep any query (Azure's `?api-version=…`).
+    let path = format!("{}/chat/completions", url.path().trim_end_matches('/'));
+    url.set_path(&path);
     Ok(url)
 }
 
 fn default_headers(config: &OpenAiConfig) -> Result<HeaderMap, ConfigError> {
     let mut headers = HeaderMap::new();
     if let Some(key) = &config.api_key {
+        let (name, text, header) = match config.auth_scheme {
+            AuthScheme::Bearer => (
+                AUTHORIZATION,
+                format!("Bearer {}", key.expose_secret()),
+                "Authorization",
+            ),
+            AuthScheme::ApiKeyHeader => (
+                HeaderName::from_static("api-key"),
+                key.expose_secret().to_owned(),
+                "api-key",
+            ),
+        };
         let mut value =
-            HeaderValue::from_str(&format!("Bearer {}", key.expose_secret())).map_err(|_| {
-                ConfigError::HeaderValue {
-                    header: "Authorization",
-                }
-            })?;
+            HeaderValue::from_str(&text).map_err(|_| ConfigError::HeaderValue { header })?;
         // Keeps the value out of reqwest's and hyper's debug output.
         value.set_sensitive(true);
-        headers.insert(AUTHORIZATION, value);
+        headers.insert(name, value);
     }
     for (name, value, header) in [
         (
@@ -378,6 +397,10 @@ mod tests {
             (
                 "https://studio.openai.azure.com/openai/v1",
                 "https://studio.openai.azure.com/openai/v1/chat/completions",
+            ),
+            (
+                "https://studio.openai.azure.com/openai/deployments/ink?api-version=2024-10-21",
+                "https://studio.openai.azure.com/openai/deployments/ink/chat/completions?api-version=2024-10-21",
             ),
         ] {
             assert_eq!(endpoint(base).unwrap().as_str(), want);
