@@ -31,7 +31,9 @@ pub struct Downloaded {
 impl Downloaded {
     /// Wraps bytes, sniffing their MIME type.
     pub fn sniffed(bytes: Bytes) -> Self {
-        let mime = infer::get(&bytes).map_or(UNKNOWN_MIME, |t| t.mime_type()).to_owned();
+        let mime = infer::get(&bytes)
+            .map_or(UNKNOWN_MIME, |t| t.mime_type())
+            .to_owned();
         Self { bytes, mime }
     }
 
@@ -106,18 +108,16 @@ impl HttpFetcher {
     }
 
     async fn fetch_inner(&self, url: Url) -> Result<Downloaded, DownloadError> {
-        let mut response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(network)?;
+        let mut response = self.client.get(url).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
             return Err(DownloadError::Status(status.as_u16()));
         }
         let limit = self.max_bytes;
-        if response.content_length().is_some_and(|len| len > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
             return Err(DownloadError::TooLarge { limit });
         }
         let initial = response
@@ -189,7 +189,9 @@ impl AttachmentFetcher for StaticFetcher {
             .unwrap_or_else(|p| p.into_inner())
             .get(url)
             .cloned();
-        found.map(Downloaded::sniffed).ok_or(DownloadError::Status(404))
+        found
+            .map(Downloaded::sniffed)
+            .ok_or(DownloadError::Status(404))
     }
 }
 
@@ -200,7 +202,13 @@ mod tests {
     #[tokio::test]
     async fn non_http_urls_are_refused_before_any_request() {
         let f = HttpFetcher::new(Duration::from_secs(1)).unwrap();
-        for url in ["file:///etc/passwd", "ftp://x/y", "data:image/png;base64,AA", "not a url", ""] {
+        for url in [
+            "file:///etc/passwd",
+            "ftp://x/y",
+            "data:image/png;base64,AA",
+            "not a url",
+            "",
+        ] {
             assert!(
                 matches!(f.fetch(url).await, Err(DownloadError::UnsupportedUrl)),
                 "{url}"
@@ -215,6 +223,9 @@ mod tests {
         let got = f.fetch("https://cdn/x").await.unwrap();
         assert_eq!(got.mime, "image/png");
         assert!(got.is_image());
-        assert!(matches!(f.fetch("https://cdn/y").await, Err(DownloadError::Status(404))));
+        assert!(matches!(
+            f.fetch("https://cdn/y").await,
+            Err(DownloadError::Status(404))
+        ));
     }
 }

@@ -62,10 +62,16 @@ pub fn verify_signature(
 /// Computes the header value Meta would send for `raw_body` (`sha256=<hex>`).
 ///
 /// Used by tests (here and in the server) to sign fixtures over their exact bytes.
-pub fn signature_header(app_secret: &SecretString, raw_body: &[u8]) -> Result<String, SignatureError> {
+pub fn signature_header(
+    app_secret: &SecretString,
+    raw_body: &[u8],
+) -> Result<String, SignatureError> {
     let mut mac = keyed_mac(app_secret)?;
     mac.update(raw_body);
-    Ok(format!("{PREFIX}{}", hex::encode(mac.finalize().into_bytes())))
+    Ok(format!(
+        "{PREFIX}{}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 fn keyed_mac(app_secret: &SecretString) -> Result<HmacSha256, SignatureError> {
@@ -121,7 +127,10 @@ mod tests {
     #[test]
     fn missing_and_malformed_headers_are_typed() {
         let body = b"{}";
-        assert_eq!(verify_signature(&secret(), None, body), Err(SignatureError::Missing));
+        assert_eq!(
+            verify_signature(&secret(), None, body),
+            Err(SignatureError::Missing)
+        );
         for bad in [
             "",
             "sha1=abcd",
@@ -129,7 +138,7 @@ mod tests {
             "sha256=zz",
             &format!("sha256={}", "g".repeat(64)),
             &format!("sha256={}", "a".repeat(63)),
-            &format!("{}", "a".repeat(64)),
+            &"a".repeat(64),
         ] {
             assert_eq!(
                 verify_signature(&secret(), Some(bad), body),

@@ -6,7 +6,7 @@
 //! the next finer boundary. Chunks are trimmed and never empty, so the only thing lost is the
 //! whitespace at chunk edges.
 
-use unicode_segmentation::UnicodeSegmentation;
+use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 
 /// Instagram's limit for one text message, in bytes of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 1000;
@@ -14,7 +14,7 @@ pub const MAX_MESSAGE_BYTES: usize = 1000;
 /// The smallest limit honoured: one `char` is up to 4 bytes.
 const MIN_MAX_BYTES: usize = 4;
 
-/// Splits `text` into trimmed, non-empty chunks of at most `max_bytes` bytes (at least 4).
+/// Splits `text` into trimmed (of whitespace clusters), non-empty chunks of at most `max_bytes` bytes (at least 4).
 ///
 /// Chunks never break a grapheme cluster (an emoji with its skin tone or a ZWJ family, a
 /// Greek letter with its accent) — except a single cluster longer than `max_bytes`, which
@@ -56,8 +56,8 @@ impl Level {
         match self {
             Level::Paragraph => text.split_inclusive("\n\n").collect(),
             Level::Line => text.split_inclusive('\n').collect(),
-            Level::Sentence => text.split_sentence_bounds().collect(),
-            Level::Word => text.split_word_bounds().collect(),
+            Level::Sentence => on_cluster_bounds(text, text.split_sentence_bounds()),
+            Level::Word => on_cluster_bounds(text, text.split_word_bounds()),
             Level::Grapheme => text.graphemes(true).collect(),
             Level::Char => text
                 .char_indices()
@@ -65,6 +65,30 @@ impl Level {
                 .collect(),
         }
     }
+}
+
+/// Joins segments whose boundary is not a grapheme-cluster boundary. Sentence and word
+/// rules (UAX #29) mostly agree with cluster rules, but not always (a Thai SARA AM after
+/// `?` is a sentence break inside a cluster).
+fn on_cluster_bounds<'a>(text: &'a str, segments: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&'a str> = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for seg in segments {
+        offset += seg.len();
+        let at_boundary = offset == text.len()
+            || GraphemeCursor::new(offset, text.len(), true)
+                .is_boundary(text, 0)
+                .unwrap_or(true);
+        if at_boundary {
+            out.push(&text[start..offset]);
+            start = offset;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 struct Packer {
@@ -79,9 +103,9 @@ impl Packer {
         for seg in level.segments(text) {
             // Trailing whitespace costs nothing if this turns out to be the chunk's end, and
             // is counted by the next segment's check if it does not.
-            if self.current.len() + seg.trim_end().len() <= self.max {
+            if self.current.len() + trim_end(seg).len() <= self.max {
                 self.push(seg);
-            } else if seg.trim().len() <= self.max {
+            } else if trim_start(trim_end(seg)).len() <= self.max {
                 self.flush();
                 self.push(seg);
             } else {
@@ -93,18 +117,40 @@ impl Packer {
 
     fn push(&mut self, seg: &str) {
         if self.current.is_empty() {
-            self.current.push_str(seg.trim_start());
+            self.current.push_str(trim_start(seg));
         } else {
             self.current.push_str(seg);
         }
     }
 
     fn flush(&mut self) {
-        let chunk = self.current.trim_end();
+        let chunk = trim_end(&self.current);
         if !chunk.is_empty() {
             self.chunks.push(chunk.to_owned());
         }
         self.current.clear();
+    }
+}
+
+/// True for a grapheme cluster made only of whitespace.
+fn is_blank(g: &str) -> bool {
+    g.chars().all(char::is_whitespace)
+}
+
+/// Drops leading whitespace clusters. Unlike `str::trim_start` this never separates a
+/// combining mark from the space it is attached to.
+fn trim_start(s: &str) -> &str {
+    match s.grapheme_indices(true).find(|(_, g)| !is_blank(g)) {
+        Some((i, _)) => &s[i..],
+        None => "",
+    }
+}
+
+/// Drops trailing whitespace clusters (see [`trim_start`]).
+fn trim_end(s: &str) -> &str {
+    match s.grapheme_indices(true).rev().find(|(_, g)| !is_blank(g)) {
+        Some((i, g)) => &s[..i + g.len()],
+        None => "",
     }
 }
 
@@ -120,7 +166,7 @@ mod tests {
         for c in chunks {
             assert!(c.len() <= max, "chunk of {} bytes > {max}", c.len());
             assert!(!c.is_empty());
-            assert_eq!(c.trim(), c, "chunk not trimmed: {c:?}");
+            assert_eq!(trim_start(trim_end(c)), c, "chunk not trimmed: {c:?}");
         }
         assert_eq!(non_ws(&chunks.concat()), non_ws(text));
     }
@@ -167,7 +213,10 @@ mod tests {
         let chunks = split_message(&text, MAX_MESSAGE_BYTES);
         check_invariants(&text, MAX_MESSAGE_BYTES, &chunks);
         assert!(chunks.len() >= 4);
-        assert!(chunks.iter().all(|c| c.ends_with('!')), "split at sentence ends");
+        assert!(
+            chunks.iter().all(|c| c.ends_with('!')),
+            "split at sentence ends"
+        );
     }
 
     #[test]
@@ -196,7 +245,10 @@ mod tests {
             assert_eq!(chunks.concat(), text);
             assert_eq!(chunks.len(), 3);
             for c in &chunks {
-                assert!(!c.starts_with('\u{301}'), "accent separated from its letter");
+                assert!(
+                    !c.starts_with('\u{301}'),
+                    "accent separated from its letter"
+                );
             }
         }
     }
@@ -207,6 +259,24 @@ mod tests {
         let chunks = split_message(&zalgo, 10);
         check_invariants(&zalgo, 10, &chunks);
         assert_eq!(chunks.concat(), zalgo);
+    }
+
+    #[test]
+    fn a_combining_mark_on_a_space_is_not_trimmed_off_its_space() {
+        let text = "ab \u{aa29}";
+        assert_eq!(split_message(text, 100), vec![text]);
+        assert_eq!(split_message(" \u{301}x", 100), vec![" \u{301}x"]);
+    }
+
+    #[test]
+    fn sentence_breaks_inside_a_cluster_are_not_used() {
+        // '?' + U+0E33 is one grapheme cluster although UAX #29 puts a sentence break in it.
+        let text = format!("{}?\u{e33}{}", "a".repeat(8), "b".repeat(8));
+        let chunks = split_message(&text, 12);
+        check_invariants(&text, 12, &chunks);
+        for c in &chunks {
+            assert!(!c.starts_with('\u{e33}'), "{chunks:?}");
+        }
     }
 
     #[test]

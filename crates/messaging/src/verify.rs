@@ -74,13 +74,43 @@ mod tests {
     fn wrong_token_wrong_mode_and_missing_parts_are_refused() {
         let s = secret("s3cret");
         let cases = [
-            (Some("subscribe"), Some("s3creT"), Some("1"), VerifyError::TokenMismatch),
-            (Some("subscribe"), Some("s3cret-longer"), Some("1"), VerifyError::TokenMismatch),
-            (Some("subscribe"), None, Some("1"), VerifyError::TokenMismatch),
-            (Some("unsubscribe"), Some("s3cret"), Some("1"), VerifyError::WrongMode),
+            (
+                Some("subscribe"),
+                Some("s3creT"),
+                Some("1"),
+                VerifyError::TokenMismatch,
+            ),
+            (
+                Some("subscribe"),
+                Some("s3cret-longer"),
+                Some("1"),
+                VerifyError::TokenMismatch,
+            ),
+            (
+                Some("subscribe"),
+                None,
+                Some("1"),
+                VerifyError::TokenMismatch,
+            ),
+            (
+                Some("unsubscribe"),
+                Some("s3cret"),
+                Some("1"),
+                VerifyError::WrongMode,
+            ),
             (None, Some("s3cret"), Some("1"), VerifyError::WrongMode),
-            (Some("subscribe"), Some("s3cret"), None, VerifyError::BadChallenge),
-            (Some("subscribe"), Some("s3cret"), Some(""), VerifyError::BadChallenge),
+            (
+                Some("subscribe"),
+                Some("s3cret"),
+                None,
+                VerifyError::BadChallenge,
+            ),
+            (
+                Some("subscribe"),
+                Some("s3cret"),
+                Some(""),
+                VerifyError::BadChallenge,
+            ),
         ];
         for (mode, token, challenge, want) in cases {
             assert_eq!(

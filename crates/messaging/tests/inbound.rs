@@ -31,18 +31,31 @@ fn customer_text_keeps_text_mid_envelope_and_conversation() {
     assert_eq!(e.conversation_id().as_str(), CUSTOMER);
     assert!(!e.is_from_studio());
     assert!(!e.standby);
-    assert_eq!(e.timestamp, DateTime::from_timestamp_millis(1_700_000_000_000).unwrap());
-    let EventKind::Text(m) = &e.kind else { panic!("{e:?}") };
+    assert_eq!(
+        e.timestamp,
+        DateTime::from_timestamp_millis(1_700_000_000_000).unwrap()
+    );
+    let EventKind::Text(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(m.text, "Γεια σας! Πόσο κοστίζει ένα τατουάζ 10 εκ.;");
     assert_eq!(m.context.reply_to, None);
-    assert_eq!(e.message_id(), Some("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx"));
-    assert_eq!(e.dedupe_key(), "mid:aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx");
+    assert_eq!(
+        e.message_id(),
+        Some("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx")
+    );
+    assert_eq!(
+        e.dedupe_key(),
+        "mid:aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx"
+    );
 }
 
 #[test]
 fn every_attachment_kind_is_recognised_with_its_url() {
     let e = one("attachments.json");
-    let EventKind::Attachments(m) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Attachments(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     let kinds: Vec<&AttachmentKind> = m.attachments.iter().map(|a| &a.kind).collect();
     assert_eq!(
         kinds,
@@ -69,7 +82,9 @@ fn every_attachment_kind_is_recognised_with_its_url() {
 #[test]
 fn unsupported_content_becomes_an_unsupported_attachment() {
     let e = one("unsupported.json");
-    let EventKind::Attachments(m) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Attachments(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(
         m.attachments,
         vec![Attachment {
@@ -82,7 +97,9 @@ fn unsupported_content_becomes_an_unsupported_attachment() {
 #[test]
 fn replies_to_messages_and_to_stories_carry_their_context() {
     let e = one("reply_to_message.json");
-    let EventKind::Text(m) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Text(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(
         m.context.reply_to,
         Some(ReplyTo::Message {
@@ -91,7 +108,9 @@ fn replies_to_messages_and_to_stories_carry_their_context() {
     );
 
     let e = one("story_reply.json");
-    let EventKind::Text(m) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Text(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(m.text, "Τέλειο σχέδιο 😍");
     assert_eq!(
         m.context.reply_to,
@@ -105,11 +124,18 @@ fn replies_to_messages_and_to_stories_carry_their_context() {
 #[test]
 fn quick_replies_and_postbacks_keep_their_payloads() {
     let e = one("quick_reply.json");
-    let EventKind::QuickReply(q) = &e.kind else { panic!("{e:?}") };
-    assert_eq!((q.text.as_str(), q.payload.as_str()), ("Κλείσε ραντεβού", "BOOK_APPOINTMENT"));
+    let EventKind::QuickReply(q) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (q.text.as_str(), q.payload.as_str()),
+        ("Κλείσε ραντεβού", "BOOK_APPOINTMENT")
+    );
 
     let e = one("postback.json");
-    let EventKind::Postback(p) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Postback(p) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(p.payload, "PRICES");
     assert_eq!(p.title.as_deref(), Some("Τιμές"));
     assert_eq!(e.message_id(), Some("m_pb_1"));
@@ -118,7 +144,9 @@ fn quick_replies_and_postbacks_keep_their_payloads() {
 #[test]
 fn reactions_say_who_what_and_on_which_message() {
     let e = one("reaction_react.json");
-    let EventKind::Reaction(r) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Reaction(r) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(r.action, ReactionAction::React);
     assert_eq!(r.target_mid, "m_target_1");
     assert_eq!(r.reaction.as_deref(), Some("love"));
@@ -127,7 +155,9 @@ fn reactions_say_who_what_and_on_which_message() {
     assert_eq!(e.message_id(), None);
 
     let e = one("reaction_unreact.json");
-    let EventKind::Reaction(r) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Reaction(r) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(r.action, ReactionAction::Unreact);
     assert_eq!((r.reaction.as_deref(), r.emoji.as_deref()), (None, None));
 }
@@ -140,7 +170,9 @@ fn studio_reactions_and_echoes_belong_to_the_customers_conversation() {
     assert_eq!(e.conversation_id().as_str(), CUSTOMER);
 
     let e = one("echo.json");
-    let EventKind::Echo(echo) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Echo(echo) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(echo.mid, "m_echo_1");
     assert_eq!(echo.text.as_deref(), Some("Σας ευχαριστούμε! ❤️🐼"));
     assert_eq!(e.sender_id, ACCOUNT);
@@ -151,13 +183,18 @@ fn studio_reactions_and_echoes_belong_to_the_customers_conversation() {
 #[test]
 fn echoes_are_recognised_even_when_the_account_id_differs_from_the_sender() {
     // Some setups put another id of the business in sender; `is_echo` alone decides.
-    let body = String::from_utf8(fixture("echo.json"))
-        .unwrap()
-        .replacen(r#""sender": {
-            "id": "17841400000000001""#, r#""sender": { "id": "999""#, 1);
-    let body = body.replace(r#""id": "17841400000000001"
+    let body = String::from_utf8(fixture("echo.json")).unwrap().replacen(
+        r#""sender": {
+            "id": "17841400000000001""#,
+        r#""sender": { "id": "999""#,
+        1,
+    );
+    let body = body.replace(
+        r#""id": "17841400000000001"
           },
-          "recipient""#, r#""id": "999" }, "recipient""#);
+          "recipient""#,
+        r#""id": "999" }, "recipient""#,
+    );
     let events = parse_webhook(body.as_bytes(), ACCOUNT).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].sender_id, "999");
@@ -167,21 +204,29 @@ fn echoes_are_recognised_even_when_the_account_id_differs_from_the_sender() {
 #[test]
 fn seen_deleted_and_referral_events_are_typed() {
     let e = one("read.json");
-    let EventKind::Seen(s) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Seen(s) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(s.mid.as_deref(), Some("m_echo_1"));
 
     let e = one("deleted.json");
-    let EventKind::Deleted(d) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Deleted(d) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(d.mid, "m_del_1");
 
     let e = one("referral.json");
-    let EventKind::Referral(r) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Referral(r) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(r.reference.as_deref(), Some("summer-flash"));
     assert_eq!(r.source.as_deref(), Some("SHORTLINK"));
     assert_eq!(r.kind.as_deref(), Some("OPEN_THREAD"));
 
     let e = one("message_with_ad_referral.json");
-    let EventKind::Text(m) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Text(m) = &e.kind else {
+        panic!("{e:?}")
+    };
     let r = m.context.referral.as_ref().unwrap();
     assert_eq!(r.ad_id.as_deref(), Some("120200000000001"));
     assert_eq!(r.source.as_deref(), Some("ADS"));
@@ -197,7 +242,9 @@ fn standby_events_are_parsed_and_flagged() {
 #[test]
 fn unknown_kinds_are_kept_as_unknown_not_errors() {
     let e = one("unknown_kind.json");
-    let EventKind::Unknown(u) = &e.kind else { panic!("{e:?}") };
+    let EventKind::Unknown(u) = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!(u.kind, "message_edit");
     assert_eq!(e.conversation_id().as_str(), CUSTOMER);
 }
@@ -205,8 +252,14 @@ fn unknown_kinds_are_kept_as_unknown_not_errors() {
 #[test]
 fn string_and_second_timestamps_parse() {
     let events = parse_webhook(&fixture("string_timestamps.json"), ACCOUNT).unwrap();
-    let ms: Vec<i64> = events.iter().map(|e| e.timestamp.timestamp_millis()).collect();
-    assert_eq!(ms, vec![1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_000]);
+    let ms: Vec<i64> = events
+        .iter()
+        .map(|e| e.timestamp.timestamp_millis())
+        .collect();
+    assert_eq!(
+        ms,
+        vec![1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_000]
+    );
 }
 
 #[test]
@@ -249,7 +302,10 @@ fn entries_for_other_accounts_are_skipped() {
 fn malformed_json_is_a_typed_error_and_odd_shapes_are_not() {
     for bad in [&b"{not json"[..], b"", b"[1,2]", b"\"instagram\"", b"null"] {
         assert!(
-            matches!(parse_webhook(bad, ACCOUNT), Err(ParseError::MalformedJson(_))),
+            matches!(
+                parse_webhook(bad, ACCOUNT),
+                Err(ParseError::MalformedJson(_))
+            ),
             "{}",
             String::from_utf8_lossy(bad)
         );
@@ -261,7 +317,11 @@ fn malformed_json_is_a_typed_error_and_odd_shapes_are_not() {
         r#"{"entry":[{"id":"17841400000000001","messaging":[{"message":{"mid":"x","text":"no sender"}}]}]}"#,
         r#"{"entry":[{"id":17841400000000001,"messaging":[{"sender":{"id":"a b"},"recipient":{"id":"1"},"message":{"mid":"x","text":"bad id"}}]}]}"#,
     ] {
-        assert_eq!(parse_webhook(odd.as_bytes(), ACCOUNT).unwrap(), vec![], "{odd}");
+        assert_eq!(
+            parse_webhook(odd.as_bytes(), ACCOUNT).unwrap(),
+            vec![],
+            "{odd}"
+        );
     }
 }
 
@@ -271,7 +331,9 @@ fn a_known_kind_with_wrong_field_types_becomes_unknown() {
       "messaging":[{"sender":{"id":"5723000000000001"},"recipient":{"id":"17841400000000001"},
       "timestamp":1700000000000,"message":{"mid":"m1","text":42}}]}]}"#;
     let events = parse_webhook(body.as_bytes(), ACCOUNT).unwrap();
-    let EventKind::Unknown(u) = &events[0].kind else { panic!("{events:?}") };
+    let EventKind::Unknown(u) = &events[0].kind else {
+        panic!("{events:?}")
+    };
     assert_eq!(u.kind, "message (unreadable)");
 }
 
@@ -288,7 +350,10 @@ fn numeric_ids_and_missing_event_timestamps_fall_back_sensibly() {
 #[test]
 fn bodies_over_the_limit_are_refused() {
     let big = vec![b' '; inkdesk_messaging::inbound::MAX_WEBHOOK_BODY_BYTES + 1];
-    assert!(matches!(parse_webhook(&big, ACCOUNT), Err(ParseError::TooLarge { .. })));
+    assert!(matches!(
+        parse_webhook(&big, ACCOUNT),
+        Err(ParseError::TooLarge { .. })
+    ));
 }
 
 fn arb_json() -> impl Strategy<Value = serde_json::Value> {
@@ -300,20 +365,42 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         any::<f64>().prop_map(|f| json!(f)),
         "\\PC{0,12}".prop_map(Value::String),
         prop_oneof![
-            Just("message"), Just("reaction"), Just("read"), Just("postback"), Just("referral"),
-            Just("mid"), Just("text"), Just("attachments"), Just("is_echo"), Just("reply_to"),
+            Just("message"),
+            Just("reaction"),
+            Just("read"),
+            Just("postback"),
+            Just("referral"),
+            Just("mid"),
+            Just("text"),
+            Just("attachments"),
+            Just("is_echo"),
+            Just("reply_to"),
         ]
         .prop_map(|s| Value::String(s.to_owned())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         let key = prop_oneof![
-            Just("sender".to_owned()), Just("recipient".to_owned()), Just("id".to_owned()),
-            Just("timestamp".to_owned()), Just("message".to_owned()), Just("reaction".to_owned()),
-            Just("read".to_owned()), Just("postback".to_owned()), Just("referral".to_owned()),
-            Just("mid".to_owned()), Just("text".to_owned()), Just("attachments".to_owned()),
-            Just("payload".to_owned()), Just("type".to_owned()), Just("url".to_owned()),
-            Just("is_echo".to_owned()), Just("reply_to".to_owned()), Just("story".to_owned()),
-            Just("quick_reply".to_owned()), Just("action".to_owned()), "[a-z_]{1,8}",
+            Just("sender".to_owned()),
+            Just("recipient".to_owned()),
+            Just("id".to_owned()),
+            Just("timestamp".to_owned()),
+            Just("message".to_owned()),
+            Just("reaction".to_owned()),
+            Just("read".to_owned()),
+            Just("postback".to_owned()),
+            Just("referral".to_owned()),
+            Just("mid".to_owned()),
+            Just("text".to_owned()),
+            Just("attachments".to_owned()),
+            Just("payload".to_owned()),
+            Just("type".to_owned()),
+            Just("url".to_owned()),
+            Just("is_echo".to_owned()),
+            Just("reply_to".to_owned()),
+            Just("story".to_owned()),
+            Just("quick_reply".to_owned()),
+            Just("action".to_owned()),
+            "[a-z_]{1,8}",
         ];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),

@@ -55,7 +55,8 @@ pub fn parse_webhook(raw: &[u8], account_id: &str) -> Result<Vec<InboundEvent>, 
             limit: MAX_WEBHOOK_BODY_BYTES,
         });
     }
-    let root: Map<String, Value> = serde_json::from_slice(raw).map_err(ParseError::MalformedJson)?;
+    let root: Map<String, Value> =
+        serde_json::from_slice(raw).map_err(ParseError::MalformedJson)?;
     if let Some(object) = root.get("object").and_then(Value::as_str) {
         if object != "instagram" {
             tracing::warn!(object, "webhook object is not `instagram`; parsing anyway");
@@ -81,7 +82,10 @@ pub fn parse_webhook(raw: &[u8], account_id: &str) -> Result<Vec<InboundEvent>, 
             continue;
         }
         let entry_time = entry.get("time").and_then(parse_timestamp);
-        for (key, channel) in [("messaging", Channel::Messaging), ("standby", Channel::Standby)] {
+        for (key, channel) in [
+            ("messaging", Channel::Messaging),
+            ("standby", Channel::Standby),
+        ] {
             let Some(list) = entry.get(key) else { continue };
             let Some(list) = list.as_array() else {
                 tracing::warn!(key, "webhook entry field is not an array; skipped");
@@ -95,7 +99,10 @@ pub fn parse_webhook(raw: &[u8], account_id: &str) -> Result<Vec<InboundEvent>, 
         }
         for key in entry.keys() {
             if !matches!(key.as_str(), "id" | "time" | "messaging" | "standby") {
-                tracing::info!(key = key.as_str(), "webhook entry field not handled; ignored");
+                tracing::info!(
+                    key = key.as_str(),
+                    "webhook entry field not handled; ignored"
+                );
             }
         }
     }
@@ -133,13 +140,20 @@ fn parse_event(
 
     let kind = event_kind(obj);
     if let EventKind::Unknown(u) = &kind {
-        tracing::info!(kind = u.kind.as_str(), "webhook event of unknown kind kept as Unknown");
+        tracing::info!(
+            kind = u.kind.as_str(),
+            "webhook event of unknown kind kept as Unknown"
+        );
     }
 
     // The customer is whoever is not the studio. Echoes are always studio-sent, even if the
     // account id were configured differently from the id Meta uses in sender/recipient.
     let studio_sent = sender_id == account_id || matches!(kind, EventKind::Echo(_));
-    let customer = if studio_sent { &recipient_id } else { &sender_id };
+    let customer = if studio_sent {
+        &recipient_id
+    } else {
+        &sender_id
+    };
     let conversation = match ConversationId::parse(customer.as_str()) {
         Ok(c) => c,
         Err(_) => {
@@ -167,7 +181,8 @@ fn event_kind(obj: &Map<String, Value>) -> EventKind {
         return typed::<WireReaction>(v, "reaction").map_or_else(unknown, reaction_kind);
     }
     if let Some(v) = obj.get("read") {
-        return typed::<WireRead>(v, "read").map_or_else(unknown, |r| EventKind::Seen(Seen { mid: r.mid }));
+        return typed::<WireRead>(v, "read")
+            .map_or_else(unknown, |r| EventKind::Seen(Seen { mid: r.mid }));
     }
     if let Some(v) = obj.get("postback") {
         return typed::<WirePostback>(v, "postback").map_or_else(unknown, |p| match p.payload {
@@ -297,7 +312,12 @@ fn reaction_kind(r: WireReaction) -> EventKind {
     let action = match r.action.as_deref() {
         Some("react") => ReactionAction::React,
         Some("unreact") => ReactionAction::Unreact,
-        other => return unknown(format!("reaction with action {}", other.unwrap_or("<none>"))),
+        other => {
+            return unknown(format!(
+                "reaction with action {}",
+                other.unwrap_or("<none>")
+            ));
+        }
     };
     let Some(target_mid) = r.mid else {
         return unknown("reaction without mid".to_owned());
@@ -327,7 +347,9 @@ const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 pub(super) fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
     match v {
         Value::Number(n) => {
-            let as_int = n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64));
+            let as_int = n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64));
             as_int.and_then(from_epoch)
         }
         Value::String(s) => {
@@ -366,12 +388,28 @@ mod tests {
         let want = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
         assert_eq!(parse_timestamp(&json!(1_700_000_000_123_i64)), Some(want));
         assert_eq!(parse_timestamp(&json!("1700000000123")), Some(want));
-        assert_eq!(parse_timestamp(&json!("2023-11-14T22:13:20.123Z")), Some(want));
-        assert_eq!(parse_timestamp(&json!("2023-11-14T22:13:20.123+0000")), Some(want));
+        assert_eq!(
+            parse_timestamp(&json!("2023-11-14T22:13:20.123Z")),
+            Some(want)
+        );
+        assert_eq!(
+            parse_timestamp(&json!("2023-11-14T22:13:20.123+0000")),
+            Some(want)
+        );
         let secs = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         assert_eq!(parse_timestamp(&json!(1_700_000_000)), Some(secs));
-        assert_eq!(parse_timestamp(&json!("2023-11-14T22:13:20+0000")), Some(secs));
-        for bad in [json!(null), json!("soon"), json!(-5), json!(0), json!([1]), json!(1e300)] {
+        assert_eq!(
+            parse_timestamp(&json!("2023-11-14T22:13:20+0000")),
+            Some(secs)
+        );
+        for bad in [
+            json!(null),
+            json!("soon"),
+            json!(-5),
+            json!(0),
+            json!([1]),
+            json!(1e300),
+        ] {
             assert_eq!(parse_timestamp(&bad), None, "{bad}");
         }
     }

@@ -76,7 +76,11 @@ pub struct GraphConfig {
 impl GraphConfig {
     /// Instagram Login mode against `graph.instagram.com`, with defaults.
     pub fn instagram_login(access_token: SecretString) -> Self {
-        Self::with_mode(GraphMode::InstagramLogin, INSTAGRAM_GRAPH_BASE, access_token)
+        Self::with_mode(
+            GraphMode::InstagramLogin,
+            INSTAGRAM_GRAPH_BASE,
+            access_token,
+        )
     }
 
     /// Page mode against `graph.facebook.com`, with defaults.
@@ -127,7 +131,11 @@ impl GraphConfig {
     pub fn send_url(&self) -> Result<Url, ConfigError> {
         let base = self.base_url.trim_end_matches('/');
         let version = self.api_version.trim_matches('/');
-        let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+        let safe = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        };
         if !safe(version) {
             return Err(ConfigError::InvalidVersion);
         }
@@ -168,6 +176,7 @@ pub struct GraphMessenger {
     client: reqwest::Client,
     url: Url,
     token: SecretString,
+    timeout: Duration,
     retry: RetryPolicy,
     max_chunk_bytes: usize,
 }
@@ -225,13 +234,14 @@ impl GraphMessenger {
         Self::with_client(config, client)
     }
 
-    /// Builds the messenger on a shared client. The client's own timeout applies; the
-    /// configured `request_timeout` is also set per request.
+    /// Builds the messenger on a shared client; the configured `request_timeout` is set on
+    /// each request.
     pub fn with_client(config: GraphConfig, client: reqwest::Client) -> Result<Self, ConfigError> {
         Ok(Self {
             url: config.send_url()?,
             client,
             token: config.access_token,
+            timeout: config.request_timeout,
             retry: config.retry,
             max_chunk_bytes: config.max_chunk_bytes,
         })
@@ -281,6 +291,7 @@ impl GraphMessenger {
             .client
             .post(self.url.clone())
             .bearer_auth(self.token.expose_secret())
+            .timeout(self.timeout)
             .json(&body)
             .send()
             .await
@@ -294,13 +305,16 @@ impl GraphMessenger {
                 retry_after: None,
                 error: SendError::InvalidResponse(e.to_string()),
             })?;
-            return parsed.message_id.map(SentMessageId::new).ok_or_else(|| Attempt {
-                class: Class::Rejected,
-                retry_after: None,
-                error: SendError::InvalidResponse("no message_id".to_owned()),
-            });
+            return parsed
+                .message_id
+                .map(SentMessageId::new)
+                .ok_or_else(|| Attempt {
+                    class: Class::Rejected,
+                    retry_after: None,
+                    error: SendError::InvalidResponse("no message_id".to_owned()),
+                });
         }
-        let detail = GraphApiError::from_response(status.as_u16(), &bytes);
+        let detail = Box::new(GraphApiError::from_response(status.as_u16(), &bytes));
         let class = classify(&detail);
         let retry_after = retry_after(&headers);
         let error = match class {
@@ -314,7 +328,7 @@ impl GraphMessenger {
                 retry_after,
                 detail: Some(detail),
             },
-            Class::Transient => SendError::Unavailable(Box::new(detail)),
+            Class::Transient => SendError::Unavailable(detail),
             Class::Rejected => SendError::Rejected(detail),
         };
         Err(Attempt {

@@ -167,8 +167,14 @@ mod tests {
             (err(400, Some(190), Some(463)), Class::TokenInvalid),
             (err(401, Some(190), None), Class::TokenInvalid),
             (err(400, Some(10), Some(2_018_278)), Class::WindowClosed),
-            (err(400, Some(551), Some(1_545_041)), Class::RecipientUnavailable),
-            (err(400, Some(100), Some(2_018_001)), Class::RecipientUnavailable),
+            (
+                err(400, Some(551), Some(1_545_041)),
+                Class::RecipientUnavailable,
+            ),
+            (
+                err(400, Some(100), Some(2_018_001)),
+                Class::RecipientUnavailable,
+            ),
             (err(400, Some(613), None), Class::RateLimited),
             (err(429, None, None), Class::RateLimited),
             (err(500, Some(1200), None), Class::Transient),

@@ -78,28 +78,28 @@ pub enum SendError {
     /// The access token is invalid or expired (Graph code 190). Nothing will be delivered
     /// until an operator replaces it: surface loudly.
     #[error("the Instagram access token is invalid or expired: {0}")]
-    TokenInvalid(GraphApiError),
+    TokenInvalid(Box<GraphApiError>),
     /// The messaging window is closed (24 h, or 7 days with the human-agent tag): only the
     /// customer writing again reopens it. Not retried.
     #[error("the messaging window for this customer is closed: {0}")]
-    WindowClosed(GraphApiError),
+    WindowClosed(Box<GraphApiError>),
     /// The customer cannot be messaged (blocked us, deactivated, unknown id). Not retried.
     #[error("the recipient is not available: {0}")]
-    RecipientUnavailable(GraphApiError),
+    RecipientUnavailable(Box<GraphApiError>),
     /// Meta kept rate-limiting us after our retries.
     #[error("rate-limited by the Graph API; retry after {retry_after:?}")]
     RateLimited {
         /// Meta's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
         /// The last error body, when there was one.
-        detail: Option<GraphApiError>,
+        detail: Option<Box<GraphApiError>>,
     },
     /// Meta was unreachable, timed out, or answered 5xx, on every attempt.
     #[error("the Graph API is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Meta refused the request for another reason (4xx). Not retried.
     #[error("the Graph API refused the message: {0}")]
-    Rejected(GraphApiError),
+    Rejected(Box<GraphApiError>),
     /// A 2xx answer whose body is not the documented `{recipient_id, message_id}`.
     #[error("unexpected Send API response: {0}")]
     InvalidResponse(String),
@@ -111,7 +111,10 @@ pub enum SendError {
 impl SendError {
     /// True for failures that may succeed later with the same request (rate limits, outages).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SendError::RateLimited { .. } | SendError::Unavailable(_))
+        matches!(
+            self,
+            SendError::RateLimited { .. } | SendError::Unavailable(_)
+        )
     }
 }
 

@@ -69,7 +69,9 @@ impl RecordingMessenger {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves plain data behind; keep using it.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -116,13 +118,22 @@ mod tests {
         let m = RecordingMessenger::new();
         let to = ConversationId::parse("1234").unwrap();
         let long = "λέξη ".repeat(300); // ~2700 bytes → 3 chunks
-        let ids = m.send_text(&to, &long, SendOptions::default()).await.unwrap();
+        let ids = m
+            .send_text(&to, &long, SendOptions::default())
+            .await
+            .unwrap();
         assert_eq!(ids.len(), 3);
-        let more = m.send_text(&to, "hi", SendOptions::human_agent()).await.unwrap();
+        let more = m
+            .send_text(&to, "hi", SendOptions::human_agent())
+            .await
+            .unwrap();
         assert_eq!(more, vec![SentMessageId::new("rec-4")]);
 
         m.fail_next(SendError::EmptyText);
-        let failed = m.send_text(&to, "x", SendOptions::default()).await.unwrap_err();
+        let failed = m
+            .send_text(&to, "x", SendOptions::default())
+            .await
+            .unwrap_err();
         assert!(matches!(failed.error, SendError::EmptyText));
 
         let sent = m.sent();
