@@ -31,12 +31,10 @@
 //! - [`quote`](mod@quote): [`Quote`], the serialisable result (`pieces`, `low`, `high`,
 //!   `total`, `duration_minutes`).
 //! - [`money`]: [`Euros`], exact money written as a JSON number.
-//! - [`guide`]: [`PriceGuideEntry`] and [`default_price_guide`], prices without an image.
 //! - [`error`]: [`PricingError`], messages fit to show the model or print in the CLI.
 
 pub mod difficulty;
 pub mod error;
-pub mod guide;
 pub mod money;
 pub mod piece;
 pub mod quote;
@@ -44,7 +42,6 @@ pub mod rules;
 
 pub use difficulty::Difficulty;
 pub use error::PricingError;
-pub use guide::{PriceGuideEntry, default_price_guide};
 pub use money::Euros;
 pub use piece::Piece;
 pub use quote::Quote;

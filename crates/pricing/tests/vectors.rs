@@ -2,8 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use inkdesk_pricing::{
-    Difficulty, Euros, Piece, PriceGuideEntry, PricingError, PricingRules, default_price_guide,
-    duration_for_price, piece_price, quote,
+    Difficulty, Euros, Piece, PricingError, PricingRules, duration_for_price, piece_price, quote,
 };
 use rust_decimal::Decimal;
 use rust_decimal::dec;
@@ -301,66 +300,6 @@ fn float_inputs_become_the_decimal_they_print_as() {
     .unwrap();
     assert_eq!(p.ink(), dec!(0.3));
     assert_eq!(piece_price(&p), Euros::whole(60));
-}
-
-#[test]
-fn default_price_guide_lists_the_reference_prices() {
-    let guide = default_price_guide();
-    let prices: Vec<(&str, String)> = guide
-        .iter()
-        .map(|e| (e.key.as_str(), e.prices_text()))
-        .collect();
-    assert_eq!(
-        prices,
-        [
-            ("very_small_simple", "40/45".to_owned()),
-            ("small_simple", "50/55".to_owned()),
-            ("small_shaded", "60/65".to_owned()),
-            ("small_flat_colour", "65/70".to_owned()),
-            ("fine_line_photo", "70/75".to_owned()),
-            ("small_lettering", "40/45".to_owned()),
-            ("medium_shaded", "90/95".to_owned()),
-            ("realistic", "160/180".to_owned()),
-            ("large_freehand", "180".to_owned()),
-            ("large_realistic_layered", "280/320".to_owned()),
-            ("retouch", "25/30".to_owned()),
-        ]
-    );
-    assert!(
-        guide
-            .iter()
-            .all(|e| !e.label_el.is_empty() && !e.label_en.is_empty())
-    );
-}
-
-#[test]
-fn price_guide_entries_read_the_profile_toml_with_string_or_number_amounts() {
-    #[derive(serde::Deserialize)]
-    struct Profile {
-        price_guide: Vec<PriceGuideEntry>,
-    }
-    let text = r#"
-        [[price_guide]]
-        key = "small_shaded"
-        label_el = "Μικρό με σκίαση"
-        label_en = "Small with shading"
-        low = "60"
-        high = "65"
-
-        [[price_guide]]
-        key = "large_freehand"
-        label_el = "Μεγάλο freehand"
-        label_en = "Large freehand"
-        low = 180
-    "#;
-    let profile: Profile = toml::from_str(text).unwrap();
-    let defaults = default_price_guide();
-    assert_eq!(profile.price_guide[0], defaults[2]);
-    assert_eq!(profile.price_guide[1], defaults[8]);
-    assert_eq!(
-        serde_json::to_value(&defaults[8]).unwrap(),
-        json!({"key": "large_freehand", "label_el": "Μεγάλο freehand", "label_en": "Large freehand", "low": 180})
-    );
 }
 
 #[test]

@@ -1,0 +1,45 @@
+//! Instagram messaging for inkdesk — the only crate that knows Meta's wire format.
+//!
+//! Map:
+//! - [`verify`]: the `GET` subscription handshake (`hub.mode` / `hub.verify_token`,
+//!   constant-time).
+//! - [`signature`]: `X-Hub-Signature-256` over the raw body (HMAC-SHA256, constant-time).
+//! - [`inbound`]: [`parse_webhook`] turns a webhook body into [`InboundEvent`]s — a common
+//!   envelope (sender, recipient, the customer's [`ConversationId`](inkdesk_domain::ConversationId),
+//!   timestamp, standby flag) and a closed [`EventKind`]. Meta's JSON shapes stay private in
+//!   `inbound::wire`.
+//! - [`split`]: [`split_message`] cuts replies into ≤ 1000-byte chunks at the best boundary,
+//!   never inside a grapheme cluster.
+//! - [`outbound`]: the [`Messenger`] port, [`GraphMessenger`] (Send API, retries with
+//!   backoff, classified errors) and [`RecordingMessenger`] (a fake that records).
+//! - [`download`]: the [`AttachmentFetcher`] port, [`HttpFetcher`] (http(s) only, timeout,
+//!   8 MB streamed cap, MIME sniffed from bytes) and [`StaticFetcher`].
+//!
+//! Invariants: parsing never panics and only a body that is not a JSON object is an error;
+//! secrets are [`secrecy::SecretString`] and never logged; message text is never logged
+//! above DEBUG.
+//!
+//! Feature `testing` adds mockall mocks: `MockMessenger`, `MockAttachmentFetcher`.
+
+pub mod download;
+pub mod inbound;
+pub mod outbound;
+pub mod signature;
+pub mod split;
+pub mod verify;
+
+#[cfg(feature = "testing")]
+pub use download::MockAttachmentFetcher;
+pub use download::{
+    AttachmentFetcher, DownloadError, Downloaded, HttpFetcher, MAX_ATTACHMENT_BYTES, StaticFetcher,
+};
+pub use inbound::{EventKind, InboundEvent, ParseError, parse_webhook};
+#[cfg(feature = "testing")]
+pub use outbound::MockMessenger;
+pub use outbound::{
+    GraphConfig, GraphMessenger, GraphMode, Messenger, RecordingMessenger, SendError, SendFailure,
+    SendOptions, SentMessageId,
+};
+pub use signature::{SignatureError, signature_header, verify_signature};
+pub use split::{MAX_MESSAGE_BYTES, split_message};
+pub use verify::{VerifyError, verify_subscription};
