@@ -397,6 +397,11 @@ impl Args<'_> {
     }
 }
 
+/// A JSON number (or numeric string such as `"45,5"` or `"45€"`) as an exact decimal.
+pub fn decimal_value(value: &Value) -> Option<Decimal> {
+    decimal_of(Some(value), "value").ok().flatten()
+}
+
 fn decimal_of(value: Option<&Value>, field: &str) -> Result<Option<Decimal>, ToolArgError> {
     let not_number = || ToolArgError::new(field, "must be a number");
     match value {
