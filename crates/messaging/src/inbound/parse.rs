@@ -57,10 +57,10 @@ pub fn parse_webhook(raw: &[u8], account_id: &str) -> Result<Vec<InboundEvent>, 
     }
     let root: Map<String, Value> =
         serde_json::from_slice(raw).map_err(ParseError::MalformedJson)?;
-    if let Some(object) = root.get("object").and_then(Value::as_str) {
-        if object != "instagram" {
-            tracing::warn!(object, "webhook object is not `instagram`; parsing anyway");
-        }
+    if let Some(object) = root.get("object").and_then(Value::as_str)
+        && object != "instagram"
+    {
+        tracing::warn!(object, "webhook object is not `instagram`; parsing anyway");
     }
     let Some(entries) = root.get("entry").and_then(Value::as_array) else {
         tracing::warn!("webhook body has no `entry` array");
