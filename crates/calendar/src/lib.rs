@@ -28,3 +28,13 @@ pub mod interval;
 
 pub use availability::{SlotRequest, find_slots, has_room};
 pub use interval::{BusyInterval, BusySpan, Interval, Slot};
+pub mod embedded;
+pub mod event_text;
+pub mod format;
+pub mod ical;
+pub mod port;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use embedded::EmbeddedCalendar;
+pub use port::{Booking, Calendar, CalendarError, NewBooking};
