@@ -38,3 +38,6 @@ pub mod testing;
 
 pub use embedded::EmbeddedCalendar;
 pub use port::{Booking, Calendar, CalendarError, NewBooking};
+pub mod google;
+
+pub use google::{Credentials, GoogleCalendar, GoogleConfig};
