@@ -30,7 +30,8 @@
 //! days have a free slot.
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
-use inkdesk_domain::{AppointmentDuration, EventId, StudioProfile};
+use inkdesk_domain::{AppointmentDuration, EventId, Price, StudioProfile, ValidationError};
+use inkdesk_pricing::Euros;
 
 use crate::interval::{BusyInterval, BusySpan, Interval, Slot};
 
@@ -163,6 +164,18 @@ pub fn find_slots(
             .is_ok()
     });
     picked
+}
+
+/// The appointment length for a quoted price (behaviour reference §2, computed by
+/// `inkdesk-pricing`: `ceil(price · 0.6 / 5) · 5` minutes), capped at the profile's longest
+/// appointment. Use it to build a [`SlotRequest`] or a booking from a price.
+pub fn duration_for_price(
+    price: Price,
+    profile: &StudioProfile,
+) -> Result<AppointmentDuration, ValidationError> {
+    let max = profile.booking.max_appointment_minutes;
+    let minutes = inkdesk_pricing::duration_for_price(Euros::new(price.amount()), max);
+    AppointmentDuration::from_minutes(i64::from(minutes), max)
 }
 
 /// True when an appointment at `start` lasting `duration` fits the capacity (buffers,

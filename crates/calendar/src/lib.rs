@@ -5,7 +5,8 @@
 //!
 //! - [`interval`]: `Interval`, `BusyInterval` (timed / all-day / transparent) and `Slot`
 //!   (serialises as RFC 3339 with the studio's offset).
-//! - [`availability`]: the pure engine — `find_slots` and `has_room`. Every rule of the
+//! - [`availability`]: the pure engine — `find_slots`, `has_room`, and
+//!   `duration_for_price` (via `inkdesk-pricing`). Every rule of the
 //!   behaviour reference §3 lives here, decided in the studio's time zone.
 //! - [`port`]: the `Calendar` trait (async, object-safe), `NewBooking`, `Booking` and
 //!   `CalendarError`; the booking checks every adapter shares.
@@ -26,7 +27,7 @@
 pub mod availability;
 pub mod interval;
 
-pub use availability::{SlotRequest, find_slots, has_room};
+pub use availability::{SlotRequest, duration_for_price, find_slots, has_room};
 pub use interval::{BusyInterval, BusySpan, Interval, Slot};
 pub mod embedded;
 pub mod event_text;

@@ -81,7 +81,10 @@ mod tests {
         assert_eq!(get_text("/health").await, (StatusCode::OK, "ok".into()));
         let (status, body) = get_text("/metrics").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("inkdesk_webhook_ack_seconds_count 0"), "{body}");
+        assert!(
+            body.contains("inkdesk_webhook_ack_seconds_count 0"),
+            "{body}"
+        );
         let (status, body) = get_text("/privacy").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("Panda Ink Tattoo"));

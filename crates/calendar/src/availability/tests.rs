@@ -536,3 +536,22 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn a_price_gives_the_appointment_length_capped_at_the_maximum() {
+    let p = profile(2);
+    let price = |n: i64| {
+        Price::new(
+            rust_decimal::Decimal::from(n),
+            rust_decimal::Decimal::from(5000),
+        )
+        .unwrap()
+    };
+    for (euros, minutes) in [(45, 30), (130, 80), (150, 90), (320, 195), (5000, 600)] {
+        assert_eq!(
+            duration_for_price(price(euros), &p).unwrap().minutes(),
+            minutes,
+            "{euros}"
+        );
+    }
+}
