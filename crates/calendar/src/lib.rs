@@ -15,7 +15,7 @@
 //! - [`google`]: `GoogleCalendar`, the Google Calendar API v3 adapter (installed-app or
 //!   service-account credentials, token cache, retries).
 //! - [`ical`]: an RFC 5545 feed of bookings for phones to subscribe to.
-//! - [`format`]: slot lists and durations in Greek and English.
+//! - [`format`](mod@format): slot lists and durations in Greek and English.
 //! - `testing` (feature `testing`): the behaviour suite every adapter passes, and mockall
 //!   mocks of the port.
 //!
