@@ -74,6 +74,26 @@ impl SlotRequest {
         self
     }
 
+    /// The instants the calendar must be read for to answer this request: from local
+    /// midnight of `from` to local midnight after `to`, widened by the buffers.
+    pub fn window(&self, profile: &StudioProfile) -> Interval {
+        let tz = profile.time_zone;
+        let midnight = |d: NaiveDate| match tz.from_local_datetime(&d.and_time(NaiveTime::MIN)) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+            // A zone that skips midnight: the hour after it surely exists.
+            LocalResult::None => tz
+                .from_local_datetime(&(d.and_time(NaiveTime::MIN) + Duration::hours(1)))
+                .earliest()
+                .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc)),
+        };
+        let before = Duration::minutes(i64::from(profile.booking.buffer_before_minutes));
+        let after = Duration::minutes(i64::from(profile.booking.buffer_after_minutes));
+        Interval::new(
+            midnight(self.from) - before,
+            midnight(next_day(self.to)) + after,
+        )
+    }
+
     /// The same request with a result limit.
     #[must_use]
     pub fn with_limit(mut self, limit: usize) -> Self {

@@ -9,7 +9,8 @@
 //!   `duration_for_price` (via `inkdesk-pricing`). Every rule of the
 //!   behaviour reference §3 lives here, decided in the studio's time zone.
 //! - [`port`]: the `Calendar` trait (async, object-safe), `NewBooking`, `Booking` and
-//!   `CalendarError`; the booking checks every adapter shares.
+//!   `CalendarError`; the booking checks every adapter shares, and `available_slots`
+//!   (read the calendar over a request's window, then `find_slots`).
 //! - [`embedded`]: `EmbeddedCalendar`, a SQLite file under the data dir (or in memory),
 //!   the default when no Google credentials are configured.
 //! - [`google`]: `GoogleCalendar`, the Google Calendar API v3 adapter (installed-app or
@@ -38,7 +39,7 @@ pub mod port;
 pub mod testing;
 
 pub use embedded::EmbeddedCalendar;
-pub use port::{Booking, Calendar, CalendarError, NewBooking};
+pub use port::{Booking, Calendar, CalendarError, NewBooking, available_slots};
 pub mod google;
 
 pub use google::{Credentials, GoogleCalendar, GoogleConfig};

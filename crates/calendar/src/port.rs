@@ -234,3 +234,17 @@ pub async fn slot_taken(
     };
     CalendarError::SlotTaken { alternatives }
 }
+
+/// Reads the calendar over the request's window and finds free slots: what `inkdesk slots`
+/// and the assistant's availability tool call. `holds_of_others` are the slots held for
+/// other conversations.
+pub async fn available_slots(
+    calendar: &(impl Calendar + ?Sized),
+    profile: &StudioProfile,
+    holds_of_others: &[Interval],
+    request: &SlotRequest,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>, CalendarError> {
+    let busy = calendar.busy(request.window(profile)).await?;
+    Ok(find_slots(profile, &busy, holds_of_others, request, now))
+}

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use inkdesk_calendar::testing::{at, new_booking, suite_now, suite_profile};
-use inkdesk_calendar::{BusyInterval, Calendar, CalendarError, EmbeddedCalendar, Interval};
+use inkdesk_calendar::{
+    BusyInterval, Calendar, CalendarError, EmbeddedCalendar, Interval, SlotRequest, available_slots,
+};
 use inkdesk_domain::{Clock, FixedClock};
 
 fn clock() -> Arc<dyn Clock> {
@@ -139,4 +141,26 @@ async fn ical_feed_lists_live_bookings() {
     assert!(feed.contains(&format!("UID:{}@inkdesk", kept.id)));
     assert!(!feed.contains(gone.id.as_str()));
     assert!(feed.contains("DTSTART:20261201T100000Z\r\n"));
+}
+
+#[tokio::test]
+async fn available_slots_reads_the_window_and_skips_full_times() {
+    let profile = suite_profile();
+    let cal = EmbeddedCalendar::open_in_memory(Arc::new(profile.clone()), clock()).unwrap();
+    for conv in ["conv-a", "conv-b"] {
+        cal.create(new_booking(conv, at(day(1), 11, 0), 60))
+            .await
+            .unwrap();
+    }
+    let duration = inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap();
+    let request = SlotRequest::day(day(1), duration);
+    let window = request.window(&profile);
+    assert_eq!(window, Interval::new(at(day(1), 0, 0), at(day(2), 0, 0)));
+    let slots = available_slots(&cal, &profile, &[], &request, suite_now())
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&slots).unwrap();
+    assert_eq!(json[0]["start"], "2026-12-01T12:00:00+02:00");
+    assert_eq!(json[0]["end"], "2026-12-01T13:00:00+02:00");
+    assert_eq!(slots.len(), 3);
 }
