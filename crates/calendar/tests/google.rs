@@ -7,96 +7,15 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use inkdesk_calendar::google::RetryPolicy;
-use inkdesk_calendar::testing::{at, new_booking, suite_now, suite_profile};
-use inkdesk_calendar::{
-    BusySpan, Calendar, CalendarError, Credentials, GoogleCalendar, GoogleConfig, Interval,
-};
-use inkdesk_domain::{ConversationId, EventId, FixedClock};
+use inkdesk_calendar::testing::{at, new_booking, suite_now};
+use inkdesk_calendar::{BusySpan, Calendar, CalendarError, Credentials, Interval};
+use inkdesk_domain::{ConversationId, EventId};
 use serde_json::{Value, json};
-use support::fake_google::FakeGoogle;
+use support::google_client::*;
 use wiremock::matchers::{
     body_string_contains, header, method, path, query_param, query_param_is_missing,
 };
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const EVENTS: &str = "/calendars/studio@group.calendar.google.com/events";
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn installed_app(server: &MockServer) -> Credentials {
-    Credentials::from_token_json(&fixture_text("token.json"), None)
-        .unwrap()
-        .with_token_uri(format!("{}/token", server.uri()).parse().unwrap())
-}
-
-fn config(server: &MockServer) -> GoogleConfig {
-    let mut config = GoogleConfig::new("studio@group.calendar.google.com")
-        .with_api_base(server.uri().parse().unwrap());
-    config.request_timeout = Duration::from_millis(500);
-    config.retry = RetryPolicy {
-        max_retries: 2,
-        min_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(2),
-    };
-    config
-}
-
-fn calendar_with(server: &MockServer, credentials: Credentials) -> GoogleCalendar {
-    GoogleCalendar::new(
-        config(server),
-        credentials,
-        Arc::new(suite_profile()),
-        Arc::new(FixedClock(suite_now())),
-    )
-    .unwrap()
-}
-
-fn calendar(server: &MockServer) -> GoogleCalendar {
-    calendar_with(server, installed_app(server))
-}
-
-async fn mount_token(server: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("token_reply.json")))
-        .mount(server)
-        .await;
-}
-
-fn empty_page() -> Value {
-    json!({"kind": "calendar#events", "items": []})
-}
-
-fn december(d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
-}
-
-fn week() -> Interval {
-    Interval::new(at(december(1), 0, 0), at(december(7), 0, 0))
-}
-
-mod behaviour_on_the_fake {
-    use super::*;
-    inkdesk_calendar::calendar_behaviour_suite!(|| async {
-        let fake = FakeGoogle::start(2).await;
-        let cal = calendar(&fake.server);
-        (Arc::new(cal) as Arc<dyn Calendar>, fake)
-    });
-}
 
 #[tokio::test]
 async fn busy_follows_three_pages_and_reads_all_day_transparent_and_cancelled_events() {
@@ -517,52 +436,6 @@ async fn a_deleted_event_answers_gone() {
         calendar(&gone_server).get(&id).await,
         Err(CalendarError::Gone(_))
     ));
-}
-
-#[tokio::test]
-async fn events_not_made_by_inkdesk_are_not_bookings() {
-    let fake = FakeGoogle::start(10).await;
-    let id = fake.seed(json!({
-        "id": "studio0001",
-        "summary": "Artist meeting",
-        "start": {"dateTime": "2026-12-01T11:00:00+02:00"},
-        "end": {"dateTime": "2026-12-01T12:00:00+02:00"}
-    }));
-    let cal = calendar(&fake.server);
-    let id = EventId::parse(&id).unwrap();
-    assert!(matches!(
-        cal.get(&id).await,
-        Err(CalendarError::NotFound(_))
-    ));
-    assert!(matches!(
-        cal.cancel(&id).await,
-        Err(CalendarError::NotFound(_))
-    ));
-    assert_eq!(fake.event(id.as_str()).unwrap()["status"], "confirmed");
-    assert!(cal.list_upcoming(suite_now(), 10).await.unwrap().is_empty());
-    // But it still takes a unit of capacity.
-    assert_eq!(cal.busy(week()).await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn studio_entries_in_google_close_days_and_fill_slots() {
-    let fake = FakeGoogle::start(2).await;
-    fake.seed(json!({"summary": "Holiday", "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}}));
-    fake.seed(json!({"summary": "Ink delivery", "transparency": "transparent",
-        "start": {"dateTime": "2026-12-02T11:00:00+02:00"}, "end": {"dateTime": "2026-12-02T20:00:00+02:00"}}));
-    let cal = calendar(&fake.server);
-    match cal
-        .create(new_booking("conv-a", at(december(1), 12, 0), 60))
-        .await
-    {
-        Err(CalendarError::SlotTaken { alternatives }) => {
-            assert!(alternatives.iter().all(|s| s.date() != december(1)));
-        }
-        other => panic!("{other:?}"),
-    }
-    cal.create(new_booking("conv-a", at(december(2), 12, 0), 60))
-        .await
-        .unwrap();
 }
 
 #[derive(serde::Deserialize)]
