@@ -41,8 +41,8 @@ pub use index::VectorIndex;
 pub use openai_embeddings::{OpenAiEmbedder, OpenAiEmbeddingsConfig};
 pub use pinecone::{PineconeConfig, PineconeIndex};
 pub use pipeline::{
-    ImportReport, IndexReport, NoProgress, Progress, Stage, build_index, import_inbox,
-    import_inbox_with,
+    ImportReport, IndexReport, NoProgress, PineconeReport, Progress, Stage, build_index,
+    import_inbox, import_inbox_with, upload_to_pinecone,
 };
 pub use retrieve::{
     EmbeddingCache, MemoryEmbeddingCache, RetrievalConfig, ToneRetriever, cache_key,

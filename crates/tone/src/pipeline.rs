@@ -4,10 +4,13 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use crate::embed::Embedder;
 use crate::error::{IndexError, ToneError};
 use crate::export::{self, ImportOptions, normalise};
 use crate::index::VectorIndex;
+use crate::pinecone::PineconeIndex;
 use crate::review::{self, ToneExample};
 use crate::scrub::scrub;
 
@@ -177,5 +180,56 @@ pub async fn build_index(
         model,
         dimension: index.dimension(),
         path: index_path.to_path_buf(),
+    })
+}
+
+/// What an upload to Pinecone did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PineconeReport {
+    /// Approved examples embedded and sent.
+    pub sent: usize,
+    /// What Pinecone says it upserted.
+    pub upserted: usize,
+    /// Embedding model used (the Pinecone index must have been created for its dimension).
+    pub model: String,
+}
+
+/// A stable id for an example, so uploading the same file twice overwrites, not doubles.
+pub fn example_id(example: &ToneExample) -> String {
+    let mut hasher = Sha256::new();
+    for part in [&example.thread, &example.customer, &example.studio] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+/// [`build_index`] for studios on Pinecone: embed the approved examples and upsert them
+/// with their texts as metadata.
+pub async fn upload_to_pinecone(
+    approved_jsonl: &Path,
+    embedder: &dyn Embedder,
+    pinecone: &PineconeIndex,
+    progress: &dyn Progress,
+) -> Result<PineconeReport, ToneError> {
+    let examples = review::read_approved(approved_jsonl)?;
+    progress.begin(Stage::Embedding, examples.len() as u64);
+    let mut upserted = 0;
+    for chunk in examples.chunks(EMBED_CHUNK) {
+        let texts: Vec<String> = chunk.iter().map(|e| e.customer.clone()).collect();
+        let vectors = embedder.embed(&texts).await?;
+        let records: Vec<(String, Vec<f32>, ToneExample)> = chunk
+            .iter()
+            .zip(vectors)
+            .map(|(example, vector)| (example_id(example), vector, example.clone()))
+            .collect();
+        upserted += pinecone.upsert(&records).await?;
+        progress.advance(chunk.len() as u64);
+    }
+    progress.finish();
+    Ok(PineconeReport {
+        sent: examples.len(),
+        upserted,
+        model: embedder.model(),
     })
 }
