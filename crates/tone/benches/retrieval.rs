@@ -1,5 +1,6 @@
 //! Tone retrieval benchmark: exact cosine top-3 over 10,000 indexed pairs, for common
-//! embedding sizes (384: MiniLM-class sentence transformers; 1536: text-embedding-3-small).
+//! embedding sizes (384: MiniLM-class sentence transformers; 512: text-embedding-3-small
+//! shortened with `dimensions`; 1536: its full size).
 //! Criterion measures the mean; a plain loop afterwards prints p50/p99 per query.
 //!
 //! `cargo bench -p inkdesk-tone --bench retrieval -- --warm-up-time 1 --measurement-time 3`
@@ -12,7 +13,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group};
 use inkdesk_tone::{ToneExample, VectorIndex};
 
 const PAIRS: usize = 10_000;
-const DIMENSIONS: [usize; 3] = [384, 768, 1536];
+const DIMENSIONS: [usize; 4] = [384, 512, 768, 1536];
 
 /// xorshift64*: deterministic vectors without a rand dependency.
 struct Rng(u64);
