@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a studio profile and print the effective settings.
     CheckConfig(StudioArgs),
+    /// Quote one or more pieces with the fixed price formula.
+    Quote(crate::commands::quote::QuoteArgs),
 }
 
 /// Where the studio profile comes from.

@@ -37,6 +37,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::CheckConfig(args) => commands::check_config::run(&args),
+        Command::Quote(args) => commands::quote::run(&args),
     };
     match result {
         Ok(code) => code,

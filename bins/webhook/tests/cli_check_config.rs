@@ -1,4 +1,5 @@
 //! `inkdesk check-config` as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

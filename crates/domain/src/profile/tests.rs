@@ -73,3 +73,36 @@ fn a_half_hour_offset_zone_is_accepted() {
     let profile = StudioProfile::from_toml_str("time_zone = \"Asia/Kolkata\"\n").unwrap();
     assert_eq!(profile.time_zone, chrono_tz::Asia::Kolkata);
 }
+
+#[test]
+fn default_price_guide_lists_the_reference_prices() {
+    let prices: Vec<(String, String)> = PriceGuideItem::defaults()
+        .into_iter()
+        .map(|e| {
+            let high = e.high.map(|h| format!("/{h}")).unwrap_or_default();
+            (e.key, format!("{}{high}", e.low))
+        })
+        .collect();
+    let expected = [
+        ("very_small_simple", "40/45"),
+        ("small_simple", "50/55"),
+        ("small_shaded", "60/65"),
+        ("small_flat_colour", "65/70"),
+        ("fine_line_photo", "70/75"),
+        ("small_lettering", "40/45"),
+        ("medium_shaded", "90/95"),
+        ("realistic", "160/180"),
+        ("large_freehand", "180"),
+        ("large_realistic_layered", "280/320"),
+        ("retouch", "25/30"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, p)| ((*k).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(prices, expected);
+    assert_eq!(
+        StudioProfile::example().price_guide,
+        PriceGuideItem::defaults()
+    );
+}
