@@ -6,7 +6,7 @@
 //! - [`export`]: read an Instagram "Download your information" messages export (split files
 //!   merged, mojibake repaired), tell studio from customer, build (customer, studio) pairs,
 //!   drop the automatic greeting and too-short pairs.
-//! - [`scrub`]: remove old prices and dates from studio replies (`[price]`, `[time]`).
+//! - [`scrub`](mod@scrub): remove old prices and dates from studio replies (`[price]`, `[time]`).
 //! - [`review`]: the JSONL review file and its approval rule (`"approved": true`).
 //! - [`pipeline`]: the entry points [`import_inbox`] and [`build_index`] with a
 //!   [`Progress`] port for the CLI's bars.

@@ -71,7 +71,10 @@ impl EmbeddingCache for MemoryEmbeddingCache {
         let Ok(mut guard) = self.inner.lock() else {
             return;
         };
-        let CacheState { vectors: map, order } = &mut *guard;
+        let CacheState {
+            vectors: map,
+            order,
+        } = &mut *guard;
         if map.insert(key.to_owned(), vector).is_none() {
             order.push_back(key.to_owned());
         }

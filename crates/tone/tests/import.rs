@@ -17,7 +17,10 @@ struct Recorder(Mutex<Vec<String>>);
 
 impl Progress for Recorder {
     fn begin(&self, stage: Stage, total: u64) {
-        self.0.lock().unwrap().push(format!("begin {stage:?} {total}"));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("begin {stage:?} {total}"));
     }
     fn advance(&self, delta: u64) {
         self.0.lock().unwrap().push(format!("advance {delta}"));
@@ -91,7 +94,11 @@ fn unreviewed_import_cannot_be_indexed_until_lines_are_approved() {
     ));
 
     let text = std::fs::read_to_string(&out).unwrap();
-    let first = text.lines().next().unwrap().replace("\"approved\":false", "\"approved\":true");
+    let first = text
+        .lines()
+        .next()
+        .unwrap()
+        .replace("\"approved\":false", "\"approved\":true");
     let rest: Vec<&str> = text.lines().skip(1).collect();
     std::fs::write(&out, format!("{first}\n{}\n", rest.join("\n"))).unwrap();
     let approved = read_approved(&out).unwrap();

@@ -181,7 +181,10 @@ async fn client_error_is_not_retried() {
         .embed(&texts(1))
         .await
         .unwrap_err();
-    assert!(matches!(err, EmbedError::Rejected { status: 400 }), "{err:?}");
+    assert!(
+        matches!(err, EmbedError::Rejected { status: 400 }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

@@ -68,7 +68,9 @@ async fn query_without_namespace_omits_the_field() {
             "includeMetadata": true,
             "includeValues": false
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"matches": [], "namespace": ""})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"matches": [], "namespace": ""})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -128,7 +130,10 @@ async fn dimension_error_and_outage_are_remote_errors() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = index(&server, None).search(&[1.0, 0.0], "m", 3).await.unwrap_err();
+    let err = index(&server, None)
+        .search(&[1.0, 0.0], "m", 3)
+        .await
+        .unwrap_err();
     assert!(matches!(err, IndexError::Remote(_)), "{err:?}");
 
     let server = MockServer::start().await;
@@ -137,7 +142,10 @@ async fn dimension_error_and_outage_are_remote_errors() {
         .expect(2)
         .mount(&server)
         .await;
-    let err = index(&server, None).search(&[1.0], "m", 3).await.unwrap_err();
+    let err = index(&server, None)
+        .search(&[1.0], "m", 3)
+        .await
+        .unwrap_err();
     assert!(matches!(err, IndexError::Remote(_)), "{err:?}");
 }
 

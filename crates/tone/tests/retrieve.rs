@@ -139,7 +139,11 @@ async fn missing_index_turns_retrieval_off_until_the_file_appears() {
 async fn corrupt_index_turns_retrieval_off() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tone.idx");
-    std::fs::write(&path, b"INKTONE\x01 definitely not an index, just some bytes here").unwrap();
+    std::fs::write(
+        &path,
+        b"INKTONE\x01 definitely not an index, just some bytes here",
+    )
+    .unwrap();
     let r = retriever(embedder_returning(vec![1.0, 0.0], 1), FileIndex::new(&path));
     assert_eq!(r.retrieve("hello").await, None);
 }
