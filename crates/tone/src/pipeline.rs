@@ -12,7 +12,7 @@ use crate::export::{self, ImportOptions, normalise};
 use crate::index::VectorIndex;
 use crate::pinecone::PineconeIndex;
 use crate::review::{self, ToneExample};
-use crate::scrub::scrub;
+use crate::scrub::{scrub, scrub_personal};
 
 /// A long-running step that reports progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ pub fn import_inbox_with(
             continue;
         }
         examples.push(ToneExample {
-            customer: pair.customer,
+            customer: scrub_personal(&pair.customer),
             studio,
             thread: pair.thread,
             at: pair.at,

@@ -18,6 +18,10 @@
 //!    `2 σχέδια ή 1`) and numbers followed by a unit (`10 πόντους`, `15 εκατοστά`, `2 ώρες`,
 //!    `3 σχέδια`, `100 τατουάζ`, `10x15`).
 //!
+//! 5. **Personal data** on both sides of a pair ([`scrub_personal`]): phone numbers (8 or more
+//!    digits, `+30 691 234 5678`, `(210) 123-4567`) become `[phone]`, e-mail addresses
+//!    `[email]`. [`scrub`] applies it too.
+//!
 //! A *sentence* is the text between `.`+space, `!`, `?`, `;` (Greek question mark) and line
 //! breaks. A *price sentence* contains a price word (τιμή, κοστίζει, κόστος, κάνει,
 //! χρέωση, προκαταβολή, πληρωμή, μετρητά, καθένα, σύνολο, price, cost, charge, pay,
@@ -33,6 +37,10 @@ use regex::{Captures, Regex};
 pub const PRICE: &str = "[price]";
 /// Placeholder for a removed time or date.
 pub const TIME: &str = "[time]";
+/// Placeholder for a removed phone number.
+pub const PHONE: &str = "[phone]";
+/// Placeholder for a removed e-mail address.
+pub const EMAIL: &str = "[email]";
 
 /// Expand a plain lower-case Greek/Latin word list so that each Greek vowel also matches its
 /// accented and diaeresis forms (`νοεμβριου` matches `Νοεμβρίου`).
@@ -74,6 +82,8 @@ struct Rules {
     price_cue: Regex,
     bare_amount: Regex,
     unit: Regex,
+    phone: Regex,
+    email: Regex,
 }
 
 fn rules() -> Result<Rules, regex::Error> {
@@ -131,6 +141,11 @@ fn rules() -> Result<Rules, regex::Error> {
             r"(?i)\b(?P<amt>{NUM}(?:{SEP}{NUM})?)\b(?P<tail>\s*(?:[\p{{L}}%]+)?)"
         ))?,
         unit: Regex::new(&format!(r"(?i)^(?:{units})$"))?,
+        // 8+ digits, optionally with a leading + or 00 and single spaces, dots or dashes.
+        phone: Regex::new(
+            r"(?:\+|\b00)?\b\d(?:[ .\-]?\d){7,14}\b|\(\+?\d{2,3}\)\s?\d(?:[ .\-]?\d){6,12}\b",
+        )?,
+        email: Regex::new(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b")?,
     })
 }
 
@@ -148,7 +163,8 @@ pub fn scrub(text: &str) -> String {
             return String::new();
         }
     };
-    let mut out = rules.currency_prefix.replace_all(text, PRICE).into_owned();
+    let mut out = personal(rules, text);
+    out = rules.currency_prefix.replace_all(&out, PRICE).into_owned();
     out = rules.currency_suffix.replace_all(&out, PRICE).into_owned();
     for date in &rules.dates {
         out = date.replace_all(&out, TIME).into_owned();
@@ -156,6 +172,23 @@ pub fn scrub(text: &str) -> String {
     out = rules.meridiem.replace_all(&out, TIME).into_owned();
     out = rules.clock.replace_all(&out, TIME).into_owned();
     map_sentences(&out, |sentence| scrub_sentence(rules, sentence))
+}
+
+/// Remove phone numbers and e-mail addresses (`[phone]`, `[email]`); used on both sides of
+/// a pair, since customer turns are stored in the index and shown to the model too.
+pub fn scrub_personal(text: &str) -> String {
+    match RULES.as_ref() {
+        Ok(rules) => personal(rules, text),
+        Err(error) => {
+            tracing::error!(%error, "scrubbing rules do not compile; dropping text");
+            String::new()
+        }
+    }
+}
+
+fn personal(rules: &Rules, text: &str) -> String {
+    let out = rules.email.replace_all(text, EMAIL);
+    rules.phone.replace_all(&out, PHONE).into_owned()
 }
 
 fn scrub_sentence(rules: &Rules, sentence: &str) -> String {

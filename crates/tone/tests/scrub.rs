@@ -98,3 +98,28 @@ fn text_without_prices_or_dates_is_unchanged() {
         check(text, text);
     }
 }
+
+#[test]
+fn phone_numbers_and_emails_become_placeholders() {
+    use inkdesk_tone::scrub::scrub_personal;
+    assert_eq!(
+        scrub_personal("Το κινητό μου 6912345678, ευχαριστώ"),
+        "Το κινητό μου [phone], ευχαριστώ"
+    );
+    assert_eq!(
+        scrub_personal("call +30 691 234 5678 please"),
+        "call [phone] please"
+    );
+    assert_eq!(scrub_personal("ή (210) 123-4567"), "ή [phone]");
+    assert_eq!(scrub_personal("maria.p@example.gr"), "[email]");
+    assert_eq!(
+        scrub("Στείλτε στο studio@example.com"),
+        "Στείλτε στο [email]"
+    );
+    // Short numbers are not phones.
+    assert_eq!(
+        scrub_personal("θέλω tattoo 10 πόντους"),
+        "θέλω tattoo 10 πόντους"
+    );
+    assert_eq!(scrub_personal("2024"), "2024");
+}
