@@ -281,10 +281,10 @@ pub fn pair_threads(
     options: &ImportOptions,
 ) -> (Vec<RawPair>, PairingStats) {
     let mut greetings: HashSet<String> = options.greetings.iter().map(|g| normalise(g)).collect();
-    if options.detect_auto_greeting {
-        if let Some(g) = detect_greeting(threads, options.auto_greeting_min_threads) {
-            greetings.insert(g);
-        }
+    if options.detect_auto_greeting
+        && let Some(g) = detect_greeting(threads, options.auto_greeting_min_threads)
+    {
+        greetings.insert(g);
     }
     let mut stats = PairingStats::default();
     let mut pairs = Vec::new();

@@ -154,10 +154,10 @@ fn place_by_index(data: Vec<Datum>, expected: usize) -> Result<Vec<Vec<f32>>, At
         .enumerate()
         .map(|(i, v)| v.ok_or_else(|| Attempt::Invalid(format!("no embedding for input {i}"))))
         .collect::<Result<_, _>>()?;
-    if let Some(first) = vectors.first() {
-        if first.is_empty() || vectors.iter().any(|v| v.len() != first.len()) {
-            return Err(Attempt::Invalid("embeddings of different lengths".into()));
-        }
+    if let Some(first) = vectors.first()
+        && (first.is_empty() || vectors.iter().any(|v| v.len() != first.len()))
+    {
+        return Err(Attempt::Invalid("embeddings of different lengths".into()));
     }
     Ok(vectors)
 }
