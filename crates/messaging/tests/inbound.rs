@@ -299,6 +299,14 @@ fn entries_for_other_accounts_are_skipped() {
 }
 
 #[test]
+fn without_a_configured_account_each_entry_names_its_own() {
+    let configured = parse_webhook(&fixture("text.json"), ACCOUNT).unwrap();
+    let unconfigured = parse_webhook(&fixture("text.json"), "").unwrap();
+    assert!(!configured.is_empty());
+    assert_eq!(unconfigured, configured);
+}
+
+#[test]
 fn malformed_json_is_a_typed_error_and_odd_shapes_are_not() {
     for bad in [&b"{not json"[..], b"", b"[1,2]", b"\"instagram\"", b"null"] {
         assert!(

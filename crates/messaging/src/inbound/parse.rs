@@ -43,7 +43,8 @@ enum Channel {
 ///
 /// - every entry and every event of the batch, from both `messaging` and `standby`;
 /// - entries whose `id` is not `account_id` (the Instagram account id Meta puts in
-///   `entry[].id`) are skipped and logged;
+///   `entry[].id`) are skipped and logged; an empty `account_id` (not configured) accepts
+///   every entry and takes each entry's own `id` as the studio's account;
 /// - events whose kind is unknown, or whose known kind cannot be read, become
 ///   [`EventKind::Unknown`] (logged), never an error;
 /// - events without usable sender/recipient ids are dropped and logged (they cannot be
@@ -57,10 +58,10 @@ pub fn parse_webhook(raw: &[u8], account_id: &str) -> Result<Vec<InboundEvent>, 
     }
     let root: Map<String, Value> =
         serde_json::from_slice(raw).map_err(ParseError::MalformedJson)?;
-    if let Some(object) = root.get("object").and_then(Value::as_str) {
-        if object != "instagram" {
-            tracing::warn!(object, "webhook object is not `instagram`; parsing anyway");
-        }
+    if let Some(object) = root.get("object").and_then(Value::as_str)
+        && object != "instagram"
+    {
+        tracing::warn!(object, "webhook object is not `instagram`; parsing anyway");
     }
     let Some(entries) = root.get("entry").and_then(Value::as_array) else {
         tracing::warn!("webhook body has no `entry` array");
@@ -74,13 +75,17 @@ pub fn parse_webhook(raw: &[u8], account_id: &str) -> Result<Vec<InboundEvent>, 
             continue;
         };
         let entry_id = entry.get("id").and_then(scalar_string);
-        if entry_id.as_deref() != Some(account_id) {
-            tracing::info!(
-                entry_id = entry_id.as_deref().unwrap_or("<none>"),
-                "webhook entry for another account; skipped"
-            );
-            continue;
-        }
+        // With no configured account, each entry speaks for the account it names.
+        let account_id = match entry_id.as_deref() {
+            Some(id) if account_id.is_empty() || id == account_id => id,
+            _ => {
+                tracing::info!(
+                    entry_id = entry_id.as_deref().unwrap_or("<none>"),
+                    "webhook entry for another account; skipped"
+                );
+                continue;
+            }
+        };
         let entry_time = entry.get("time").and_then(parse_timestamp);
         for (key, channel) in [
             ("messaging", Channel::Messaging),

@@ -1,0 +1,502 @@
+//! The Google Calendar API v3 adapter.
+//!
+//! - Reads: `events.list` with `singleEvents=true&orderBy=startTime`, every page followed.
+//!   Cancelled events are skipped; `{"date"}` events become all-day closures;
+//!   `transparency: "transparent"` events are marked transparent.
+//! - Writes: `events.insert` with our own base32hex id (so a retried insert that had in
+//!   fact succeeded answers 409 and is recognised), the studio's popup reminder, no
+//!   attendees; `events.patch` to move; `events.delete` to cancel.
+//! - Ownership: the booking's fields, including the owning conversation, live in
+//!   `extendedProperties.private` (`inkdeskConversation`, ...); a conversation's bookings
+//!   are found with `privateExtendedProperty=inkdeskConversation=<id>`. Events without
+//!   them are somebody else's: they block time but are never a `Booking`.
+//! - Writes from this process are serialised (re-read, check, write under one lock).
+//!   Google has no transactions, so two *processes* can still race between re-read and
+//!   insert; slot holds in the store are what keeps replicas apart.
+
+mod auth;
+mod http;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use inkdesk_domain::{
+    AppointmentDuration, Clock, ConversationId, CustomerName, EventId, FreeText, PhoneNumber,
+    Price, StudioProfile,
+};
+use reqwest::{Method, StatusCode};
+use tokio::sync::Mutex;
+use url::Url;
+
+pub use auth::{CALENDAR_SCOPE, Credentials, CredentialsError, DEFAULT_TOKEN_URI};
+
+use crate::event_text::{event_description, event_title};
+use crate::interval::{BusyInterval, Interval};
+use crate::port::{
+    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, slot_taken,
+};
+use auth::TokenSource;
+use wire::{Event, EventList, EventTime, ExtendedProperties, MovedEvent, NewEvent};
+
+/// The Calendar API's base URL.
+pub const DEFAULT_API_BASE: &str = "https://www.googleapis.com/calendar/v3/";
+
+/// Private extended property holding the owning conversation.
+pub const OWNER_PROPERTY: &str = "inkdeskConversation";
+const CUSTOMER_PROPERTY: &str = "inkdeskCustomer";
+const PHONE_PROPERTY: &str = "inkdeskPhone";
+const DESIGN_PROPERTY: &str = "inkdeskDesign";
+const PRICE_PROPERTY: &str = "inkdeskPrice";
+const DURATION_PROPERTY: &str = "inkdeskDurationMinutes";
+
+/// Most pages read by one listing (250 events a page).
+const MAX_PAGES: usize = 200;
+
+/// How failed calls are retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    /// First backoff delay.
+    pub min_delay: Duration,
+    /// Longest backoff delay.
+    pub max_delay: Duration,
+    /// Longest `Retry-After` honoured; a customer is waiting.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            min_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(4),
+            max_retry_after: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Where and how to reach the calendar.
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    /// The calendar's id (`primary`, or `...@group.calendar.google.com`).
+    pub calendar_id: String,
+    /// API base URL ending in `/` (a wiremock server in tests).
+    pub api_base: Url,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl GoogleConfig {
+    /// Google's endpoints with default timeout and retries.
+    pub fn new(calendar_id: impl Into<String>) -> Self {
+        Self {
+            calendar_id: calendar_id.into(),
+            api_base: Url::parse(DEFAULT_API_BASE).unwrap_or_else(|_| unreachable_base()),
+            request_timeout: Duration::from_secs(15),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same config against another API base (a trailing `/` is added when missing).
+    #[must_use]
+    pub fn with_api_base(mut self, mut base: Url) -> Self {
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        self.api_base = base;
+        self
+    }
+}
+
+// The default base is a constant that parses; this keeps the constructor panic-free.
+fn unreachable_base() -> Url {
+    Url::parse("https://www.googleapis.com/").unwrap_or_else(|_| unreachable_base())
+}
+
+/// Bookings in a Google calendar.
+pub struct GoogleCalendar {
+    http: reqwest::Client,
+    config: GoogleConfig,
+    auth: TokenSource,
+    profile: Arc<StudioProfile>,
+    clock: Arc<dyn Clock>,
+    write: Mutex<()>,
+}
+
+impl std::fmt::Debug for GoogleCalendar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleCalendar")
+            .field("calendar_id", &self.config.calendar_id)
+            .field("api_base", &self.config.api_base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GoogleCalendar {
+    /// An adapter for `config.calendar_id`, authenticating with `credentials`.
+    pub fn new(
+        config: GoogleConfig,
+        credentials: Credentials,
+        profile: Arc<StudioProfile>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CalendarError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(CalendarError::unavailable)?;
+        Ok(Self {
+            auth: TokenSource::new(http.clone(), credentials, Arc::clone(&clock)),
+            http,
+            config,
+            profile,
+            clock,
+            write: Mutex::new(()),
+        })
+    }
+
+    fn events_url(&self, event: Option<&EventId>) -> Result<Url, CalendarError> {
+        let mut url = self.config.api_base.clone();
+        {
+            let mut segments = url.path_segments_mut().map_err(|()| {
+                CalendarError::Unavailable("API base URL cannot take a path".into())
+            })?;
+            segments
+                .pop_if_empty()
+                .push("calendars")
+                .push(&self.config.calendar_id)
+                .push("events");
+            if let Some(id) = event {
+                segments.push(id.as_str());
+            }
+        }
+        Ok(url)
+    }
+
+    /// Follows `nextPageToken` and keeps the events `keep` accepts, stopping at `want`.
+    async fn list(
+        &self,
+        params: &[(&str, String)],
+        want: usize,
+        keep: impl Fn(&Event) -> bool + Send + Sync,
+    ) -> Result<Vec<Event>, CalendarError> {
+        let mut kept = Vec::new();
+        let mut page_token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = self.events_url(None)?;
+            {
+                let mut query = url.query_pairs_mut();
+                query
+                    .append_pair("singleEvents", "true")
+                    .append_pair("orderBy", "startTime")
+                    .append_pair("maxResults", "250");
+                for (key, value) in params {
+                    query.append_pair(key, value);
+                }
+                if let Some(token) = &page_token {
+                    query.append_pair("pageToken", token);
+                }
+            }
+            let reply = self.send(Method::GET, url, None).await?;
+            if reply.status != StatusCode::OK {
+                return Err(CalendarError::Unavailable(
+                    format!("listing events answered HTTP {}", reply.status).into(),
+                ));
+            }
+            let page: EventList =
+                serde_json::from_slice(&reply.body).map_err(CalendarError::unavailable)?;
+            for event in page.items {
+                if is_live(&event) && keep(&event) {
+                    kept.push(event);
+                    if kept.len() >= want {
+                        return Ok(kept);
+                    }
+                }
+            }
+            match page.next_page_token {
+                Some(token) => page_token = Some(token),
+                None => return Ok(kept),
+            }
+        }
+        tracing::warn!(pages = MAX_PAGES, "stopped following event pages");
+        Ok(kept)
+    }
+
+    async fn fetch(&self, id: &EventId) -> Result<Booking, CalendarError> {
+        let reply = self
+            .send(Method::GET, self.events_url(Some(id))?, None)
+            .await?;
+        match reply.status {
+            StatusCode::NOT_FOUND => Err(CalendarError::NotFound(id.clone())),
+            StatusCode::GONE => Err(CalendarError::Gone(id.clone())),
+            status if status.is_success() => {
+                let event: Event =
+                    serde_json::from_slice(&reply.body).map_err(CalendarError::unavailable)?;
+                if !is_live(&event) {
+                    return Err(CalendarError::Gone(id.clone()));
+                }
+                to_booking(&event, &self.profile).ok_or_else(|| CalendarError::NotFound(id.clone()))
+            }
+            status => Err(CalendarError::Unavailable(
+                format!("reading event answered HTTP {status}").into(),
+            )),
+        }
+    }
+
+    fn event_time(&self, at: DateTime<Utc>) -> EventTime {
+        EventTime {
+            date_time: Some(at.with_timezone(&self.profile.time_zone).fixed_offset()),
+            date: None,
+            time_zone: Some(self.profile.time_zone.name().to_owned()),
+        }
+    }
+
+    fn properties(booking: &Booking) -> ExtendedProperties {
+        let mut private = BTreeMap::new();
+        private.insert(OWNER_PROPERTY.to_owned(), booking.conversation.to_string());
+        private.insert(CUSTOMER_PROPERTY.to_owned(), booking.customer.to_string());
+        private.insert(PHONE_PROPERTY.to_owned(), booking.phone.e164().to_owned());
+        if let Some(design) = &booking.design {
+            private.insert(DESIGN_PROPERTY.to_owned(), design.to_string());
+        }
+        if let Some(price) = &booking.price {
+            private.insert(PRICE_PROPERTY.to_owned(), price.amount().to_string());
+        }
+        private.insert(
+            DURATION_PROPERTY.to_owned(),
+            booking.duration.minutes().to_string(),
+        );
+        ExtendedProperties { private }
+    }
+
+    fn description(&self, booking: &Booking) -> String {
+        event_description(
+            booking,
+            self.profile.language,
+            &self.profile.currency_symbol,
+        )
+    }
+
+    fn new_event(&self, booking: &Booking) -> NewEvent {
+        NewEvent {
+            id: booking.id.to_string(),
+            summary: event_title(booking, self.profile.language),
+            description: self.description(booking),
+            start: self.event_time(booking.start),
+            end: self.event_time(booking.end),
+            reminders: wire::Reminders {
+                use_default: false,
+                overrides: vec![wire::ReminderOverride {
+                    method: "popup",
+                    minutes: self.profile.booking.reminder_minutes,
+                }],
+            },
+            extended_properties: Self::properties(booking),
+        }
+    }
+}
+
+fn is_live(event: &Event) -> bool {
+    event.status.as_deref() != Some("cancelled")
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn to_busy(event: &Event) -> Option<BusyInterval> {
+    let (start, end) = (event.start.as_ref()?, event.end.as_ref()?);
+    let entry = match (start.date_time, end.date_time, start.date, end.date) {
+        (Some(s), Some(e), _, _) => {
+            BusyInterval::timed(s.with_timezone(&Utc), e.with_timezone(&Utc))
+        }
+        (_, _, Some(first), Some(last)) => BusyInterval::all_day(first, last),
+        _ => return None,
+    };
+    let entry = entry.with_transparent(event.transparency.as_deref() == Some("transparent"));
+    Some(match event.id.as_deref().map(EventId::parse) {
+        Some(Ok(id)) => entry.with_event(id),
+        _ => entry,
+    })
+}
+
+/// The booking an event holds, when inkdesk made it (all our properties are present).
+fn to_booking(event: &Event, profile: &StudioProfile) -> Option<Booking> {
+    let props = &event.extended_properties.as_ref()?.private;
+    let get = |key: &str| props.get(key).map(String::as_str);
+    let start = event.start.as_ref()?.date_time?.with_timezone(&Utc);
+    let minutes: i64 = get(DURATION_PROPERTY)?.parse().ok()?;
+    let duration = AppointmentDuration::from_minutes(minutes, u32::MAX).ok()?;
+    Some(Booking {
+        id: EventId::parse(event.id.as_deref()?).ok()?,
+        conversation: ConversationId::parse(get(OWNER_PROPERTY)?).ok()?,
+        customer: CustomerName::parse(get(CUSTOMER_PROPERTY)?).ok()?,
+        phone: PhoneNumber::parse(get(PHONE_PROPERTY)?, profile.phone_region).ok()?,
+        design: get(DESIGN_PROPERTY).and_then(|d| FreeText::parse(d).ok()),
+        price: get(PRICE_PROPERTY)
+            .and_then(|p| p.parse::<rust_decimal::Decimal>().ok())
+            .and_then(|p| Price::new(p, rust_decimal::Decimal::MAX).ok()),
+        start,
+        end: start + duration.as_chrono(),
+        duration,
+    })
+}
+
+fn new_event_id() -> Result<EventId, CalendarError> {
+    EventId::parse(&uuid::Uuid::new_v4().simple().to_string()).map_err(CalendarError::from)
+}
+
+#[async_trait]
+impl Calendar for GoogleCalendar {
+    async fn busy(&self, range: Interval) -> Result<Vec<BusyInterval>, CalendarError> {
+        let params = [
+            ("timeMin", rfc3339(range.start)),
+            ("timeMax", rfc3339(range.end)),
+        ];
+        let events = self.list(&params, usize::MAX, |_| true).await?;
+        Ok(events.iter().filter_map(to_busy).collect())
+    }
+
+    async fn create(&self, new: NewBooking) -> Result<Booking, CalendarError> {
+        let now = self.clock.now();
+        let (start, duration) = (new.start, new.duration);
+        self.profile.check_appointment(start, duration, now)?;
+        let guard = self.write.lock().await;
+        let busy = self
+            .busy(recheck_window(&self.profile, start, duration))
+            .await?;
+        if !check_bookable(&self.profile, &busy, start, duration, None, now)? {
+            drop(guard);
+            return Err(slot_taken(self, &self.profile, start, duration, now).await);
+        }
+        let booking = Booking::from_new(new_event_id()?, new);
+        let body =
+            serde_json::to_value(self.new_event(&booking)).map_err(CalendarError::unavailable)?;
+        let reply = self
+            .send(Method::POST, self.events_url(None)?, Some(body))
+            .await?;
+        match reply.status {
+            // 409: our id exists already — an earlier attempt of this insert went through.
+            status if status.is_success() || status == StatusCode::CONFLICT => {
+                tracing::info!(booking = %booking.id, "booking created in Google Calendar");
+                Ok(booking)
+            }
+            status => Err(CalendarError::Unavailable(
+                format!("inserting the event answered HTTP {status}").into(),
+            )),
+        }
+    }
+
+    async fn get(&self, id: &EventId) -> Result<Booking, CalendarError> {
+        self.fetch(id).await
+    }
+
+    async fn reschedule(
+        &self,
+        id: &EventId,
+        start: DateTime<Utc>,
+        duration: Option<AppointmentDuration>,
+    ) -> Result<Booking, CalendarError> {
+        let now = self.clock.now();
+        let guard = self.write.lock().await;
+        let current = self.fetch(id).await?;
+        let duration = duration.unwrap_or(current.duration);
+        self.profile.check_appointment(start, duration, now)?;
+        let busy = self
+            .busy(recheck_window(&self.profile, start, duration))
+            .await?;
+        if !check_bookable(&self.profile, &busy, start, duration, Some(id), now)? {
+            drop(guard);
+            return Err(slot_taken(self, &self.profile, start, duration, now).await);
+        }
+        let moved = Booking {
+            start,
+            end: start + duration.as_chrono(),
+            duration,
+            ..current
+        };
+        let body = MovedEvent {
+            description: self.description(&moved),
+            start: self.event_time(moved.start),
+            end: self.event_time(moved.end),
+            extended_properties: Self::properties(&moved),
+        };
+        let body = serde_json::to_value(body).map_err(CalendarError::unavailable)?;
+        let reply = self
+            .send(Method::PATCH, self.events_url(Some(id))?, Some(body))
+            .await?;
+        match reply.status {
+            StatusCode::NOT_FOUND => Err(CalendarError::NotFound(id.clone())),
+            StatusCode::GONE => Err(CalendarError::Gone(id.clone())),
+            status if status.is_success() => Ok(moved),
+            status => Err(CalendarError::Unavailable(
+                format!("moving the event answered HTTP {status}").into(),
+            )),
+        }
+    }
+
+    async fn cancel(&self, id: &EventId) -> Result<(), CalendarError> {
+        let _guard = self.write.lock().await;
+        // Only inkdesk's own bookings can be cancelled through the port.
+        self.fetch(id).await?;
+        let reply = self
+            .send(Method::DELETE, self.events_url(Some(id))?, None)
+            .await?;
+        match reply.status {
+            StatusCode::NOT_FOUND => Err(CalendarError::NotFound(id.clone())),
+            StatusCode::GONE => Err(CalendarError::Gone(id.clone())),
+            status if status.is_success() => Ok(()),
+            status => Err(CalendarError::Unavailable(
+                format!("deleting the event answered HTTP {status}").into(),
+            )),
+        }
+    }
+
+    async fn upcoming_for(
+        &self,
+        conversation: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        let params = [
+            ("timeMin", rfc3339(now)),
+            (
+                "privateExtendedProperty",
+                format!("{OWNER_PROPERTY}={conversation}"),
+            ),
+        ];
+        let events = self.list(&params, usize::MAX, |_| true).await?;
+        Ok(events
+            .iter()
+            .filter_map(|e| to_booking(e, &self.profile))
+            .filter(|b| &b.conversation == conversation && b.start >= now)
+            .collect())
+    }
+
+    async fn list_upcoming(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let params = [("timeMin", rfc3339(now))];
+        let profile = Arc::clone(&self.profile);
+        let events = self
+            .list(&params, limit, move |e| {
+                to_booking(e, &profile).is_some_and(|b| b.start >= now)
+            })
+            .await?;
+        Ok(events
+            .iter()
+            .filter_map(|e| to_booking(e, &self.profile))
+            .collect())
+    }
+}

@@ -1,0 +1,45 @@
+//! Appointment calendar for inkdesk, reusable by any project that books appointments
+//! (it knows nothing of Instagram, Redis or language models).
+//!
+//! Map of the crate:
+//!
+//! - [`interval`]: `Interval`, `BusyInterval` (timed / all-day / transparent) and `Slot`
+//!   (serialises as RFC 3339 with the studio's offset).
+//! - [`availability`]: the pure engine — `find_slots`, `has_room`, and
+//!   `duration_for_price` (via `inkdesk-pricing`). Every rule of the
+//!   behaviour reference §3 lives here, decided in the studio's time zone.
+//! - [`port`]: the `Calendar` trait (async, object-safe), `NewBooking`, `Booking` and
+//!   `CalendarError`; the booking checks every adapter shares, and `available_slots`
+//!   (read the calendar over a request's window, then `find_slots`).
+//! - [`embedded`]: `EmbeddedCalendar`, a SQLite file under the data dir (or in memory),
+//!   the default when no Google credentials are configured.
+//! - [`google`]: `GoogleCalendar`, the Google Calendar API v3 adapter (installed-app or
+//!   service-account credentials, token cache, retries).
+//! - [`ical`]: an RFC 5545 feed of bookings for phones to subscribe to.
+//! - [`format`](mod@format): slot lists and durations in Greek and English.
+//! - `testing` (feature `testing`): the behaviour suite every adapter passes, and mockall
+//!   mocks of the port.
+//!
+//! Invariants: the engine is pure and cannot fail; Google's JSON never leaves
+//! [`google`]; an adapter re-reads the calendar immediately before inserting and refuses
+//! with [`CalendarError::SlotTaken`] when the slot filled meanwhile; every booking passes
+//! `StudioProfile::check_appointment`.
+
+pub mod availability;
+pub mod interval;
+
+pub use availability::{SlotRequest, duration_for_price, find_slots, has_room};
+pub use interval::{BusyInterval, BusySpan, Interval, Slot};
+pub mod embedded;
+pub mod event_text;
+pub mod format;
+pub mod ical;
+pub mod port;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use embedded::EmbeddedCalendar;
+pub use port::{Booking, Calendar, CalendarError, NewBooking, available_slots};
+pub mod google;
+
+pub use google::{Credentials, GoogleCalendar, GoogleConfig};

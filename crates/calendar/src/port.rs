@@ -1,0 +1,250 @@
+//! The `Calendar` port: the source of truth for appointments, and what every adapter
+//! shares (booking types, errors, the re-check before inserting).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use inkdesk_domain::{
+    AppointmentDuration, ConversationId, CustomerName, EventId, FreeText, PhoneNumber, Price,
+    StudioProfile, ValidationError,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::availability::{SlotRequest, find_slots, has_room};
+use crate::interval::{BusyInterval, Interval, Slot};
+
+/// A booking to be made, on behalf of the conversation that owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBooking {
+    /// The conversation that asked (bound by the server, never by the model).
+    pub conversation: ConversationId,
+    /// The customer's name.
+    pub customer: CustomerName,
+    /// The customer's phone number.
+    pub phone: PhoneNumber,
+    /// What the customer wants tattooed.
+    pub design: Option<FreeText>,
+    /// The quoted price.
+    pub price: Option<Price>,
+    /// Start of the appointment.
+    pub start: DateTime<Utc>,
+    /// Length of the appointment.
+    pub duration: AppointmentDuration,
+}
+
+/// An appointment in the calendar, as made by inkdesk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    /// The calendar's id of the booking (base32hex, both adapters).
+    pub id: EventId,
+    /// The conversation that owns it.
+    pub conversation: ConversationId,
+    /// The customer's name.
+    pub customer: CustomerName,
+    /// The customer's phone number (E.164 when serialised).
+    pub phone: PhoneNumber,
+    /// What the customer wants tattooed.
+    pub design: Option<FreeText>,
+    /// The quoted price.
+    pub price: Option<Price>,
+    /// Start of the appointment.
+    pub start: DateTime<Utc>,
+    /// End of the appointment (`start + duration`).
+    pub end: DateTime<Utc>,
+    /// Length of the appointment.
+    pub duration: AppointmentDuration,
+}
+
+impl Booking {
+    /// A booking made from `new` under the calendar's id `id`.
+    pub fn from_new(id: EventId, new: NewBooking) -> Self {
+        Self {
+            id,
+            conversation: new.conversation,
+            customer: new.customer,
+            phone: new.phone,
+            design: new.design,
+            price: new.price,
+            end: new.start + new.duration.as_chrono(),
+            start: new.start,
+            duration: new.duration,
+        }
+    }
+
+    /// The booking's time as an interval.
+    pub fn interval(&self) -> Interval {
+        Interval::new(self.start, self.end)
+    }
+}
+
+/// Why a calendar operation failed. Callers branch on the variants they can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    /// The slot filled up after it was offered; here are the next free ones.
+    #[error("the slot is no longer free")]
+    SlotTaken {
+        /// Free slots from the requested time on (the requested day and the next days).
+        alternatives: Vec<Slot>,
+    },
+    /// The studio's rules refuse the time (closed, outside hours, too soon, ...). The
+    /// message is safe for customers.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// No booking has this id (or the event there was not made by inkdesk).
+    #[error("no booking with id {0}")]
+    NotFound(EventId),
+    /// The booking was cancelled or deleted.
+    #[error("booking {0} was cancelled")]
+    Gone(EventId),
+    /// The calendar service is rate-limiting us.
+    #[error("calendar rate-limited us; retry after {retry_after:?}")]
+    RateLimited {
+        /// How long the service asked us to wait, when it said.
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The calendar refused our credentials (expired or revoked token, wrong key).
+    #[error("calendar credentials were refused: {0}")]
+    Unauthorized(String),
+    /// Anything else: the service or the database failed.
+    #[error("calendar unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl CalendarError {
+    /// Wraps an unexpected failure.
+    pub fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Box::new(error))
+    }
+}
+
+/// Source of truth for appointments. Implementations: [`crate::google::GoogleCalendar`],
+/// [`crate::embedded::EmbeddedCalendar`].
+///
+/// `create` and `reschedule` apply the studio's rules (`check_appointment` at the
+/// adapter's clock) and re-read the calendar immediately before writing; a slot at
+/// capacity gives [`CalendarError::SlotTaken`].
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Calendar: Send + Sync {
+    /// Entries overlapping `range` (bookings and any other events; all-day and transparent
+    /// entries are marked as such).
+    async fn busy(&self, range: Interval) -> Result<Vec<BusyInterval>, CalendarError>;
+
+    /// Books an appointment after re-checking capacity.
+    async fn create(&self, booking: NewBooking) -> Result<Booking, CalendarError>;
+
+    /// The booking with this id.
+    async fn get(&self, id: &EventId) -> Result<Booking, CalendarError>;
+
+    /// Moves a booking; the duration stays unless a new one is given.
+    async fn reschedule(
+        &self,
+        id: &EventId,
+        start: DateTime<Utc>,
+        duration: Option<AppointmentDuration>,
+    ) -> Result<Booking, CalendarError>;
+
+    /// Cancels a booking. A second cancel gives [`CalendarError::Gone`].
+    async fn cancel(&self, id: &EventId) -> Result<(), CalendarError>;
+
+    /// The conversation's bookings starting at or after `now`, earliest first.
+    async fn upcoming_for(
+        &self,
+        conversation: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, CalendarError>;
+
+    /// All bookings starting at or after `now`, earliest first, at most `limit`.
+    async fn list_upcoming(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Booking>, CalendarError>;
+}
+
+/// How many days after the requested one `SlotTaken` alternatives are looked for.
+pub const ALTERNATIVE_DAYS: i64 = 7;
+
+/// The span a re-check must read: the whole local day of `start` (so all-day entries are
+/// seen) and the appointment with its buffers.
+pub fn recheck_window(
+    profile: &StudioProfile,
+    start: DateTime<Utc>,
+    duration: AppointmentDuration,
+) -> Interval {
+    let tz = profile.time_zone;
+    let date = start.with_timezone(&tz).date_naive();
+    // Midnight always exists in practice; fall back to the appointment itself if not.
+    let midnight = |d: chrono::NaiveDate| {
+        inkdesk_domain::schedule::resolve_local(tz, d, NaiveTime::MIN)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+    };
+    let before = Duration::minutes(i64::from(profile.booking.buffer_before_minutes));
+    let after = Duration::minutes(i64::from(profile.booking.buffer_after_minutes));
+    let first = start - before;
+    let last = start + duration.as_chrono() + after;
+    let day_start = midnight(date).unwrap_or(first).min(first);
+    let day_end = midnight(date + Duration::days(1)).unwrap_or(last).max(last);
+    Interval::new(day_start, day_end)
+}
+
+/// Applies the studio's rules and the capacity check to a booking at `start`, given a
+/// fresh read of the calendar. `Ok(false)` means the slot is full.
+pub fn check_bookable(
+    profile: &StudioProfile,
+    busy: &[BusyInterval],
+    start: DateTime<Utc>,
+    duration: AppointmentDuration,
+    ignore: Option<&EventId>,
+    now: DateTime<Utc>,
+) -> Result<bool, CalendarError> {
+    profile.check_appointment(start, duration, now)?;
+    Ok(has_room(profile, busy, &[], start, duration, ignore))
+}
+
+/// The `SlotTaken` error for a full slot at `start`: free times from the requested time
+/// on that day and the next [`ALTERNATIVE_DAYS`] days, read fresh from `calendar`.
+/// A failed read gives no alternatives rather than hiding the clash.
+pub async fn slot_taken(
+    calendar: &(impl Calendar + ?Sized),
+    profile: &StudioProfile,
+    start: DateTime<Utc>,
+    duration: AppointmentDuration,
+    now: DateTime<Utc>,
+) -> CalendarError {
+    let local = start.with_timezone(&profile.time_zone);
+    let from = local.date_naive();
+    let to = from + Duration::days(ALTERNATIVE_DAYS);
+    let request = SlotRequest::range(from, to, duration).with_preferred_time(local.time());
+    let window = Interval::new(
+        recheck_window(profile, start, duration).start,
+        recheck_window(
+            profile,
+            start + Duration::days(ALTERNATIVE_DAYS + 1),
+            duration,
+        )
+        .end,
+    );
+    let alternatives = match calendar.busy(window).await {
+        Ok(busy) => find_slots(profile, &busy, &[], &request, now),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the calendar for alternatives");
+            Vec::new()
+        }
+    };
+    CalendarError::SlotTaken { alternatives }
+}
+
+/// Reads the calendar over the request's window and finds free slots: what `inkdesk slots`
+/// and the assistant's availability tool call. `holds_of_others` are the slots held for
+/// other conversations.
+pub async fn available_slots(
+    calendar: &(impl Calendar + ?Sized),
+    profile: &StudioProfile,
+    holds_of_others: &[Interval],
+    request: &SlotRequest,
+    now: DateTime<Utc>,
+) -> Result<Vec<Slot>, CalendarError> {
+    let busy = calendar.busy(request.window(profile)).await?;
+    Ok(find_slots(profile, &busy, holds_of_others, request, now))
+}

@@ -1,0 +1,370 @@
+//! The behaviour suite every `Calendar` adapter passes, and mockall mocks of the port.
+//!
+//! Each behaviour is an async function over `Arc<dyn Calendar>`. The adapter under test
+//! must be built with [`suite_profile`] and a clock fixed at [`suite_now`]. The
+//! [`calendar_behaviour_suite!`](crate::calendar_behaviour_suite) macro turns the list into
+//! one `#[tokio::test]` per behaviour:
+//!
+//! ```ignore
+//! inkdesk_calendar::calendar_behaviour_suite!(|| async {
+//!     let cal = EmbeddedCalendar::open_in_memory(profile, clock).unwrap();
+//!     (Arc::new(cal) as Arc<dyn Calendar>, ())
+//! });
+//! ```
+//!
+//! The second value of the tuple is kept alive for the test (a mock server, a temp dir).
+//! The functions panic on failure: they are tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use inkdesk_domain::{
+    AppointmentDuration, ConversationId, CustomerName, EventId, FreeText, PhoneNumber, Price,
+    Region, StudioProfile, ValidationError,
+};
+use rust_decimal::Decimal;
+
+use crate::Interval;
+pub use crate::port::MockCalendar;
+use crate::port::{Calendar, CalendarError, NewBooking};
+
+/// The profile adapters under test use: the first studio's defaults (Athens,
+/// Monday–Saturday 11:00–20:00, capacity 2, 3 h notice).
+pub fn suite_profile() -> StudioProfile {
+    StudioProfile::default()
+}
+
+/// The fixed "now" of the suite: Monday 30 November 2026, 07:00 in Athens.
+pub fn suite_now() -> DateTime<Utc> {
+    at(date(2026, 11, 30), 7, 0)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// An instant given as a date and wall-clock time in Athens.
+pub fn at(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    inkdesk_domain::schedule::resolve_local(
+        chrono_tz::Europe::Athens,
+        day,
+        NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
+    )
+    .unwrap()
+    .with_timezone(&Utc)
+}
+
+fn tuesday() -> NaiveDate {
+    date(2026, 12, 1)
+}
+
+fn wednesday() -> NaiveDate {
+    date(2026, 12, 2)
+}
+
+/// A valid booking request for `conversation` at `start`.
+pub fn new_booking(conversation: &str, start: DateTime<Utc>, minutes: i64) -> NewBooking {
+    NewBooking {
+        conversation: ConversationId::parse(conversation).unwrap(),
+        customer: CustomerName::parse("Γιάννης Παπαδόπουλος").unwrap(),
+        phone: PhoneNumber::parse("6912345678", Region::GREECE).unwrap(),
+        design: Some(FreeText::parse("τριαντάφυλλο στον καρπό, fine line").unwrap()),
+        price: Some(Price::new(Decimal::from(150), Decimal::from(5000)).unwrap()),
+        start,
+        duration: AppointmentDuration::from_minutes(minutes, 600).unwrap(),
+    }
+}
+
+/// Generates one `#[tokio::test]` per behaviour; `$make` is a closure returning a future
+/// of `(Arc<dyn Calendar>, keep_alive)`.
+#[macro_export]
+macro_rules! calendar_behaviour_suite {
+    ($make:expr) => {
+        $crate::calendar_behaviour_suite!(@cases $make;
+            created_booking_reads_back_with_every_field,
+            busy_lists_live_bookings_in_the_range_only,
+            a_full_slot_is_refused_with_alternatives,
+            times_outside_the_rules_are_refused,
+            reschedule_keeps_the_duration_unless_given,
+            reschedule_into_a_full_slot_is_refused_but_its_own_slot_is_fine,
+            cancel_frees_the_unit_and_the_id_is_gone,
+            an_unknown_id_is_not_found,
+            upcoming_for_lists_only_that_conversations_future_bookings,
+            list_upcoming_is_sorted_and_limited,
+            concurrent_creates_never_exceed_capacity,
+        );
+    };
+    (@cases $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (calendar, _keep) = ($make)().await;
+                $crate::testing::$name(calendar).await;
+            }
+        )+
+    };
+}
+
+/// Every field written comes back from `get`.
+pub async fn created_booking_reads_back_with_every_field(cal: Arc<dyn Calendar>) {
+    let new = new_booking("conv-a", at(tuesday(), 14, 0), 90);
+    let made = cal.create(new.clone()).await.unwrap();
+    assert_eq!(made.start, new.start);
+    assert_eq!(made.end, new.start + Duration::minutes(90));
+    let read = cal.get(&made.id).await.unwrap();
+    assert_eq!(read, made);
+    assert_eq!(read.conversation.as_str(), "conv-a");
+    assert_eq!(read.customer, new.customer);
+    assert_eq!(read.phone.e164(), "+306912345678");
+    assert_eq!(read.design, new.design);
+    assert_eq!(read.price, new.price);
+    assert_eq!(read.duration.minutes(), 90);
+    assert!(EventId::parse(read.id.as_str()).is_ok());
+}
+
+/// `busy` returns bookings overlapping the range and nothing else of ours.
+pub async fn busy_lists_live_bookings_in_the_range_only(cal: Arc<dyn Calendar>) {
+    let made = cal
+        .create(new_booking("conv-a", at(tuesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    let tuesday_range = Interval::new(at(tuesday(), 0, 0), at(wednesday(), 0, 0));
+    let busy = cal.busy(tuesday_range).await.unwrap();
+    let ours: Vec<_> = busy
+        .iter()
+        .filter(|b| b.event.as_ref() == Some(&made.id))
+        .collect();
+    assert_eq!(ours.len(), 1, "{busy:?}");
+    assert_eq!(
+        ours[0].span,
+        crate::BusySpan::Timed(Interval::new(made.start, made.end))
+    );
+    assert!(!ours[0].transparent);
+    let wednesday_range = Interval::new(at(wednesday(), 0, 0), at(wednesday(), 23, 0));
+    let busy = cal.busy(wednesday_range).await.unwrap();
+    assert!(busy.iter().all(|b| b.event.as_ref() != Some(&made.id)));
+}
+
+/// With capacity 2, a third overlapping booking is refused with the next free times.
+pub async fn a_full_slot_is_refused_with_alternatives(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 11, 0);
+    cal.create(new_booking("conv-a", start, 60)).await.unwrap();
+    cal.create(new_booking("conv-b", start, 60)).await.unwrap();
+    match cal.create(new_booking("conv-c", start, 60)).await {
+        Err(CalendarError::SlotTaken { alternatives }) => {
+            assert!(!alternatives.is_empty());
+            let taken = Interval::new(start, start + Duration::minutes(60));
+            assert!(alternatives.iter().all(|s| !s.interval().overlaps(&taken)));
+            assert_eq!(
+                alternatives[0].start.with_timezone(&Utc),
+                at(tuesday(), 12, 0)
+            );
+        }
+        other => panic!("expected SlotTaken, got {other:?}"),
+    }
+    assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// Closed days, the minimum notice and closing time are enforced by the calendar.
+pub async fn times_outside_the_rules_are_refused(cal: Arc<dyn Calendar>) {
+    let sunday = date(2026, 12, 6);
+    let cases = [
+        (at(sunday, 12, 0), 60, ValidationError::ClosedDay),
+        (
+            at(date(2026, 11, 30), 9, 0),
+            60,
+            ValidationError::TooSoon { minutes: 180 },
+        ),
+        (
+            at(tuesday(), 19, 0),
+            90,
+            ValidationError::EndsAfterClosing {
+                close: "20:00".into(),
+            },
+        ),
+    ];
+    for (start, minutes, expected) in cases {
+        match cal.create(new_booking("conv-a", start, minutes)).await {
+            Err(CalendarError::Invalid(got)) => assert_eq!(got, expected),
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+    assert!(cal.list_upcoming(suite_now(), 10).await.unwrap().is_empty());
+}
+
+/// Moving a booking keeps its length unless a new one is given.
+pub async fn reschedule_keeps_the_duration_unless_given(cal: Arc<dyn Calendar>) {
+    let made = cal
+        .create(new_booking("conv-a", at(tuesday(), 11, 0), 90))
+        .await
+        .unwrap();
+    let moved = cal
+        .reschedule(&made.id, at(wednesday(), 15, 0), None)
+        .await
+        .unwrap();
+    assert_eq!(moved.id, made.id);
+    assert_eq!(moved.start, at(wednesday(), 15, 0));
+    assert_eq!(moved.duration.minutes(), 90);
+    assert_eq!(cal.get(&made.id).await.unwrap(), moved);
+    let longer = AppointmentDuration::from_minutes(120, 600).unwrap();
+    let moved = cal
+        .reschedule(&made.id, at(wednesday(), 16, 0), Some(longer))
+        .await
+        .unwrap();
+    assert_eq!(moved.end, at(wednesday(), 18, 0));
+    assert_eq!(cal.get(&made.id).await.unwrap().duration, longer);
+}
+
+/// A booking cannot move into a full slot, but may move within its own time.
+pub async fn reschedule_into_a_full_slot_is_refused_but_its_own_slot_is_fine(
+    cal: Arc<dyn Calendar>,
+) {
+    let full = at(wednesday(), 11, 0);
+    let a = cal.create(new_booking("conv-a", full, 60)).await.unwrap();
+    cal.create(new_booking("conv-b", full, 60)).await.unwrap();
+    let c = cal
+        .create(new_booking("conv-c", at(tuesday(), 11, 0), 60))
+        .await
+        .unwrap();
+    match cal.reschedule(&c.id, full, None).await {
+        Err(CalendarError::SlotTaken { .. }) => {}
+        other => panic!("expected SlotTaken, got {other:?}"),
+    }
+    assert_eq!(cal.get(&c.id).await.unwrap().start, at(tuesday(), 11, 0));
+    let longer = AppointmentDuration::from_minutes(60, 600).unwrap();
+    let moved = cal.reschedule(&a.id, full, Some(longer)).await.unwrap();
+    assert_eq!(moved.start, full);
+}
+
+/// Cancelling frees a unit; the cancelled id then answers `Gone`.
+pub async fn cancel_frees_the_unit_and_the_id_is_gone(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 13, 0);
+    let a = cal.create(new_booking("conv-a", start, 60)).await.unwrap();
+    cal.create(new_booking("conv-b", start, 60)).await.unwrap();
+    cal.cancel(&a.id).await.unwrap();
+    cal.create(new_booking("conv-c", start, 60)).await.unwrap();
+    assert!(matches!(cal.get(&a.id).await, Err(CalendarError::Gone(id)) if id == a.id));
+    assert!(matches!(
+        cal.cancel(&a.id).await,
+        Err(CalendarError::Gone(_))
+    ));
+    let busy = cal
+        .busy(Interval::new(start, start + Duration::minutes(60)))
+        .await
+        .unwrap();
+    assert!(busy.iter().all(|b| b.event.as_ref() != Some(&a.id)));
+}
+
+/// An id that was never issued is `NotFound`, for every operation.
+pub async fn an_unknown_id_is_not_found(cal: Arc<dyn Calendar>) {
+    let id = EventId::parse("nosuchbooking0").unwrap();
+    assert!(matches!(
+        cal.get(&id).await,
+        Err(CalendarError::NotFound(_))
+    ));
+    assert!(matches!(
+        cal.cancel(&id).await,
+        Err(CalendarError::NotFound(_))
+    ));
+    assert!(matches!(
+        cal.reschedule(&id, at(tuesday(), 12, 0), None).await,
+        Err(CalendarError::NotFound(_))
+    ));
+}
+
+/// A conversation sees its own bookings from `now` on, and nobody else's.
+pub async fn upcoming_for_lists_only_that_conversations_future_bookings(cal: Arc<dyn Calendar>) {
+    let first = cal
+        .create(new_booking("conv-a", at(wednesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    let second = cal
+        .create(new_booking("conv-a", at(tuesday(), 15, 0), 60))
+        .await
+        .unwrap();
+    let cancelled = cal
+        .create(new_booking("conv-a", at(tuesday(), 17, 0), 60))
+        .await
+        .unwrap();
+    cal.cancel(&cancelled.id).await.unwrap();
+    cal.create(new_booking("conv-b", at(tuesday(), 16, 0), 60))
+        .await
+        .unwrap();
+    let conv = ConversationId::parse("conv-a").unwrap();
+    let ids: Vec<_> = cal
+        .upcoming_for(&conv, suite_now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(ids, [second.id.clone(), first.id.clone()]);
+    let later = at(tuesday(), 15, 30);
+    let ids: Vec<_> = cal
+        .upcoming_for(&conv, later)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(ids, [first.id]);
+    let nobody = ConversationId::parse("conv-z").unwrap();
+    assert!(
+        cal.upcoming_for(&nobody, suite_now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The admin list is in start order and honours the limit.
+pub async fn list_upcoming_is_sorted_and_limited(cal: Arc<dyn Calendar>) {
+    for (conv, day, hour) in [
+        ("conv-a", wednesday(), 11),
+        ("conv-b", tuesday(), 18),
+        ("conv-c", tuesday(), 12),
+    ] {
+        cal.create(new_booking(conv, at(day, hour, 0), 60))
+            .await
+            .unwrap();
+    }
+    let all = cal.list_upcoming(suite_now(), 10).await.unwrap();
+    let starts: Vec<_> = all.iter().map(|b| b.start).collect();
+    assert_eq!(
+        starts,
+        [
+            at(tuesday(), 12, 0),
+            at(tuesday(), 18, 0),
+            at(wednesday(), 11, 0)
+        ]
+    );
+    assert_eq!(cal.list_upcoming(suite_now(), 2).await.unwrap().len(), 2);
+    let after = cal.list_upcoming(at(tuesday(), 13, 0), 10).await.unwrap();
+    assert_eq!(after.len(), 2);
+}
+
+/// Five simultaneous requests for one slot with capacity 2: exactly two win.
+pub async fn concurrent_creates_never_exceed_capacity(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 16, 0);
+    let tasks: Vec<_> = (0..5)
+        .map(|i| {
+            let cal = Arc::clone(&cal);
+            tokio::spawn(async move {
+                cal.create(new_booking(&format!("conv-{i}"), start, 60))
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    let mut taken = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(CalendarError::SlotTaken { .. }) => taken += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((won, taken), (2, 3));
+    assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}

@@ -1,0 +1,69 @@
+//! The Google adapter on a stateful fake of the Calendar API: the shared behaviour suite,
+//! and what the studio's own entries do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use inkdesk_calendar::testing::{at, new_booking, suite_now};
+use inkdesk_calendar::{Calendar, CalendarError};
+use inkdesk_domain::EventId;
+use serde_json::json;
+use support::fake_google::FakeGoogle;
+use support::google_client::*;
+
+mod behaviour_on_the_fake {
+    use super::*;
+    inkdesk_calendar::calendar_behaviour_suite!(|| async {
+        let fake = FakeGoogle::start(2).await;
+        let cal = calendar(&fake.server);
+        (Arc::new(cal) as Arc<dyn Calendar>, fake)
+    });
+}
+
+#[tokio::test]
+async fn events_not_made_by_inkdesk_are_not_bookings() {
+    let fake = FakeGoogle::start(10).await;
+    let id = fake.seed(json!({
+        "id": "studio0001",
+        "summary": "Artist meeting",
+        "start": {"dateTime": "2026-12-01T11:00:00+02:00"},
+        "end": {"dateTime": "2026-12-01T12:00:00+02:00"}
+    }));
+    let cal = calendar(&fake.server);
+    let id = EventId::parse(&id).unwrap();
+    assert!(matches!(
+        cal.get(&id).await,
+        Err(CalendarError::NotFound(_))
+    ));
+    assert!(matches!(
+        cal.cancel(&id).await,
+        Err(CalendarError::NotFound(_))
+    ));
+    assert_eq!(fake.event(id.as_str()).unwrap()["status"], "confirmed");
+    assert!(cal.list_upcoming(suite_now(), 10).await.unwrap().is_empty());
+    // But it still takes a unit of capacity.
+    assert_eq!(cal.busy(week()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn studio_entries_in_google_close_days_and_fill_slots() {
+    let fake = FakeGoogle::start(2).await;
+    fake.seed(json!({"summary": "Holiday", "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"}}));
+    fake.seed(json!({"summary": "Ink delivery", "transparency": "transparent",
+        "start": {"dateTime": "2026-12-02T11:00:00+02:00"}, "end": {"dateTime": "2026-12-02T20:00:00+02:00"}}));
+    let cal = calendar(&fake.server);
+    match cal
+        .create(new_booking("conv-a", at(december(1), 12, 0), 60))
+        .await
+    {
+        Err(CalendarError::SlotTaken { alternatives }) => {
+            assert!(alternatives.iter().all(|s| s.date() != december(1)));
+        }
+        other => panic!("{other:?}"),
+    }
+    cal.create(new_booking("conv-a", at(december(2), 12, 0), 60))
+        .await
+        .unwrap();
+}

@@ -1,0 +1,116 @@
+//! Shared HTTP plumbing of the adapters: one attempt's failure, its classification, and
+//! the retry loop (exponential backoff with jitter via backon; `retry-after` honoured).
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+
+/// How an adapter retries transient failures (429, 5xx, timeouts, connection errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    /// First backoff delay.
+    pub min_delay: Duration,
+    /// Largest delay, also the cap on a server's `retry-after`.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// Three retries from 500 ms up to 20 s: the offline indexing default.
+    pub fn patient() -> Self {
+        Self {
+            max_retries: 3,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// A non-success status, with the server's `retry-after` when it sent one.
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// The request never got an answer (connect error, timeout, body cut off).
+    Transport(reqwest::Error),
+    /// The answer did not have the documented shape.
+    Invalid(String),
+}
+
+impl Attempt {
+    pub(crate) fn retryable(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => *status == 429 || *status >= 500,
+            Self::Transport(_) => true,
+            Self::Invalid(_) => false,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// The delay a response asks for: `retry-after-ms` (OpenAI) or `retry-after` in seconds.
+/// The HTTP-date form of `retry-after` is ignored (our own backoff applies).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    number("retry-after-ms")
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or_else(|| number("retry-after").map(Duration::from_secs_f64))
+}
+
+/// Check a response's status: success passes through, anything else becomes an [`Attempt`].
+pub(crate) fn check(response: reqwest::Response) -> Result<reqwest::Response, Attempt> {
+    let status = response.status();
+    if status.is_success() {
+        Ok(response)
+    } else {
+        Err(Attempt::Status {
+            status: status.as_u16(),
+            retry_after: retry_after(response.headers()),
+        })
+    }
+}
+
+/// Run `attempt` with the policy: retry what is transient, wait what the server asks
+/// (capped at `max_delay`) or the exponential backoff with jitter.
+pub(crate) async fn with_retries<T, F, Fut>(policy: RetryPolicy, attempt: F) -> Result<T, Attempt>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Attempt>>,
+{
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_max_times(policy.max_retries)
+        .with_jitter();
+    let cap = policy.max_delay;
+    attempt
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(Attempt::retryable)
+        // Only adjust while the backoff still allows a retry, so `retry-after` never
+        // extends the number of attempts.
+        .adjust(move |error: &Attempt, next: Option<Duration>| {
+            next.map(|d| error.retry_after().map_or(d, |asked| asked.min(cap)))
+        })
+        .notify(|error: &Attempt, after: Duration| {
+            tracing::debug!(?after, error = ?error, "retrying upstream call");
+        })
+        .await
+}
