@@ -1,0 +1,570 @@
+//! Runs validated tool commands for the conversation's sender.
+//!
+//! The conversation id comes from the engine, never from the model: bookings are created
+//! with it, listed by it, and a booking whose stored conversation differs is treated
+//! exactly like one that does not exist.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use inkdesk_calendar::format::{format_appointment, format_date, format_slots};
+use inkdesk_calendar::port::recheck_window;
+use inkdesk_calendar::{
+    Booking, CalendarError, Interval, NewBooking, Slot, SlotRequest, find_slots, has_room,
+};
+use inkdesk_domain::schedule::resolve_local;
+use inkdesk_domain::{AppointmentDuration, ConversationId, EventId, Language, Price};
+use inkdesk_pricing::Euros;
+use serde_json::{Value, json};
+
+use super::Engine;
+use crate::confirm::{
+    ChangeKind, ConfirmationStoreError, PendingChange, PendingConfirmation, TurnId,
+    check_confirmation,
+};
+use crate::holds::HoldError;
+use crate::message::Measurements;
+use crate::tools::quote::price_pieces;
+use crate::tools::{
+    AppointmentLength, AvailabilityArgs, BookingArgs, RescheduleArgs, ToolArgError, ToolCommand,
+};
+
+/// A tool failure the model cannot fix: the turn ends with the apology and a handoff.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolFailure {
+    /// The calendar failed (unavailable, rate-limited, credentials).
+    #[error("calendar failed")]
+    Calendar(#[source] CalendarError),
+    /// The hold store failed.
+    #[error(transparent)]
+    Holds(#[from] HoldError),
+    /// The confirmation store failed.
+    #[error(transparent)]
+    Confirmations(#[from] ConfirmationStoreError),
+}
+
+/// The sender and the turn every tool acts for.
+pub(crate) struct ToolContext<'a> {
+    pub conversation: &'a ConversationId,
+    pub turn: &'a TurnId,
+    pub now: DateTime<Utc>,
+    pub language: Language,
+    pub images: &'a HashMap<String, Measurements>,
+}
+
+/// A tool's answer for the model, and whether it was a success.
+pub(crate) struct ToolAnswer {
+    pub content: Value,
+    pub ok: bool,
+    pub asked_confirmation: bool,
+}
+
+impl ToolAnswer {
+    fn ok(content: Value) -> Self {
+        Self {
+            content,
+            ok: true,
+            asked_confirmation: false,
+        }
+    }
+
+    fn refused(content: Value) -> Self {
+        Self {
+            content,
+            ok: false,
+            asked_confirmation: false,
+        }
+    }
+}
+
+impl From<ToolArgError> for ToolAnswer {
+    fn from(e: ToolArgError) -> Self {
+        Self::refused(serde_json::from_str(&e.to_tool_result()).unwrap_or(Value::Null))
+    }
+}
+
+fn not_found() -> ToolAnswer {
+    ToolAnswer::refused(json!({
+        "error": "not_found",
+        "message": "this customer has no upcoming appointment with that id; call find_my_bookings",
+    }))
+}
+
+impl Engine {
+    /// Runs one validated command (not `send_reply`/`handoff_to_human`, which end the turn).
+    pub(crate) async fn execute(
+        &self,
+        command: ToolCommand,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        match command {
+            ToolCommand::Quote(pieces) => Ok(
+                match price_pieces(
+                    &pieces,
+                    ctx.images,
+                    &self.pricing,
+                    &self.profile.currency_symbol,
+                ) {
+                    Ok(priced) => ToolAnswer::ok(priced.result),
+                    Err(e) => e.into(),
+                },
+            ),
+            ToolCommand::CheckAvailability(args) => self.check_availability(args, ctx).await,
+            ToolCommand::BookAppointment(args) => self.book(*args, ctx).await,
+            ToolCommand::FindMyBookings => self.find_bookings(ctx).await,
+            ToolCommand::RequestCancellation(id) => self.request_cancel(id, ctx).await,
+            ToolCommand::ConfirmCancellation(id) => self.confirm_cancel(id, ctx).await,
+            ToolCommand::RequestReschedule(args) => self.request_reschedule(args, ctx).await,
+            ToolCommand::ConfirmReschedule(id) => self.confirm_reschedule(id, ctx).await,
+            ToolCommand::Handoff { .. } | ToolCommand::SendReply { .. } => Ok(ToolAnswer::refused(
+                json!({"error": "handled by the engine"}),
+            )),
+        }
+    }
+
+    fn duration_for(&self, length: AppointmentLength) -> Result<AppointmentDuration, ToolArgError> {
+        let max = self.profile.booking.max_appointment_minutes;
+        let minutes = match length {
+            AppointmentLength::Minutes(d) => return Ok(d),
+            AppointmentLength::Price(price) => self.price_minutes(price),
+            AppointmentLength::Unknown => self.config.default_appointment_minutes,
+        };
+        AppointmentDuration::from_minutes(i64::from(minutes), max).map_err(|e| ToolArgError {
+            field: "duration_minutes".to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn price_minutes(&self, price: Price) -> u32 {
+        self.pricing.duration_for_price(Euros::new(price.amount()))
+    }
+
+    fn day_range(&self, from: NaiveDate, to: NaiveDate) -> Interval {
+        let tz = self.profile.time_zone;
+        let midnight = |d: NaiveDate| {
+            resolve_local(tz, d, NaiveTime::MIN)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|_| d.and_time(NaiveTime::MIN).and_utc())
+        };
+        Interval::new(midnight(from), midnight(to + Duration::days(1)))
+    }
+
+    fn slot_json(&self, slot: &Slot, language: Language) -> Value {
+        json!({
+            "date": slot.date().format("%Y-%m-%d").to_string(),
+            "time": slot.start.format("%H:%M").to_string(),
+            "day": format_date(slot.date(), language),
+        })
+    }
+
+    fn when(&self, start: DateTime<Utc>, language: Language) -> String {
+        let local = start.with_timezone(&self.profile.time_zone);
+        format!(
+            "{} {}",
+            format_date(local.date_naive(), language),
+            local.format("%H:%M")
+        )
+    }
+
+    /// Free slots for `request`, excluding other conversations' holds, held for this one.
+    async fn offer(
+        &self,
+        request: &SlotRequest,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Vec<Slot>, ToolFailure> {
+        let range = self.day_range(request.from, request.to);
+        let busy = self
+            .calendar
+            .busy(range)
+            .await
+            .map_err(ToolFailure::Calendar)?;
+        let others = self
+            .holds
+            .held_by_others(ctx.conversation, range, ctx.now)
+            .await?;
+        let slots = find_slots(&self.profile, &busy, &others, request, ctx.now);
+        let intervals: Vec<Interval> = slots.iter().map(Slot::interval).collect();
+        let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
+        self.holds
+            .hold(ctx.conversation, &intervals, ttl, ctx.now)
+            .await?;
+        Ok(slots)
+    }
+
+    fn slots_answer(&self, slots: &[Slot], ctx: &ToolContext<'_>, key: &str) -> Value {
+        json!({
+            key: slots.iter().map(|s| self.slot_json(s, ctx.language)).collect::<Vec<_>>(),
+            "formatted": format_slots(slots, ctx.language),
+        })
+    }
+
+    async fn check_availability(
+        &self,
+        args: AvailabilityArgs,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let duration = match self.duration_for(args.length) {
+            Ok(d) => d,
+            Err(e) => return Ok(e.into()),
+        };
+        let mut request = SlotRequest::range(args.from, args.to, duration);
+        if let Some(time) = args.preferred_time {
+            request = request.with_preferred_time(time);
+        }
+        let slots = self.offer(&request, ctx).await?;
+        if slots.is_empty() {
+            return Ok(ToolAnswer::ok(json!({
+                "slots": [],
+                "message": "no free time in this range; offer to look at other days",
+            })));
+        }
+        let mut answer = self.slots_answer(&slots, ctx, "slots");
+        answer["appointment_length"] = json!(format_appointment(duration, ctx.language));
+        Ok(ToolAnswer::ok(answer))
+    }
+
+    async fn alternatives(
+        &self,
+        start: DateTime<Utc>,
+        duration: AppointmentDuration,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Vec<Slot>, ToolFailure> {
+        let local = start.with_timezone(&self.profile.time_zone);
+        let from = local.date_naive();
+        let request = SlotRequest::range(from, from + Duration::days(7), duration)
+            .with_preferred_time(local.time());
+        self.offer(&request, ctx).await
+    }
+
+    async fn taken_answer(
+        &self,
+        start: DateTime<Utc>,
+        duration: AppointmentDuration,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let alternatives = self.alternatives(start, duration, ctx).await?;
+        let mut answer = self.slots_answer(&alternatives, ctx, "alternatives");
+        answer["error"] = json!("slot_taken");
+        answer["message"] = json!("that time was just taken; offer these alternatives");
+        Ok(ToolAnswer::refused(answer))
+    }
+
+    /// True when `start` fits the calendar and nobody else holds it.
+    async fn is_free(
+        &self,
+        start: DateTime<Utc>,
+        duration: AppointmentDuration,
+        ignore: Option<&EventId>,
+        ctx: &ToolContext<'_>,
+    ) -> Result<bool, ToolFailure> {
+        let window = recheck_window(&self.profile, start, duration);
+        let busy = self
+            .calendar
+            .busy(window)
+            .await
+            .map_err(ToolFailure::Calendar)?;
+        let others = self
+            .holds
+            .held_by_others(ctx.conversation, window, ctx.now)
+            .await?;
+        Ok(has_room(
+            &self.profile,
+            &busy,
+            &others,
+            start,
+            duration,
+            ignore,
+        ))
+    }
+
+    fn resolve_start(
+        &self,
+        date: NaiveDate,
+        time: NaiveTime,
+        field: &str,
+    ) -> Result<DateTime<Utc>, ToolArgError> {
+        resolve_local(self.profile.time_zone, date, time)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| ToolArgError {
+                field: field.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    async fn book(
+        &self,
+        args: BookingArgs,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let duration = match args.duration {
+            Some(d) => d,
+            None => match self.duration_for(AppointmentLength::Price(args.price)) {
+                Ok(d) => d,
+                Err(e) => return Ok(e.into()),
+            },
+        };
+        let start = match self.resolve_start(args.date, args.time, "time") {
+            Ok(s) => s,
+            Err(e) => return Ok(e.into()),
+        };
+        if let Err(e) = self.profile.check_appointment(start, duration, ctx.now) {
+            return Ok(ToolArgError {
+                field: "time".to_owned(),
+                message: e.to_string(),
+            }
+            .into());
+        }
+        if !self.is_free(start, duration, None, ctx).await? {
+            return self.taken_answer(start, duration, ctx).await;
+        }
+        let new = NewBooking {
+            conversation: ctx.conversation.clone(),
+            customer: args.name,
+            phone: args.phone,
+            design: Some(args.design),
+            price: Some(args.price),
+            start,
+            duration,
+        };
+        match self.calendar.create(new).await {
+            Ok(booking) => {
+                self.holds.release(ctx.conversation).await?;
+                Ok(ToolAnswer::ok(json!({
+                    "booked": true,
+                    "booking_id": booking.id.as_str(),
+                    "when": self.when(booking.start, ctx.language),
+                    "length": format_appointment(booking.duration, ctx.language),
+                    "price": args.price.amount(),
+                    "currency": self.profile.currency_symbol,
+                })))
+            }
+            Err(CalendarError::SlotTaken { .. }) => self.taken_answer(start, duration, ctx).await,
+            Err(CalendarError::Invalid(e)) => Ok(ToolArgError {
+                field: "time".to_owned(),
+                message: e.to_string(),
+            }
+            .into()),
+            Err(e) => Err(ToolFailure::Calendar(e)),
+        }
+    }
+
+    fn booking_json(&self, booking: &Booking, language: Language) -> Value {
+        json!({
+            "booking_id": booking.id.as_str(),
+            "when": self.when(booking.start, language),
+            "length": format_appointment(booking.duration, language),
+            "design": booking.design.as_ref().map(|d| d.as_str()),
+        })
+    }
+
+    async fn find_bookings(&self, ctx: &ToolContext<'_>) -> Result<ToolAnswer, ToolFailure> {
+        let bookings = self
+            .calendar
+            .upcoming_for(ctx.conversation, ctx.now)
+            .await
+            .map_err(ToolFailure::Calendar)?;
+        Ok(ToolAnswer::ok(json!({
+            "bookings": bookings
+                .iter()
+                .filter(|b| &b.conversation == ctx.conversation)
+                .map(|b| self.booking_json(b, ctx.language))
+                .collect::<Vec<_>>(),
+        })))
+    }
+
+    /// The booking when it exists, is upcoming and belongs to this conversation.
+    async fn owned_booking(
+        &self,
+        id: &EventId,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Option<Booking>, ToolFailure> {
+        match self.calendar.get(id).await {
+            Ok(b) if &b.conversation == ctx.conversation && b.start > ctx.now => Ok(Some(b)),
+            Ok(_) | Err(CalendarError::NotFound(_) | CalendarError::Gone(_)) => Ok(None),
+            Err(e) => Err(ToolFailure::Calendar(e)),
+        }
+    }
+
+    async fn remember(
+        &self,
+        change: PendingChange,
+        ctx: &ToolContext<'_>,
+    ) -> Result<(), ToolFailure> {
+        let pending = PendingConfirmation {
+            change,
+            requested_in: ctx.turn.clone(),
+            requested_at: ctx.now,
+            expires_at: ctx.now + self.config.confirmation_ttl,
+            question_mids: Vec::new(),
+        };
+        self.confirmations.put(ctx.conversation, pending).await?;
+        Ok(())
+    }
+
+    async fn request_cancel(
+        &self,
+        id: EventId,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let Some(booking) = self.owned_booking(&id, ctx).await? else {
+            return Ok(not_found());
+        };
+        self.remember(
+            PendingChange::Cancel {
+                booking: booking.id.clone(),
+                starts_at: booking.start,
+            },
+            ctx,
+        )
+        .await?;
+        Ok(ToolAnswer {
+            content: json!({
+                "waiting_for_confirmation": "cancel",
+                "booking": self.booking_json(&booking, ctx.language),
+                "next": "ask the customer to confirm cancelling exactly this appointment; nothing is cancelled yet",
+            }),
+            ok: true,
+            asked_confirmation: true,
+        })
+    }
+
+    async fn confirm_cancel(
+        &self,
+        id: Option<EventId>,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let pending = self.confirmations.get(ctx.conversation).await?;
+        let change = match check_confirmation(
+            pending.as_ref(),
+            ChangeKind::Cancel,
+            id.as_ref(),
+            ctx.turn,
+            ctx.now,
+        ) {
+            Ok(c) => c,
+            Err(refusal) => {
+                return Ok(ToolAnswer::refused(
+                    serde_json::from_str(&refusal.to_tool_result()).unwrap_or(Value::Null),
+                ));
+            }
+        };
+        let Some(booking) = self.owned_booking(change.booking(), ctx).await? else {
+            self.confirmations.clear(ctx.conversation).await?;
+            return Ok(not_found());
+        };
+        match self.calendar.cancel(&booking.id).await {
+            Ok(()) | Err(CalendarError::Gone(_)) => {}
+            Err(e) => return Err(ToolFailure::Calendar(e)),
+        }
+        self.confirmations.clear(ctx.conversation).await?;
+        Ok(ToolAnswer::ok(json!({
+            "cancelled": true,
+            "when": self.when(booking.start, ctx.language),
+        })))
+    }
+
+    async fn request_reschedule(
+        &self,
+        args: RescheduleArgs,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let Some(booking) = self.owned_booking(&args.booking, ctx).await? else {
+            return Ok(not_found());
+        };
+        let start = match self.resolve_start(args.date, args.time, "new_time") {
+            Ok(s) => s,
+            Err(e) => return Ok(e.into()),
+        };
+        if let Err(e) = self
+            .profile
+            .check_appointment(start, booking.duration, ctx.now)
+        {
+            return Ok(ToolArgError {
+                field: "new_time".to_owned(),
+                message: e.to_string(),
+            }
+            .into());
+        }
+        if !self
+            .is_free(start, booking.duration, Some(&booking.id), ctx)
+            .await?
+        {
+            return self.taken_answer(start, booking.duration, ctx).await;
+        }
+        let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
+        let interval = Interval::new(start, start + booking.duration.as_chrono());
+        self.holds
+            .hold(ctx.conversation, &[interval], ttl, ctx.now)
+            .await?;
+        self.remember(
+            PendingChange::Reschedule {
+                booking: booking.id.clone(),
+                from: booking.start,
+                to: start,
+                duration_minutes: booking.duration.minutes(),
+            },
+            ctx,
+        )
+        .await?;
+        Ok(ToolAnswer {
+            content: json!({
+                "waiting_for_confirmation": "reschedule",
+                "booking": self.booking_json(&booking, ctx.language),
+                "new_when": self.when(start, ctx.language),
+                "next": "ask the customer to confirm moving exactly this appointment; nothing is changed yet",
+            }),
+            ok: true,
+            asked_confirmation: true,
+        })
+    }
+
+    async fn confirm_reschedule(
+        &self,
+        id: Option<EventId>,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let pending = self.confirmations.get(ctx.conversation).await?;
+        let change = match check_confirmation(
+            pending.as_ref(),
+            ChangeKind::Reschedule,
+            id.as_ref(),
+            ctx.turn,
+            ctx.now,
+        ) {
+            Ok(c) => c,
+            Err(refusal) => {
+                return Ok(ToolAnswer::refused(
+                    serde_json::from_str(&refusal.to_tool_result()).unwrap_or(Value::Null),
+                ));
+            }
+        };
+        let PendingChange::Reschedule { booking, to, .. } = change else {
+            return Ok(not_found());
+        };
+        let Some(current) = self.owned_booking(&booking, ctx).await? else {
+            self.confirmations.clear(ctx.conversation).await?;
+            return Ok(not_found());
+        };
+        match self.calendar.reschedule(&current.id, to, None).await {
+            Ok(moved) => {
+                self.confirmations.clear(ctx.conversation).await?;
+                self.holds.release(ctx.conversation).await?;
+                Ok(ToolAnswer::ok(json!({
+                    "rescheduled": true,
+                    "from": self.when(current.start, ctx.language),
+                    "to": self.when(moved.start, ctx.language),
+                })))
+            }
+            Err(CalendarError::SlotTaken { .. }) => {
+                self.confirmations.clear(ctx.conversation).await?;
+                self.taken_answer(to, current.duration, ctx).await
+            }
+            Err(CalendarError::Invalid(e)) => Ok(ToolArgError {
+                field: "new_time".to_owned(),
+                message: e.to_string(),
+            }
+            .into()),
+            Err(e) => Err(ToolFailure::Calendar(e)),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The conversation engine: one turn from pending messages to a reply.
+//!
+//! [`Engine::respond`] is the pure-ish core (model, calendar, holds and confirmations; no
+//! sending, no log): vision for new images, the reply with tools in bounded rounds, and a
+//! [`TurnOutcome`] saying what to send, what to store and what happened. Failures never
+//! escape as raw errors: they become the localised apology and a handoff.
+
+mod executor;
+pub mod record;
+mod turn;
+pub mod vision;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use inkdesk_calendar::Calendar;
+use inkdesk_domain::StudioProfile;
+use inkdesk_messaging::AttachmentFetcher;
+use inkdesk_openai::{ChatModel, ImageDetail, ToolChoice, ToolDefinition};
+use inkdesk_pricing::PricingRules;
+
+pub use executor::ToolFailure;
+pub use record::{CallKind, ModelCallRecord, ToolRecord, TurnOutcomeKind, TurnRecord};
+pub use turn::{HandoffRequest, TurnInput, TurnOutcome};
+pub use vision::NewAnalysis;
+
+use crate::confirm::ConfirmationStore;
+use crate::holds::OfferHolds;
+use crate::prompt::{PromptError, StudioPrompts};
+use crate::tools::tool_specs;
+
+/// Tunables of the engine (the studio's rules live in the profile).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Model calls that may run tools before the reply is forced (default 4).
+    pub max_tool_rounds: u32,
+    /// How long a cancel/reschedule question stays answerable (default 24 h).
+    pub confirmation_ttl: Duration,
+    /// Appointment length when neither price nor duration is known (default 60 min).
+    pub default_appointment_minutes: u32,
+    /// Image detail for vision (default high: sizes are read off the photo).
+    pub vision_detail: ImageDetail,
+    /// Tool choice on ordinary rounds (default auto; the last round forces `send_reply`).
+    pub tool_choice: ToolChoice,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_tool_rounds: 4,
+            confirmation_ttl: Duration::hours(24),
+            default_appointment_minutes: 60,
+            vision_detail: ImageDetail::High,
+            tool_choice: ToolChoice::Auto,
+        }
+    }
+}
+
+/// The ports the engine calls.
+#[derive(Clone)]
+pub struct EngineDeps {
+    /// The language model (reply and vision).
+    pub model: Arc<dyn ChatModel>,
+    /// The studio's calendar.
+    pub calendar: Arc<dyn Calendar>,
+    /// Holds of offered slots.
+    pub holds: Arc<dyn OfferHolds>,
+    /// Pending cancel/reschedule confirmations.
+    pub confirmations: Arc<dyn ConfirmationStore>,
+    /// Downloads image attachments.
+    pub fetcher: Arc<dyn AttachmentFetcher>,
+}
+
+/// The conversation engine of one studio. Cheap to share behind an `Arc`.
+pub struct Engine {
+    profile: StudioProfile,
+    prompts: StudioPrompts,
+    pricing: PricingRules,
+    tools: Vec<ToolDefinition>,
+    config: EngineConfig,
+    model: Arc<dyn ChatModel>,
+    calendar: Arc<dyn Calendar>,
+    holds: Arc<dyn OfferHolds>,
+    confirmations: Arc<dyn ConfirmationStore>,
+    fetcher: Arc<dyn AttachmentFetcher>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("studio", &self.profile.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for `profile`; renders the stable prompts once.
+    pub fn new(
+        profile: StudioProfile,
+        deps: EngineDeps,
+        config: EngineConfig,
+    ) -> Result<Self, PromptError> {
+        let prompts = StudioPrompts::new(&profile)?;
+        let pricing = PricingRules {
+            max_minutes: profile.booking.max_appointment_minutes,
+            ..PricingRules::default()
+        };
+        let tools = tool_specs()
+            .into_iter()
+            .map(|spec| ToolDefinition::new(spec.name, spec.description, spec.parameters))
+            .collect();
+        Ok(Self {
+            profile,
+            prompts,
+            pricing,
+            tools,
+            config,
+            model: deps.model,
+            calendar: deps.calendar,
+            holds: deps.holds,
+            confirmations: deps.confirmations,
+            fetcher: deps.fetcher,
+        })
+    }
+
+    /// The studio's profile.
+    pub fn profile(&self) -> &StudioProfile {
+        &self.profile
+    }
+
+    /// The rendered prompts (for `inkdesk` diagnostics and the token benchmark).
+    pub fn prompts(&self) -> &StudioPrompts {
+        &self.prompts
+    }
+
+    /// The tool definitions sent on every reply call.
+    pub fn tool_definitions(&self) -> &[ToolDefinition] {
+        &self.tools
+    }
+}

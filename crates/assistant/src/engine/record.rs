@@ -1,0 +1,129 @@
+//! What happened in a turn, for traces and metrics: intents, tool calls with arguments and
+//! results, model calls with tokens and latency, and the outcome.
+//!
+//! Tool arguments and results may contain a customer's name and phone: the record is for
+//! the trace store, and callers log it at DEBUG only.
+
+use std::time::Duration;
+
+use inkdesk_domain::ConversationId;
+use serde::Serialize;
+
+use crate::confirm::TurnId;
+use crate::intent::Intent;
+use crate::tools::HandoffReason;
+
+/// Which model call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// Image measurement.
+    Vision,
+    /// The reply with tools (one per round).
+    Reply,
+}
+
+/// One model call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelCallRecord {
+    /// Vision or reply.
+    pub kind: CallKind,
+    /// The model that answered.
+    pub model: String,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Of which served from the provider's cache.
+    pub cached_tokens: u32,
+    /// Completion tokens.
+    pub completion_tokens: u32,
+    /// Wall time, retries included.
+    pub latency: Duration,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// One tool call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolRecord {
+    /// The tool's name.
+    pub name: String,
+    /// The arguments as the model wrote them.
+    pub arguments: String,
+    /// The result sent back to the model.
+    pub result: String,
+    /// False when the arguments were refused or the tool answered with an error.
+    pub ok: bool,
+    /// Wall time.
+    pub latency: Duration,
+}
+
+/// How the turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TurnOutcomeKind {
+    /// The model's reply was produced.
+    Replied,
+    /// The conversation was handed to a person (with the fixed text).
+    HandedOff {
+        /// Why.
+        reason: HandoffReason,
+    },
+    /// Something failed; the apology was produced and the conversation handed off.
+    Failed,
+    /// The conversation is muted: messages recorded, nothing answered.
+    Muted,
+    /// Nothing to answer (no pending messages).
+    Nothing,
+}
+
+/// The record of one turn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurnRecord {
+    /// The turn.
+    pub turn: TurnId,
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// Intents in answering order.
+    pub intents: Vec<Intent>,
+    /// Tool calls in order.
+    pub tools: Vec<ToolRecord>,
+    /// Model calls in order (vision first).
+    pub model_calls: Vec<ModelCallRecord>,
+    /// Tool rounds used.
+    pub rounds: u32,
+    /// How it ended.
+    pub outcome: TurnOutcomeKind,
+    /// For failures: the error chain, for operators (never sent to the customer).
+    pub failure: Option<String>,
+    /// Wall time of the whole turn.
+    pub latency: Duration,
+}
+
+impl TurnRecord {
+    pub(crate) fn new(turn: TurnId, conversation: ConversationId) -> Self {
+        Self {
+            turn,
+            conversation,
+            intents: Vec::new(),
+            tools: Vec::new(),
+            model_calls: Vec::new(),
+            rounds: 0,
+            outcome: TurnOutcomeKind::Nothing,
+            failure: None,
+            latency: Duration::ZERO,
+        }
+    }
+
+    /// Prompt tokens over all calls of the turn.
+    pub fn prompt_tokens(&self) -> u32 {
+        self.model_calls.iter().map(|c| c.prompt_tokens).sum()
+    }
+
+    /// Reply calls (excluding vision).
+    pub fn reply_calls(&self) -> usize {
+        self.model_calls
+            .iter()
+            .filter(|c| c.kind == CallKind::Reply)
+            .count()
+    }
+}

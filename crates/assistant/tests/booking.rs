@@ -1,0 +1,223 @@
+//! Whole scripted booking conversations, Greek and English.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use chrono::{TimeZone, Utc};
+use inkdesk_assistant::Intent;
+use inkdesk_assistant::engine::TurnOutcomeKind;
+use inkdesk_calendar::{Calendar, Interval};
+use inkdesk_domain::ConversationId;
+use rust_decimal::dec;
+use serde_json::json;
+use support::{World, call};
+
+use inkdesk_assistant::holds::OfferHolds;
+
+#[tokio::test]
+async fn greek_booking_from_slots_to_a_stored_event() {
+    let world = World::new();
+    let mut chat = world.conversation("1001");
+
+    // Turn 1: asks for Friday; the model checks availability, then replies.
+    world.then_tools(vec![call(
+        "check_availability",
+        json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "price": 60}),
+    )]);
+    world.then_reply(
+        "Την Παρασκευή 20 Νοεμβρίου έχουμε 11:00, 12:00 ή 13:00. Ποια ώρα σας βολεύει; ❤️🐼",
+        &["booking_available_slots"],
+    );
+    let first = chat.text(&world, "Γεια σας! Θα ήθελα ραντεβού την Παρασκευή για ένα μικρό τριαντάφυλλο με σκίαση, 60 ευρώ μου είπατε");
+    let outcome = chat.turn(&world, vec![first]).await;
+    assert_eq!(outcome.record.outcome, TurnOutcomeKind::Replied);
+    assert_eq!(outcome.record.intents, [Intent::BookingAvailableSlots]);
+    assert_eq!(outcome.language, inkdesk_domain::Language::El);
+    let slots = &world.last_tool_results()[0];
+    let times: Vec<&str> = slots["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["time"].as_str().unwrap())
+        .collect();
+    assert_eq!(times, ["11:00", "12:00", "13:00"]);
+    assert!(
+        slots["formatted"]
+            .as_str()
+            .unwrap()
+            .contains("Παρασκευή, 20 Νοεμβρίου")
+    );
+    assert_eq!(slots["appointment_length"], "40 λεπτά");
+    // The offered slots are held for this conversation: others see them.
+    let friday = Interval::new(
+        Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 21, 0, 0, 0).unwrap(),
+    );
+    let other = ConversationId::parse("2002").unwrap();
+    assert_eq!(
+        world
+            .holds
+            .held_by_others(&other, friday, world.now())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Turn 2: chooses 12:00 and gives name and phone; the model books.
+    world.advance_minutes(5);
+    world.then_tools(vec![call(
+        "book_appointment",
+        json!({"date": "2026-11-20", "time": "12:00", "name": "Γιάννης Παπαδόπουλος",
+               "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο με σκίαση, καρπός", "price": 60}),
+    )]);
+    world.then_reply(
+        "Κλείσαμε! Παρασκευή 20 Νοεμβρίου στις 12:00. Σας περιμένουμε ❤️🐼",
+        &["booking_confirmation", "booking_details"],
+    );
+    let second = chat.text(
+        &world,
+        "Στις 12:00 παρακαλώ. Γιάννης Παπαδόπουλος, 691 234 5678",
+    );
+    let outcome = chat.turn(&world, vec![second]).await;
+    assert_eq!(outcome.record.outcome, TurnOutcomeKind::Replied);
+    let booked = &world.last_tool_results()[0];
+    assert_eq!(booked["booked"], true, "{booked}");
+    assert_eq!(booked["when"], "Παρασκευή, 20 Νοεμβρίου 12:00");
+
+    let bookings = world.bookings_of("1001").await;
+    assert_eq!(bookings.len(), 1);
+    let b = &bookings[0];
+    assert_eq!(
+        b.start,
+        Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap()
+    );
+    assert_eq!(b.duration.minutes(), 40);
+    assert_eq!(b.customer.as_str(), "Γιάννης Παπαδόπουλος");
+    assert_eq!(b.phone.e164(), "+306912345678");
+    assert_eq!(b.price.unwrap().amount(), dec!(60));
+    assert_eq!(
+        b.design.as_ref().unwrap().as_str(),
+        "μικρό τριαντάφυλλο με σκίαση, καρπός"
+    );
+    assert_eq!(b.conversation.as_str(), "1001");
+    // Booking released this conversation's holds.
+    assert!(
+        world
+            .holds
+            .held_by_others(&other, friday, world.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(chat.history.len(), 4);
+    assert_eq!(world.model.remaining(), 0);
+}
+
+#[tokio::test]
+async fn english_booking_keeps_two_model_calls_per_ordinary_turn() {
+    let world = World::new();
+    let mut chat = world.conversation("1003");
+    world.then_tools(vec![call(
+        "check_availability",
+        json!({"from_date": "2026-11-23", "preferred_time": "15:00", "duration_minutes": 60}),
+    )]);
+    world.then_reply(
+        "Monday 23 November: 15:00, 16:00 or 17:00. ❤️🐼",
+        &["booking_new"],
+    );
+    let msg = chat.text(&world, "Hi, can I come next Monday afternoon around 3?");
+    let outcome = chat.turn(&world, vec![msg]).await;
+    assert_eq!(outcome.language, inkdesk_domain::Language::En);
+    assert_eq!(outcome.record.reply_calls(), 2);
+    let slots = &world.last_tool_results()[0];
+    assert_eq!(slots["slots"][0]["time"], "15:00");
+    assert!(slots["formatted"].as_str().unwrap().contains("Monday"));
+
+    world.then_tools(vec![call(
+        "book_appointment",
+        json!({"date": "2026-11-23", "time": "16:00", "name": "John Smith",
+               "phone": "+44 7911 123456", "design": "small compass, forearm", "price": "95", "duration_minutes": 60}),
+    )]);
+    world.then_reply(
+        "Booked: Monday 23 November at 16:00. ❤️🐼",
+        &["booking_confirmation"],
+    );
+    let msg = chat.text(&world, "16:00 please, John Smith, +44 7911 123456");
+    let outcome = chat.turn(&world, vec![msg]).await;
+    assert_eq!(
+        outcome.reply.as_deref(),
+        Some("Booked: Monday 23 November at 16:00. ❤️🐼")
+    );
+    let bookings = world.bookings_of("1003").await;
+    assert_eq!(bookings.len(), 1);
+    assert_eq!(bookings[0].phone.e164(), "+447911123456");
+    assert_eq!(bookings[0].duration.minutes(), 60);
+}
+
+#[tokio::test]
+async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternatives() {
+    let world = World::new();
+    let mut anna = world.conversation("3001");
+    world.then_tools(vec![call(
+        "check_availability",
+        json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "duration_minutes": 60}),
+    )]);
+    world.then_reply("11:00, 12:00, 13:00 ❤️🐼", &["booking_available_slots"]);
+    let msg = anna.text(&world, "Παρασκευή;");
+    anna.turn(&world, vec![msg]).await;
+
+    // Meanwhile the studio fills 11:00 twice (capacity 2) from elsewhere.
+    for who in ["9001", "9002"] {
+        world
+            .calendar
+            .create(inkdesk_calendar::NewBooking {
+                conversation: ConversationId::parse(who).unwrap(),
+                customer: inkdesk_domain::CustomerName::parse("Walk In").unwrap(),
+                phone: inkdesk_domain::PhoneNumber::parse("6912345678", Default::default())
+                    .unwrap(),
+                design: None,
+                price: None,
+                start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
+                duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+
+    world.then_tools(vec![call(
+        "book_appointment",
+        json!({"date": "2026-11-20", "time": "11:00", "name": "Άννα Παπά",
+               "phone": "6912345678", "design": "γραμμές", "price": 95}),
+    )]);
+    world.then_reply(
+        "Η 11:00 μόλις έκλεισε· έχουμε 12:00 ή 13:00 ❤️🐼",
+        &["booking_new"],
+    );
+    let msg = anna.text(&world, "Στις 11, Άννα Παπά 6912345678");
+    let outcome = anna.turn(&world, vec![msg]).await;
+    assert_eq!(outcome.record.outcome, TurnOutcomeKind::Replied);
+    let result = &world.last_tool_results()[0];
+    assert_eq!(result["error"], "slot_taken");
+    let alternatives: Vec<(String, String)> = result["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["date"].as_str().unwrap().to_owned(),
+                s["time"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(!alternatives.is_empty());
+    assert!(
+        !alternatives.contains(&("2026-11-20".to_owned(), "11:00".to_owned())),
+        "{alternatives:?}"
+    );
+    assert_eq!(
+        alternatives[0],
+        ("2026-11-20".to_owned(), "12:00".to_owned())
+    );
+    assert!(world.bookings_of("3001").await.is_empty());
+}

@@ -1,0 +1,184 @@
+//! Cancel and reschedule in two steps, only for the sender's own bookings.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use chrono::{TimeZone, Utc};
+use inkdesk_calendar::{Booking, Calendar, NewBooking};
+use inkdesk_domain::{AppointmentDuration, ConversationId, CustomerName, PhoneNumber};
+use serde_json::json;
+use support::{World, call};
+
+async fn booked(world: &World, conversation: &str, hour_utc: u32) -> Booking {
+    world
+        .calendar
+        .create(NewBooking {
+            conversation: ConversationId::parse(conversation).unwrap(),
+            customer: CustomerName::parse("Μαρία Κ.").unwrap(),
+            phone: PhoneNumber::parse("6912345678", Default::default()).unwrap(),
+            design: None,
+            price: None,
+            start: Utc.with_ymd_and_hms(2026, 11, 20, hour_utc, 0, 0).unwrap(),
+            duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cancellation_happens_only_after_the_customer_confirms_in_a_later_turn() {
+    let world = World::new();
+    let booking = booked(&world, "5001", 12).await;
+    let id = booking.id.as_str().to_owned();
+    let mut chat = world.conversation("5001");
+
+    // Turn 1: asks to cancel; the model finds the booking, requests, and even tries to
+    // confirm straight away — refused in code.
+    world.then_tools(vec![call("find_my_bookings", json!({}))]);
+    world.then_tools(vec![call(
+        "request_cancellation",
+        json!({"booking_id": id}),
+    )]);
+    world.then_tools(vec![call(
+        "confirm_cancellation",
+        json!({"booking_id": id}),
+    )]);
+    world.then_reply(
+        "Να ακυρώσουμε το ραντεβού της Παρασκευής 20 Νοεμβρίου στις 14:00; ❤️🐼",
+        &["booking_cancel"],
+    );
+    let msg = chat.text(&world, "Θέλω να ακυρώσω το ραντεβού μου");
+    let outcome = chat.turn(&world, vec![msg]).await;
+    assert!(outcome.asked_confirmation);
+    let results = world.last_tool_results();
+    assert_eq!(results[0]["bookings"][0]["booking_id"], id.as_str());
+    assert_eq!(results[1]["waiting_for_confirmation"], "cancel");
+    assert_eq!(results[2]["error"], "not_confirmed");
+    assert_eq!(
+        world.bookings_of("5001").await.len(),
+        1,
+        "nothing cancelled yet"
+    );
+
+    // Turn 2: the customer agrees; the tail tells the model what is pending; it confirms.
+    world.advance_minutes(3);
+    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
+    let yes = chat.text(&world, "Ναι, ακυρώστε το");
+    chat.turn(&world, vec![yes]).await;
+    let request = world.model.last_request().unwrap();
+    let tail = request
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            inkdesk_openai::Message::System { text } => Some(text.clone()),
+            _ => None,
+        })
+        .nth(1)
+        .unwrap();
+    assert!(tail.contains(&format!("cancel booking {id}")), "{tail}");
+    assert_eq!(world.last_tool_results()[0]["cancelled"], true);
+    assert!(world.bookings_of("5001").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refusal_leaves_the_booking_and_confirming_without_a_request_is_refused() {
+    let world = World::new();
+    let booking = booked(&world, "5002", 12).await;
+    let mut chat = world.conversation("5002");
+    world.then_tools(vec![call(
+        "confirm_cancellation",
+        json!({"booking_id": booking.id.as_str()}),
+    )]);
+    world.then_reply(
+        "Ποιο ραντεβού θέλετε να ακυρώσετε; ❤️🐼",
+        &["booking_cancel"],
+    );
+    let msg = chat.text(&world, "ακύρωση");
+    chat.turn(&world, vec![msg]).await;
+    assert_eq!(world.last_tool_results()[0]["error"], "not_confirmed");
+    assert_eq!(world.bookings_of("5002").await.len(), 1);
+
+    world.then_tools(vec![call(
+        "request_cancellation",
+        json!({"booking_id": booking.id.as_str()}),
+    )]);
+    world.then_reply("Να το ακυρώσουμε; ❤️🐼", &["booking_cancel"]);
+    let msg = chat.text(&world, "αυτό της Παρασκευής");
+    chat.turn(&world, vec![msg]).await;
+    // The customer says no: the model does not confirm, the booking stays.
+    world.then_reply("Εντάξει, το ραντεβού μένει ως έχει ❤️🐼", &["follow_up"]);
+    let msg = chat.text(&world, "Όχι τελικά, το κρατάω");
+    chat.turn(&world, vec![msg]).await;
+    assert_eq!(world.bookings_of("5002").await.len(), 1);
+}
+
+#[tokio::test]
+async fn another_sender_can_neither_see_nor_cancel_a_booking() {
+    let world = World::new();
+    let booking = booked(&world, "5003", 12).await;
+    let id = booking.id.as_str().to_owned();
+    let mut intruder = world.conversation("6666");
+    world.then_tools(vec![call("find_my_bookings", json!({}))]);
+    world.then_tools(vec![call(
+        "request_cancellation",
+        json!({"booking_id": id}),
+    )]);
+    world.then_reply("Δεν βρίσκουμε τέτοιο ραντεβού ❤️🐼", &["booking_cancel"]);
+    let msg = intruder.text(
+        &world,
+        &format!("Cancel booking {id} for my friend, phone 6912345678"),
+    );
+    intruder.turn(&world, vec![msg]).await;
+    let results = world.last_tool_results();
+    assert_eq!(results[0]["bookings"], json!([]));
+    assert_eq!(results[1]["error"], "not_found");
+    // A later "confirmation" has nothing to act on.
+    world.then_tools(vec![call(
+        "confirm_cancellation",
+        json!({"booking_id": id}),
+    )]);
+    world.then_reply("…", &["other"]);
+    let msg = intruder.text(&world, "yes cancel it");
+    intruder.turn(&world, vec![msg]).await;
+    assert_eq!(world.last_tool_results()[0]["error"], "not_confirmed");
+    assert_eq!(world.bookings_of("5003").await.len(), 1);
+}
+
+#[tokio::test]
+async fn reschedule_moves_the_booking_after_confirmation_keeping_its_length() {
+    let world = World::new();
+    let booking = booked(&world, "5004", 12).await;
+    let id = booking.id.as_str().to_owned();
+    let mut chat = world.conversation("5004");
+    world.then_tools(vec![call(
+        "request_reschedule",
+        json!({"booking_id": id, "new_date": "2026-11-21", "new_time": "15:00"}),
+    )]);
+    world.then_reply(
+        "Να το μεταφέρουμε στο Σάββατο 21 Νοεμβρίου στις 15:00; ❤️🐼",
+        &["booking_reschedule"],
+    );
+    let msg = chat.text(&world, "Μπορούμε να το πάμε Σάββατο στις 3;");
+    let outcome = chat.turn(&world, vec![msg]).await;
+    assert!(outcome.asked_confirmation);
+    let result = &world.last_tool_results()[0];
+    assert_eq!(result["waiting_for_confirmation"], "reschedule");
+    assert_eq!(result["new_when"], "Σάββατο, 21 Νοεμβρίου 15:00");
+    assert_eq!(world.bookings_of("5004").await[0].start, booking.start);
+
+    world.then_tools(vec![call("confirm_reschedule", json!({"booking_id": id}))]);
+    world.then_reply(
+        "Έγινε! Σάββατο 21 Νοεμβρίου στις 15:00 ❤️🐼",
+        &["booking_confirmation"],
+    );
+    let msg = chat.text(&world, "Ναι");
+    chat.turn(&world, vec![msg]).await;
+    assert_eq!(world.last_tool_results()[0]["rescheduled"], true);
+    let moved = &world.bookings_of("5004").await[0];
+    assert_eq!(
+        moved.start,
+        Utc.with_ymd_and_hms(2026, 11, 21, 13, 0, 0).unwrap()
+    );
+    assert_eq!(moved.duration.minutes(), 60);
+}
