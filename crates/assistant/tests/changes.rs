@@ -182,3 +182,59 @@ async fn reschedule_moves_the_booking_after_confirmation_keeping_its_length() {
     );
     assert_eq!(moved.duration.minutes(), 60);
 }
+
+#[tokio::test]
+async fn a_heart_on_the_confirmation_question_is_the_customers_yes() {
+    let world = World::new();
+    let booking = booked(&world, "5005", 12).await;
+    let id = booking.id.as_str().to_owned();
+    let mut chat = world.conversation("5005");
+    let messenger = inkdesk_messaging::RecordingMessenger::new();
+
+    world.then_tools(vec![call(
+        "request_cancellation",
+        json!({"booking_id": id}),
+    )]);
+    world.then_reply(
+        "Να ακυρώσουμε το ραντεβού της Παρασκευής στις 14:00; ❤️🐼",
+        &["booking_cancel"],
+    );
+    let msg = chat.text(&world, "Ακύρωση του ραντεβού μου παρακαλώ");
+    let outcome = chat.turn(&world, vec![msg]).await;
+    let sent = world
+        .engine
+        .deliver(&messenger, &chat.conversation, &outcome)
+        .await
+        .unwrap();
+    assert_eq!(messenger.texts(), [outcome.reply.clone().unwrap()]);
+
+    // The customer hearts the question: the webhook queues it as customer input.
+    let heart = inkdesk_assistant::message::CustomerMessage {
+        mid: "reaction-1".to_owned(),
+        sent_at: world.now(),
+        text: None,
+        reply_to: None,
+        attachments: Vec::new(),
+        reaction: Some(inkdesk_assistant::message::ReactionInfo {
+            target_mid: sent[0].as_str().to_owned(),
+            emoji: "❤".to_owned(),
+            target_text: outcome.reply.clone(),
+        }),
+    };
+    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
+    chat.turn(&world, vec![heart]).await;
+    let request = world.model.last_request().unwrap();
+    let tail = request
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            inkdesk_openai::Message::System { text } => Some(text.clone()),
+            _ => None,
+        })
+        .nth(1)
+        .unwrap();
+    assert!(tail.contains("reacted ❤ to this question"), "{tail}");
+    assert_eq!(world.last_tool_results()[0]["cancelled"], true);
+    assert!(world.bookings_of("5005").await.is_empty());
+}

@@ -5,6 +5,7 @@
 //! [`TurnOutcome`] saying what to send, what to store and what happened. Failures never
 //! escape as raw errors: they become the localised apology and a handoff.
 
+mod deliver;
 mod executor;
 pub mod record;
 mod turn;
@@ -19,6 +20,7 @@ use inkdesk_messaging::AttachmentFetcher;
 use inkdesk_openai::{ChatModel, ImageDetail, ToolChoice, ToolDefinition};
 use inkdesk_pricing::PricingRules;
 
+pub use deliver::DeliveryError;
 pub use executor::ToolFailure;
 pub use record::{CallKind, ModelCallRecord, ToolRecord, TurnOutcomeKind, TurnRecord};
 pub use turn::{HandoffRequest, TurnInput, TurnOutcome};

@@ -244,9 +244,18 @@ impl Engine {
         let context = TurnContext {
             now,
             language,
-            pending_confirmation: pending
-                .as_ref()
-                .map(|p| self.describe_pending(p, language.language)),
+            pending_confirmation: pending.as_ref().map(|p| {
+                let mut text = self.describe_pending(p, language.language);
+                let hearted = input.pending.iter().any(|m| {
+                    m.reaction
+                        .as_ref()
+                        .is_some_and(|r| p.question_mids.contains(&r.target_mid))
+                });
+                if hearted {
+                    text.push_str(" — the customer reacted ❤ to this question, which means yes");
+                }
+                text
+            }),
         };
         let tail = match self.prompts.turn_context(&context) {
             Ok(t) => t,
