@@ -1,21 +1,46 @@
 //! inkdesk's conversation engine.
 //!
 //! Map of the crate:
+//! - [`engine`]: [`Engine`] — one turn ([`Engine::respond`]): vision once per new image,
+//!   the reply with tools in bounded rounds ending in `send_reply`, tools bound to the
+//!   sender (`engine/executor.rs`), the [`engine::TurnRecord`] for traces;
+//!   [`Engine::deliver`] sends the reply and remembers confirmation-question ids.
 //! - [`prompt`]: the studio's system prompt, per-turn tail, vision prompt and fixed texts,
 //!   rendered from the studio profile with templates from `prompts/` compiled in.
-//! - [`language`]: which language the customer writes in (Greek when unclear).
-//! - [`engine`]: [`Engine`] — one turn: vision, the reply with tools in bounded rounds,
-//!   tools bound to the sender (`executor`), the turn record for traces.
-//! - [`holds`]: the `OfferHolds` port the engine uses for offered slots, with a memory impl.
+//! - [`tools`]: tool schemas (no user id anywhere), argument validation with the domain's
+//!   types (errors the model can act on), the quote tool on inkdesk-pricing.
+//! - [`confirm`]: the two-step cancel/reschedule check and the `ConfirmationStore` port
+//!   (memory impl; the store crate has no port for it).
+//! - [`holds`]: the `OfferHolds` port the engine uses for offered slots (memory impl; the
+//!   store's `SlotHolds` plugs in behind it).
 //! - [`takeover`]: what the webhook path does with echoes and reactions (mute, or queue a
-//!   customer reaction), and the conversion of webhook events into customer messages.
-//! - [`history`]: earlier turns as the model sees them.
+//!   customer reaction) and the conversion of webhook events into customer messages.
 //! - [`message`]: the customer's pending messages and how a burst is combined in order.
-//! - [`confirm`]: the two-step cancel/reschedule check and the `ConfirmationStore` port.
+//! - [`history`]: earlier turns as the model sees them.
 //! - [`intent`]: the intents of a burst and their answering order (price, booking, rest).
-//! - [`tools`]: tool schemas and argument validation with the domain's types.
-//! - [`locale`]: weekday and month names, dates, hours, durations and amounts in Greek and
-//!   English.
+//! - [`language`]: which language the customer writes in (Greek when unclear).
+//! - [`locale`]: weekday and month names, dates, hours, durations and amounts.
+//!
+//! # Wiring a worker turn (the binary)
+//!
+//! ```text
+//! claim = inbox.claim(...)                       // store
+//! if takeover.is_muted(conv): log pending, ack, return
+//! input = TurnInput { conversation, turn: TurnId(claim token), pending: claim's
+//!         CustomerMessages, history: log's last N turns, known_images: log's analyses }
+//! outcome = engine.respond(input, clock.now()).await   // never an Err
+//! store outcome.analyses on their messages; append outcome.customer_entry
+//! ids = engine.deliver(messenger, conv, &outcome).await?; outbox.remember(ids)
+//! append outcome.assistant_entry(now); if let Some(h) = outcome.handoff { takeover.mute(conv,
+//!         profile.conversation.takeover_mute_minutes); notify studio }
+//! inbox.ack(claim); trace outcome.record (DEBUG: it holds names and phones)
+//! ```
+//!
+//! Webhook events that need no turn go through [`takeover::decide`].
+//!
+//! Invariants: the conversation id comes from the server, never from the model; prices
+//! come only from inkdesk-pricing; cancel/reschedule run only in a turn after the one that
+//! asked; customers never see an error text.
 
 pub mod confirm;
 pub mod engine;
