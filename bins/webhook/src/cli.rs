@@ -20,6 +20,14 @@ pub enum Command {
     CheckConfig(StudioArgs),
     /// Quote one or more pieces with the fixed price formula.
     Quote(crate::commands::quote::QuoteArgs),
+    /// Free appointment slots in the embedded calendar.
+    Slots(crate::commands::calendar::SlotsArgs),
+    /// Book an appointment in the embedded calendar; prints the booking id.
+    Book(crate::commands::calendar::BookArgs),
+    /// Upcoming bookings in the embedded calendar.
+    Bookings(crate::commands::calendar::BookingsArgs),
+    /// Cancel a booking in the embedded calendar.
+    Cancel(crate::commands::calendar::CancelArgs),
 }
 
 /// Where the studio profile comes from.

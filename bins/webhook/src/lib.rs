@@ -38,6 +38,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig(args) => commands::check_config::run(&args),
         Command::Quote(args) => commands::quote::run(&args),
+        Command::Slots(args) => block_on(commands::calendar::slots(&args)),
+        Command::Book(args) => block_on(commands::calendar::book(&args)),
+        Command::Bookings(args) => block_on(commands::calendar::bookings(&args)),
+        Command::Cancel(args) => block_on(commands::calendar::cancel(&args)),
     };
     match result {
         Ok(code) => code,
@@ -46,4 +50,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a one-shot command on a small runtime.
+fn block_on(
+    future: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
