@@ -1,0 +1,39 @@
+//! Persistence for inkdesk: every piece of state that must outlive a request or be shared
+//! between replicas, behind async object-safe ports.
+//!
+//! Map of the crate:
+//!
+//! - [`ports`]: the traits — [`ConversationLog`] (history, retention, privacy delete),
+//!   [`Inbox`] (the debounce queue: push, claim with a lease and fencing token, ack, release),
+//!   [`Dedupe`], [`Takeover`] (mutes, global pause), [`SlotHolds`], [`Outbox`], [`Health`].
+//! - [`model`]: the values they exchange ([`Turn`], [`PendingMessage`], [`Claim`], …) and
+//!   [`StoreOptions`].
+//! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
+//! - [`memory`]: [`MemoryStore`], everything in one mutex (tests, `--ephemeral`).
+//! - [`Stores`]: the bundle of `Arc<dyn Port>` the service holds, built from one adapter.
+//! - `testing` (feature `testing`): mockall mocks of every port (`MockInbox`, …) and the
+//!   conformance suite every adapter's tests run through `conformance_suite!`.
+//!
+//! Time: every adapter takes "now" from an injected [`inkdesk_domain::Clock`] and stores
+//! instants as milliseconds since the epoch.
+
+pub mod error;
+pub mod memory;
+pub mod model;
+pub mod ports;
+mod stores;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use model::{
+    Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, Role, SlotKey,
+    StoreOptions, Turn,
+};
+pub use ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+#[cfg(feature = "testing")]
+pub use ports::{
+    MockConversationLog, MockDedupe, MockHealth, MockInbox, MockOutbox, MockSlotHolds, MockTakeover,
+};
+pub use stores::Stores;

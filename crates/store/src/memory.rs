@@ -1,0 +1,435 @@
+//! In-process adapter: one mutex around plain maps, TTLs checked against the clock.
+//!
+//! For tests and `--ephemeral` runs; everything is lost when the process ends.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use inkdesk_domain::{Clock, ConversationId};
+
+use crate::StoreError;
+use crate::model::{
+    Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, SlotKey, StoreOptions,
+    Turn, after, preview,
+};
+use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+
+/// Every port in process memory.
+#[derive(Debug)]
+pub struct MemoryStore {
+    clock: Arc<dyn Clock>,
+    options: StoreOptions,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    logs: HashMap<ConversationId, Log>,
+    queue: HashMap<ConversationId, Queued>,
+    last_token: u64,
+    dedupe: HashMap<String, DateTime<Utc>>,
+    outbox: HashMap<String, DateTime<Utc>>,
+    mutes: HashMap<ConversationId, Mute>,
+    paused: bool,
+    /// slot → (conversation → expiry)
+    holds: BTreeMap<SlotKey, HashMap<ConversationId, DateTime<Utc>>>,
+}
+
+#[derive(Debug)]
+struct Log {
+    turns: VecDeque<Turn>,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Queued {
+    messages: Vec<PendingMessage>,
+    /// Due time from the latest push (the debounce deadline).
+    due: DateTime<Utc>,
+    lease: Option<(u64, DateTime<Utc>)>,
+}
+
+impl Queued {
+    /// When the conversation becomes claimable: its due time, or the lease end if later.
+    fn ready_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.lease {
+            Some((_, until)) if until > now => self.due.max(until),
+            _ => self.due,
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store reading time from `clock`.
+    pub fn new(clock: Arc<dyn Clock>, options: StoreOptions) -> Self {
+        Self {
+            clock,
+            options,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> (MutexGuard<'_, State>, DateTime<Utc>) {
+        let guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        (guard, self.clock.now())
+    }
+}
+
+fn live_log<'a>(
+    state: &'a mut State,
+    conv: &ConversationId,
+    now: DateTime<Utc>,
+) -> Option<&'a Log> {
+    if state.logs.get(conv).is_some_and(|l| l.expires_at <= now) {
+        state.logs.remove(conv);
+    }
+    state.logs.get(conv)
+}
+
+#[async_trait]
+impl ConversationLog for MemoryStore {
+    async fn append(&self, conversation: &ConversationId, turn: Turn) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        let expires_at = after(now, self.options.retention);
+        live_log(&mut st, conversation, now);
+        let log = st.logs.entry(conversation.clone()).or_insert_with(|| Log {
+            turns: VecDeque::new(),
+            expires_at,
+        });
+        log.expires_at = expires_at;
+        log.turns.push_back(turn);
+        while log.turns.len() > self.options.max_turns {
+            log.turns.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn recent(
+        &self,
+        conversation: &ConversationId,
+        n: usize,
+    ) -> Result<Vec<Turn>, StoreError> {
+        let (mut st, now) = self.lock();
+        Ok(live_log(&mut st, conversation, now)
+            .map(|log| {
+                let skip = log.turns.len().saturating_sub(n);
+                log.turns.iter().skip(skip).cloned().collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn conversations(&self, limit: usize) -> Result<Vec<ConversationSummary>, StoreError> {
+        let (mut st, now) = self.lock();
+        st.logs.retain(|_, log| log.expires_at > now);
+        let mut out: Vec<ConversationSummary> = st
+            .logs
+            .iter()
+            .filter_map(|(conv, log)| {
+                log.turns.back().map(|last| ConversationSummary {
+                    conversation: conv.clone(),
+                    last_at: last.at,
+                    last_preview: preview(&last.text),
+                    turns: log.turns.len() as u64,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.last_at
+                .cmp(&a.last_at)
+                .then_with(|| a.conversation.cmp(&b.conversation))
+        });
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        st.logs.remove(conversation);
+        st.queue.remove(conversation);
+        st.mutes.remove(conversation);
+        for holders in st.holds.values_mut() {
+            holders.remove(conversation);
+        }
+        st.holds.retain(|_, h| !h.is_empty());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Inbox for MemoryStore {
+    async fn push(
+        &self,
+        conversation: &ConversationId,
+        message: PendingMessage,
+        debounce: Duration,
+    ) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        let due = after(now, debounce);
+        let q = st
+            .queue
+            .entry(conversation.clone())
+            .or_insert_with(|| Queued {
+                messages: Vec::new(),
+                due,
+                lease: None,
+            });
+        if q.messages
+            .iter()
+            .any(|m| m.message_id == message.message_id)
+        {
+            return Ok(());
+        }
+        q.messages.push(message);
+        q.due = due;
+        Ok(())
+    }
+
+    async fn claim_due(&self, max: usize, lease: Duration) -> Result<Vec<Claim>, StoreError> {
+        let (mut st, now) = self.lock();
+        st.queue
+            .retain(|_, q| !q.messages.is_empty() || q.lease.is_some_and(|(_, u)| u > now));
+        let mut due: Vec<(DateTime<Utc>, ConversationId)> = st
+            .queue
+            .iter()
+            .map(|(c, q)| (q.ready_at(now), c.clone()))
+            .filter(|(at, _)| *at <= now)
+            .collect();
+        due.sort();
+        due.truncate(max);
+        let lease_until = after(now, lease);
+        let mut claims = Vec::with_capacity(due.len());
+        for (_, conv) in due {
+            st.last_token += 1;
+            let token = st.last_token;
+            if let Some(q) = st.queue.get_mut(&conv) {
+                q.lease = Some((token, lease_until));
+                claims.push(Claim {
+                    conversation: conv,
+                    token,
+                    lease_until,
+                    messages: q.messages.clone(),
+                });
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn ack(&self, claim: &Claim, handled: &[String]) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        let Some(q) = st.queue.get_mut(&claim.conversation) else {
+            return Err(StoreError::StaleLease);
+        };
+        if q.lease.map(|(t, _)| t) != Some(claim.token) {
+            return Err(StoreError::StaleLease);
+        }
+        q.lease = None;
+        q.messages.retain(|m| !handled.contains(&m.message_id));
+        if q.messages.is_empty() {
+            st.queue.remove(&claim.conversation);
+        }
+        Ok(())
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        let Some(q) = st.queue.get_mut(&claim.conversation) else {
+            return Err(StoreError::StaleLease);
+        };
+        if q.lease.map(|(t, _)| t) != Some(claim.token) {
+            return Err(StoreError::StaleLease);
+        }
+        q.lease = None;
+        q.due = now;
+        if q.messages.is_empty() {
+            st.queue.remove(&claim.conversation);
+        }
+        Ok(())
+    }
+
+    async fn remove_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        if let Some(q) = st.queue.get_mut(conversation) {
+            q.messages.retain(|m| m.message_id != message_id);
+            if q.messages.is_empty() && q.lease.is_none_or(|(_, u)| u <= now) {
+                st.queue.remove(conversation);
+            }
+        }
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (st, now) = self.lock();
+        Ok(st.queue.values().map(|q| q.ready_at(now)).min())
+    }
+}
+
+#[async_trait]
+impl Dedupe for MemoryStore {
+    async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let (mut st, now) = self.lock();
+        if st.dedupe.len() > 4096 {
+            st.dedupe.retain(|_, exp| *exp > now);
+        }
+        match st.dedupe.get(id) {
+            Some(exp) if *exp > now => Ok(false),
+            _ => {
+                st.dedupe.insert(id.to_owned(), after(now, ttl));
+                Ok(true)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn remember(&self, message_id: &str, ttl: Duration) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        if st.outbox.len() > 4096 {
+            st.outbox.retain(|_, exp| *exp > now);
+        }
+        st.outbox.insert(message_id.to_owned(), after(now, ttl));
+        Ok(())
+    }
+
+    async fn contains(&self, message_id: &str) -> Result<bool, StoreError> {
+        let (st, now) = self.lock();
+        Ok(st.outbox.get(message_id).is_some_and(|exp| *exp > now))
+    }
+}
+
+#[async_trait]
+impl Takeover for MemoryStore {
+    async fn mute(
+        &self,
+        conversation: &ConversationId,
+        until: DateTime<Utc>,
+        reason: String,
+    ) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        st.mutes
+            .insert(conversation.clone(), Mute { until, reason });
+        Ok(())
+    }
+
+    async fn unmute(&self, conversation: &ConversationId) -> Result<(), StoreError> {
+        self.lock().0.mutes.remove(conversation);
+        Ok(())
+    }
+
+    async fn muted(&self, conversation: &ConversationId) -> Result<Option<Mute>, StoreError> {
+        let (st, now) = self.lock();
+        Ok(st
+            .mutes
+            .get(conversation)
+            .filter(|m| m.until > now)
+            .cloned())
+    }
+
+    async fn list_muted(&self) -> Result<Vec<(ConversationId, Mute)>, StoreError> {
+        let (mut st, now) = self.lock();
+        st.mutes.retain(|_, m| m.until > now);
+        let mut out: Vec<_> = st
+            .mutes
+            .iter()
+            .map(|(c, m)| (c.clone(), m.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    async fn set_paused(&self, paused: bool) -> Result<(), StoreError> {
+        self.lock().0.paused = paused;
+        Ok(())
+    }
+
+    async fn is_paused(&self) -> Result<bool, StoreError> {
+        Ok(self.lock().0.paused)
+    }
+}
+
+#[async_trait]
+impl SlotHolds for MemoryStore {
+    async fn hold(
+        &self,
+        slot: SlotKey,
+        conversation: &ConversationId,
+        capacity: u32,
+        ttl: Duration,
+    ) -> Result<HoldOutcome, StoreError> {
+        let (mut st, now) = self.lock();
+        let holders = st.holds.entry(slot).or_default();
+        holders.retain(|_, exp| *exp > now);
+        let expiry = after(now, ttl);
+        if let Some(exp) = holders.get_mut(conversation) {
+            *exp = expiry;
+            return Ok(HoldOutcome::Refreshed);
+        }
+        if holders.len() >= capacity as usize {
+            return Ok(HoldOutcome::Full);
+        }
+        holders.insert(conversation.clone(), expiry);
+        Ok(HoldOutcome::Held)
+    }
+
+    async fn release(
+        &self,
+        slot: &SlotKey,
+        conversation: &ConversationId,
+    ) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        if let Some(holders) = st.holds.get_mut(slot) {
+            holders.remove(conversation);
+            if holders.is_empty() {
+                st.holds.remove(slot);
+            }
+        }
+        Ok(())
+    }
+
+    async fn release_all(&self, conversation: &ConversationId) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        for holders in st.holds.values_mut() {
+            holders.remove(conversation);
+        }
+        st.holds.retain(|_, h| !h.is_empty());
+        Ok(())
+    }
+
+    async fn active(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Hold>, StoreError> {
+        let (mut st, now) = self.lock();
+        st.holds.retain(|_, h| {
+            h.retain(|_, exp| *exp > now);
+            !h.is_empty()
+        });
+        let mut out = Vec::new();
+        for (slot, holders) in &st.holds {
+            if slot.start < to && slot.end > from {
+                let mut convs: Vec<_> = holders.keys().cloned().collect();
+                convs.sort();
+                out.extend(convs.into_iter().map(|conversation| Hold {
+                    slot: *slot,
+                    conversation,
+                }));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Health for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! Values the ports exchange.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use inkdesk_domain::ConversationId;
+use serde::{Deserialize, Serialize};
+
+/// Who said a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The customer writing to the studio.
+    Customer,
+    /// The bot.
+    Assistant,
+    /// A human from the studio answering in the app.
+    Staff,
+    /// A summary of a tool call.
+    Tool,
+}
+
+/// One entry of a conversation's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub text: String,
+    /// The platform's message id, when the turn is a message.
+    pub message_id: Option<String>,
+    /// When it was said.
+    pub at: DateTime<Utc>,
+    /// Opaque extra data (attachments' analyses, tool calls); the store never looks inside.
+    pub data: Option<serde_json::Value>,
+}
+
+/// One line of the admin inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationSummary {
+    /// Which conversation.
+    pub conversation: ConversationId,
+    /// Time of its latest turn.
+    pub last_at: DateTime<Utc>,
+    /// The latest turn's text, cut to at most [`PREVIEW_CHARS`] characters.
+    pub last_preview: String,
+    /// How many turns are kept for it.
+    pub turns: u64,
+}
+
+/// Longest preview in a [`ConversationSummary`], in characters.
+pub const PREVIEW_CHARS: usize = 80;
+
+/// Cuts `text` to at most [`PREVIEW_CHARS`] characters (never inside a character).
+pub fn preview(text: &str) -> String {
+    text.chars().take(PREVIEW_CHARS).collect()
+}
+
+/// A message waiting in the debounce queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingMessage {
+    /// The platform's message id; the queue keeps one message per id.
+    pub message_id: String,
+    /// When the webhook received it.
+    pub received_at: DateTime<Utc>,
+    /// Opaque content; the store never looks inside.
+    pub payload: serde_json::Value,
+}
+
+/// A conversation leased to one worker by [`crate::Inbox::claim_due`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Which conversation.
+    pub conversation: ConversationId,
+    /// Fencing token: grows with every claim; an ack with an older token is refused.
+    pub token: u64,
+    /// When the lease runs out and anyone may reclaim the conversation.
+    pub lease_until: DateTime<Utc>,
+    /// The pending messages at claim time, in push order.
+    pub messages: Vec<PendingMessage>,
+}
+
+/// Why a conversation is muted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mute {
+    /// When the mute ends by itself.
+    pub until: DateTime<Utc>,
+    /// Free text (e.g. "staff replied", "customer asked for a human").
+    pub reason: String,
+}
+
+/// A bookable slot, identified by its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotKey {
+    /// Start of the slot.
+    pub start: DateTime<Utc>,
+    /// End of the slot.
+    pub end: DateTime<Utc>,
+}
+
+/// An unexpired hold of one unit of a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// The slot held.
+    pub slot: SlotKey,
+    /// Who holds it.
+    pub conversation: ConversationId,
+}
+
+/// What [`crate::SlotHolds::hold`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldOutcome {
+    /// A new unit is now held for this conversation.
+    Held,
+    /// This conversation already held a unit; its expiry was pushed back.
+    Refreshed,
+    /// Every unit is held by other conversations.
+    Full,
+}
+
+/// Settings shared by every adapter.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a conversation's history is kept after its latest turn.
+    pub retention: Duration,
+    /// Most turns kept per conversation (oldest dropped first).
+    pub max_turns: usize,
+    /// Prefix of every Redis key (ignored by the embedded and memory adapters).
+    pub key_prefix: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(20 * 24 * 3600),
+            max_turns: 200,
+            key_prefix: "inkdesk".to_owned(),
+        }
+    }
+}
+
+/// `now + d`, saturating instead of overflowing.
+pub(crate) fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Milliseconds since the epoch, the unit every adapter stores times in.
+#[allow(dead_code)] // used by the sqlite and redis adapters
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The instant `ms` milliseconds after the epoch.
+#[allow(dead_code)]
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, crate::StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| crate::StoreError::Corrupt(format!("bad timestamp {ms}")))
+}

@@ -1,0 +1,139 @@
+//! The store's ports: one trait per kind of state, each used as `Arc<dyn Port>`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use inkdesk_domain::ConversationId;
+
+use crate::StoreError;
+use crate::model::{
+    Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, SlotKey, Turn,
+};
+
+/// Conversation history with retention.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait ConversationLog: Send + Sync {
+    /// Appends a turn and refreshes the conversation's retention.
+    async fn append(&self, conversation: &ConversationId, turn: Turn) -> Result<(), StoreError>;
+    /// The last `n` turns, oldest first.
+    async fn recent(
+        &self,
+        conversation: &ConversationId,
+        n: usize,
+    ) -> Result<Vec<Turn>, StoreError>;
+    /// Up to `limit` conversations, most recently active first (the admin inbox).
+    async fn conversations(&self, limit: usize) -> Result<Vec<ConversationSummary>, StoreError>;
+    /// Deletes everything this store holds about the conversation: history, pending
+    /// messages, lease, slot holds and mute (a privacy request).
+    async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError>;
+}
+
+/// The debounce queue: pending messages per conversation, claimed with a lease.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Queues a message and makes the conversation due at `now + debounce` (each new
+    /// message pushes it back). A message id already pending is ignored.
+    async fn push(
+        &self,
+        conversation: &ConversationId,
+        message: PendingMessage,
+        debounce: Duration,
+    ) -> Result<(), StoreError>;
+    /// Leases up to `max` due conversations (earliest first) for `lease`, with their
+    /// pending messages. Conversations under a live lease are skipped; expired leases are
+    /// reclaimed.
+    async fn claim_due(&self, max: usize, lease: Duration) -> Result<Vec<Claim>, StoreError>;
+    /// Removes exactly the `handled` messages and ends the lease. Messages left (pushed
+    /// during the turn) stay queued and become due at their own due time.
+    /// [`StoreError::StaleLease`] if the conversation was reclaimed since.
+    async fn ack(&self, claim: &Claim, handled: &[String]) -> Result<(), StoreError>;
+    /// Gives the lease back without handling anything: the conversation is due again now.
+    /// [`StoreError::StaleLease`] if the conversation was reclaimed since.
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError>;
+    /// Drops one pending message (the customer deleted it).
+    async fn remove_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+    ) -> Result<(), StoreError>;
+    /// When the next conversation becomes claimable (due or lease expiry), if any.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
+/// First-seen check of platform message ids.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Dedupe: Send + Sync {
+    /// True the first time `id` is seen within `ttl`; false for a redelivery.
+    async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, StoreError>;
+}
+
+/// Human takeover: per-conversation mutes and a global pause switch.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Takeover: Send + Sync {
+    /// Mutes the bot for the conversation until `until` (replacing any mute).
+    async fn mute(
+        &self,
+        conversation: &ConversationId,
+        until: DateTime<Utc>,
+        reason: String,
+    ) -> Result<(), StoreError>;
+    /// Ends a mute early.
+    async fn unmute(&self, conversation: &ConversationId) -> Result<(), StoreError>;
+    /// The conversation's live mute, if any.
+    async fn muted(&self, conversation: &ConversationId) -> Result<Option<Mute>, StoreError>;
+    /// Every live mute.
+    async fn list_muted(&self) -> Result<Vec<(ConversationId, Mute)>, StoreError>;
+    /// Turns the bot off (true) or on (false) for every conversation.
+    async fn set_paused(&self, paused: bool) -> Result<(), StoreError>;
+    /// Whether the global switch is off.
+    async fn is_paused(&self) -> Result<bool, StoreError>;
+}
+
+/// Temporary holds on slot capacity while a customer confirms.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait SlotHolds: Send + Sync {
+    /// Atomically holds one unit of `slot` for `ttl`: never more distinct conversations
+    /// than `capacity`; the same conversation holding again refreshes its expiry.
+    async fn hold(
+        &self,
+        slot: SlotKey,
+        conversation: &ConversationId,
+        capacity: u32,
+        ttl: Duration,
+    ) -> Result<HoldOutcome, StoreError>;
+    /// Releases the conversation's hold on one slot.
+    async fn release(
+        &self,
+        slot: &SlotKey,
+        conversation: &ConversationId,
+    ) -> Result<(), StoreError>;
+    /// Releases every hold of the conversation.
+    async fn release_all(&self, conversation: &ConversationId) -> Result<(), StoreError>;
+    /// Unexpired holds on slots overlapping `[from, to)`.
+    async fn active(&self, from: DateTime<Utc>, to: DateTime<Utc>)
+    -> Result<Vec<Hold>, StoreError>;
+}
+
+/// Ids of messages inkdesk sent, to tell our own echoes from a human's replies.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Remembers a sent message id for `ttl`.
+    async fn remember(&self, message_id: &str, ttl: Duration) -> Result<(), StoreError>;
+    /// Whether we sent this message (within its ttl).
+    async fn contains(&self, message_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Readiness of the backend.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// Ok when the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,58 @@
+//! The bundle of ports the service holds.
+
+use std::sync::Arc;
+
+use inkdesk_domain::Clock;
+
+use crate::memory::MemoryStore;
+use crate::model::StoreOptions;
+use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+
+/// Every port, each as `Arc<dyn Port>`; usually all backed by one adapter.
+#[derive(Clone)]
+pub struct Stores {
+    /// Conversation history.
+    pub log: Arc<dyn ConversationLog>,
+    /// The debounce queue.
+    pub inbox: Arc<dyn Inbox>,
+    /// Seen message ids.
+    pub dedupe: Arc<dyn Dedupe>,
+    /// Mutes and the global switch.
+    pub takeover: Arc<dyn Takeover>,
+    /// Slot holds.
+    pub holds: Arc<dyn SlotHolds>,
+    /// Ids of messages we sent.
+    pub outbox: Arc<dyn Outbox>,
+    /// Backend readiness.
+    pub health: Arc<dyn Health>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    /// Every port backed by one adapter value.
+    pub fn from_adapter<A>(adapter: A) -> Self
+    where
+        A: ConversationLog + Inbox + Dedupe + Takeover + SlotHolds + Outbox + Health + 'static,
+    {
+        let a = Arc::new(adapter);
+        Self {
+            log: a.clone(),
+            inbox: a.clone(),
+            dedupe: a.clone(),
+            takeover: a.clone(),
+            holds: a.clone(),
+            outbox: a.clone(),
+            health: a,
+        }
+    }
+
+    /// In-process stores (tests, `--ephemeral`).
+    pub fn memory(clock: Arc<dyn Clock>, options: StoreOptions) -> Self {
+        Self::from_adapter(MemoryStore::new(clock, options))
+    }
+}
