@@ -118,7 +118,7 @@ impl SqliteStore {
             options,
             calls: AtomicU64::new(0),
         };
-        store.run(|conn, now| purge(conn, now)).await?;
+        store.run(purge).await?;
         Ok(store)
     }
 
