@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use inkdesk_domain::Clock;
 
+use crate::StoreError;
 use crate::memory::MemoryStore;
 use crate::model::StoreOptions;
 use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+use crate::sqlite::SqliteStore;
 
 /// Every port, each as `Arc<dyn Port>`; usually all backed by one adapter.
 #[derive(Clone)]
@@ -54,5 +56,16 @@ impl Stores {
     /// In-process stores (tests, `--ephemeral`).
     pub fn memory(clock: Arc<dyn Clock>, options: StoreOptions) -> Self {
         Self::from_adapter(MemoryStore::new(clock, options))
+    }
+
+    /// Stores in one SQLite file at `path` (created if missing).
+    pub async fn sqlite(
+        path: impl AsRef<std::path::Path>,
+        clock: Arc<dyn Clock>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        Ok(Self::from_adapter(
+            SqliteStore::open(path, clock, options).await?,
+        ))
     }
 }

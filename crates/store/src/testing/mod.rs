@@ -78,6 +78,11 @@ impl Harness {
         }
     }
 
+    /// Keeps `guard` alive as long as the harness (a temp dir, a server process).
+    pub fn keep(&mut self, guard: Box<dyn Any + Send + Sync>) {
+        self._guard = Some(guard);
+    }
+
     /// The current instant as the store sees it.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

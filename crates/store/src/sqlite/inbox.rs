@@ -1,0 +1,222 @@
+//! Inbox (the debounce queue) on SQLite.
+//!
+//! `inbox_queue.ready_at` is when a conversation may be claimed: its due time, or the end
+//! of its lease while one is live. Claims look only at `ready_at <= now`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use inkdesk_domain::ConversationId;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::log::parse_conv;
+use super::{SqliteStore, dur_ms};
+use crate::StoreError;
+use crate::model::{Claim, PendingMessage, from_ms};
+use crate::ports::Inbox;
+
+/// The conversation's token if the queue row exists.
+fn current_token(tx: &Transaction<'_>, conv: &str) -> Result<Option<Option<i64>>, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT token FROM inbox_queue WHERE conv = ?1")?
+        .query_row([conv], |r| r.get::<_, Option<i64>>(0))
+        .optional()?)
+}
+
+fn has_messages(tx: &Transaction<'_>, conv: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM inbox_messages WHERE conv = ?1)")?
+        .query_row([conv], |r| r.get(0))?)
+}
+
+fn drop_queue_row(tx: &Transaction<'_>, conv: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM inbox_queue WHERE conv = ?1")?
+        .execute([conv])?;
+    Ok(())
+}
+
+/// Checks the fencing token of `claim`; refuses with `StaleLease` on mismatch.
+fn check_token(tx: &Transaction<'_>, claim: &Claim) -> Result<(), StoreError> {
+    match current_token(tx, claim.conversation.as_str())? {
+        Some(Some(token)) if u64::try_from(token).ok() == Some(claim.token) => Ok(()),
+        _ => Err(StoreError::StaleLease),
+    }
+}
+
+#[async_trait]
+impl Inbox for SqliteStore {
+    async fn push(
+        &self,
+        conversation: &ConversationId,
+        message: PendingMessage,
+        debounce: Duration,
+    ) -> Result<(), StoreError> {
+        let conv = conversation.as_str().to_owned();
+        let body = serde_json::to_string(&message)?;
+        let debounce = dur_ms(debounce);
+        self.run(move |conn, now| {
+            let tx = conn.transaction()?;
+            let added = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO inbox_messages(conv, message_id, body) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![conv, message.message_id, body])?;
+            if added == 1 {
+                tx.prepare_cached(
+                    "INSERT INTO inbox_queue(conv, due, ready_at) VALUES (?1, ?2, ?2) \
+                     ON CONFLICT(conv) DO UPDATE SET due = excluded.due, ready_at = CASE \
+                     WHEN lease_until > ?3 THEN max(excluded.due, lease_until) ELSE excluded.due END",
+                )?
+                .execute(params![conv, now.saturating_add(debounce), now])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_due(&self, max: usize, lease: Duration) -> Result<Vec<Claim>, StoreError> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let lease = dur_ms(lease);
+        let raw = self
+            .run(move |conn, now| {
+                let tx = conn.transaction()?;
+                let candidates: Vec<String> = {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT conv FROM inbox_queue WHERE ready_at <= ?1 ORDER BY ready_at, conv LIMIT ?2",
+                    )?;
+                    let rows = stmt.query_map(params![now, max], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                let lease_until = now.saturating_add(lease);
+                let mut claims = Vec::with_capacity(candidates.len());
+                for conv in candidates {
+                    let bodies: Vec<String> = {
+                        let mut stmt = tx.prepare_cached(
+                            "SELECT body FROM inbox_messages WHERE conv = ?1 ORDER BY seq",
+                        )?;
+                        let rows = stmt.query_map([&conv], |r| r.get(0))?;
+                        rows.collect::<Result<_, _>>()?
+                    };
+                    if bodies.is_empty() {
+                        drop_queue_row(&tx, &conv)?;
+                        continue;
+                    }
+                    let token: i64 = tx
+                        .prepare_cached(
+                            "UPDATE counters SET value = value + 1 WHERE name = 'token' RETURNING value",
+                        )?
+                        .query_row([], |r| r.get(0))?;
+                    tx.prepare_cached(
+                        "UPDATE inbox_queue SET token = ?1, lease_until = ?2, ready_at = ?2 WHERE conv = ?3",
+                    )?
+                    .execute(params![token, lease_until, conv])?;
+                    claims.push((conv, u64::try_from(token).unwrap_or(0), bodies));
+                }
+                tx.commit()?;
+                Ok((claims, lease_until))
+            })
+            .await?;
+        let (claims, lease_until) = raw;
+        let lease_until = from_ms(lease_until)?;
+        claims
+            .into_iter()
+            .map(|(conv, token, bodies)| {
+                Ok(Claim {
+                    conversation: parse_conv(conv)?,
+                    token,
+                    lease_until,
+                    messages: bodies
+                        .iter()
+                        .map(|b| serde_json::from_str(b))
+                        .collect::<Result<_, _>>()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ack(&self, claim: &Claim, handled: &[String]) -> Result<(), StoreError> {
+        let claim = claim.clone();
+        let handled = handled.to_vec();
+        self.run(move |conn, _| {
+            let tx = conn.transaction()?;
+            check_token(&tx, &claim)?;
+            let conv = claim.conversation.as_str();
+            {
+                let mut del = tx
+                    .prepare_cached("DELETE FROM inbox_messages WHERE conv = ?1 AND message_id = ?2")?;
+                for id in &handled {
+                    del.execute(params![conv, id])?;
+                }
+            }
+            if has_messages(&tx, conv)? {
+                tx.prepare_cached(
+                    "UPDATE inbox_queue SET token = NULL, lease_until = NULL, ready_at = due WHERE conv = ?1",
+                )?
+                .execute([conv])?;
+            } else {
+                drop_queue_row(&tx, conv)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        let claim = claim.clone();
+        self.run(move |conn, now| {
+            let tx = conn.transaction()?;
+            check_token(&tx, &claim)?;
+            let conv = claim.conversation.as_str();
+            if has_messages(&tx, conv)? {
+                tx.prepare_cached(
+                    "UPDATE inbox_queue SET token = NULL, lease_until = NULL, due = ?2, ready_at = ?2 \
+                     WHERE conv = ?1",
+                )?
+                .execute(params![conv, now])?;
+            } else {
+                drop_queue_row(&tx, conv)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        let conv = conversation.as_str().to_owned();
+        let mid = message_id.to_owned();
+        self.run(move |conn, now| {
+            let tx = conn.transaction()?;
+            tx.prepare_cached("DELETE FROM inbox_messages WHERE conv = ?1 AND message_id = ?2")?
+                .execute(params![conv, mid])?;
+            if !has_messages(&tx, &conv)? {
+                // Keep a live lease's row: its holder will ack or it will expire.
+                tx.prepare_cached(
+                    "DELETE FROM inbox_queue WHERE conv = ?1 AND (lease_until IS NULL OR lease_until <= ?2)",
+                )?
+                .execute(params![conv, now])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = self
+            .run(|conn, _| {
+                Ok(conn
+                    .prepare_cached("SELECT min(ready_at) FROM inbox_queue")?
+                    .query_row([], |r| r.get(0))?)
+            })
+            .await?;
+        next.map(from_ms).transpose()
+    }
+}

@@ -1,0 +1,149 @@
+//! ConversationLog on SQLite (and the privacy delete across every table).
+
+use async_trait::async_trait;
+use inkdesk_domain::ConversationId;
+use rusqlite::{OptionalExtension, params};
+
+use super::{SqliteStore, dur_ms};
+use crate::StoreError;
+use crate::model::{ConversationSummary, Turn, ms, preview};
+use crate::ports::ConversationLog;
+
+pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
+    ConversationId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[async_trait]
+impl ConversationLog for SqliteStore {
+    async fn append(&self, conversation: &ConversationId, turn: Turn) -> Result<(), StoreError> {
+        let conv = conversation.as_str().to_owned();
+        let retention = dur_ms(self.options.retention);
+        let max_turns = i64::try_from(self.options.max_turns).unwrap_or(i64::MAX);
+        let body = serde_json::to_string(&turn)?;
+        let last_at = ms(turn.at);
+        self.run(move |conn, now| {
+            let tx = conn.transaction()?;
+            let live: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT turns FROM conversations WHERE conv = ?1 AND expires_at > ?2",
+                )?
+                .query_row(params![conv, now], |r| r.get(0))
+                .optional()?;
+            if live.is_none() {
+                // Expired (or new): nothing older than the retention survives.
+                tx.prepare_cached("DELETE FROM turns WHERE conv = ?1")?
+                    .execute([&conv])?;
+            }
+            tx.prepare_cached("INSERT INTO turns(conv, body) VALUES (?1, ?2)")?
+                .execute(params![conv, body])?;
+            let mut count = live.unwrap_or(0) + 1;
+            if count > max_turns {
+                tx.prepare_cached(
+                    "DELETE FROM turns WHERE conv = ?1 AND seq <= \
+                     (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                )?
+                .execute(params![conv, max_turns])?;
+                count = max_turns;
+            }
+            tx.prepare_cached(
+                "INSERT INTO conversations(conv, last_at, last_body, turns, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(conv) DO UPDATE SET \
+                 last_at = excluded.last_at, last_body = excluded.last_body, \
+                 turns = excluded.turns, expires_at = excluded.expires_at",
+            )?
+            .execute(params![
+                conv,
+                last_at,
+                body,
+                count,
+                now.saturating_add(retention)
+            ])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent(
+        &self,
+        conversation: &ConversationId,
+        n: usize,
+    ) -> Result<Vec<Turn>, StoreError> {
+        let conv = conversation.as_str().to_owned();
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        let bodies = self
+            .run(move |conn, now| {
+                let tx = conn.transaction()?;
+                let live: bool = tx
+                    .prepare_cached(
+                        "SELECT EXISTS(SELECT 1 FROM conversations WHERE conv = ?1 AND expires_at > ?2)",
+                    )?
+                    .query_row(params![conv, now], |r| r.get(0))?;
+                if !live {
+                    return Ok(Vec::new());
+                }
+                let mut stmt = tx.prepare_cached(
+                    "SELECT body FROM (SELECT seq, body FROM turns WHERE conv = ?1 \
+                     ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+                )?;
+                let rows = stmt.query_map(params![conv, n], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn conversations(&self, limit: usize) -> Result<Vec<ConversationSummary>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .run(move |conn, now| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT conv, last_body, turns FROM conversations WHERE expires_at > ?1 \
+                     ORDER BY last_at DESC, conv LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![now, limit], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(conv, body, turns)| {
+                let last: Turn = serde_json::from_str(&body)?;
+                Ok(ConversationSummary {
+                    conversation: parse_conv(conv)?,
+                    last_at: last.at,
+                    last_preview: preview(&last.text),
+                    turns: u64::try_from(turns).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {
+        let conv = conversation.as_str().to_owned();
+        self.run(move |conn, _| {
+            let tx = conn.transaction()?;
+            for table in [
+                "turns",
+                "conversations",
+                "inbox_messages",
+                "inbox_queue",
+                "mutes",
+                "holds",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE conv = ?1"), [&conv])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
