@@ -16,6 +16,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the webhook server and the workers (embedded store and calendar by default).
+    Serve(crate::commands::serve::ServeArgs),
+    /// Talk to the assistant from the terminal as a customer (no Instagram needed).
+    Chat(crate::commands::chat::ChatArgs),
     /// Validate a studio profile and print the effective settings.
     CheckConfig(StudioArgs),
     /// Quote one or more pieces with the fixed price formula.

@@ -11,15 +11,25 @@
 //! - [`studio`]: finding and loading the studio profile.
 //! - [`telemetry`]: bunyan JSON logs, pretty with `DEBUG=true`.
 //! - [`http`]: the axum router and handlers.
+//! - [`app`]: the wired application (every port as `Arc<dyn …>`, chosen by configuration);
+//!   [`adapters`]: store ports adapted to the engine's ports.
+//! - [`ingest`]: the webhook's fast path (dedupe, record, queue, mute).
+//! - [`worker`]: debounce workers that claim due conversations and run turns.
+//! - [`startup`]: server + workers with graceful shutdown.
 //! - [`metrics`]: Prometheus counters and histograms served at `/metrics`.
 
+pub mod adapters;
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod settings;
+pub mod startup;
 pub mod studio;
 pub mod telemetry;
+pub mod worker;
 
 use std::process::ExitCode;
 
@@ -42,6 +52,8 @@ pub fn main() -> ExitCode {
         Command::Book(args) => block_on(commands::calendar::book(&args)),
         Command::Bookings(args) => block_on(commands::calendar::bookings(&args)),
         Command::Cancel(args) => block_on(commands::calendar::cancel(&args)),
+        Command::Serve(args) => serve(&args),
+        Command::Chat(args) => block_on(commands::chat::run(&args)),
     };
     match result {
         Ok(code) => code,
@@ -50,6 +62,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the service on a multi-threaded runtime.
+fn serve(args: &commands::serve::ServeArgs) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(commands::serve::run(args))
 }
 
 /// Runs a one-shot command on a small runtime.

@@ -37,8 +37,8 @@ pub use inbound::{EventKind, InboundEvent, ParseError, parse_webhook};
 #[cfg(feature = "testing")]
 pub use outbound::MockMessenger;
 pub use outbound::{
-    GraphConfig, GraphMessenger, GraphMode, Messenger, RecordingMessenger, SendError, SendFailure,
-    SendOptions, SentMessageId,
+    GraphConfig, GraphMessenger, GraphMode, Messenger, RecordingMessenger, RetryPolicy, SendError,
+    SendFailure, SendOptions, SentMessageId,
 };
 pub use signature::{SignatureError, signature_header, verify_signature};
 pub use split::{MAX_MESSAGE_BYTES, split_message};

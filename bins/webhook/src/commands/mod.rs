@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
 pub mod calendar;
+pub mod chat;
 pub mod check_config;
 pub mod quote;
+pub mod serve;

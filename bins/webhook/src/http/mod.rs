@@ -1,35 +1,54 @@
 //! The HTTP surface: webhook, health, readiness, metrics and public pages.
 
 pub mod pages;
+pub mod webhook;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use inkdesk_domain::StudioProfile;
+use inkdesk_messaging::inbound::MAX_WEBHOOK_BODY_BYTES;
 
-use crate::metrics::Metrics;
+use crate::app::App;
 
 /// Shared state of every handler; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The studio.
-    pub profile: Arc<StudioProfile>,
-    /// Prometheus metrics.
-    pub metrics: Arc<Metrics>,
+    /// The wired application.
+    pub app: Arc<App>,
 }
 
 /// The router of every endpoint.
-pub fn router(state: AppState) -> Router {
+pub fn router(app: Arc<App>) -> Router {
     Router::new()
+        .route("/webhook", get(webhook::verify).post(webhook::receive))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY_BYTES))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .route("/privacy", get(pages::privacy))
         .route("/terms", get(pages::terms))
-        .with_state(state)
+        .with_state(AppState { app })
+}
+
+/// `GET /ready`: 200 when the store answers and the webhook can verify signatures;
+/// otherwise 503 with the reasons, one per line.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let mut problems = Vec::new();
+    if let Err(error) = state.app.stores.health.ping().await {
+        problems.push(format!("store: {error}"));
+    }
+    if state.app.webhook.app_secret.is_none() {
+        problems.push("IG_APP_SECRET is not set".to_owned());
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready".to_owned())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n"))
+    }
 }
 
 /// `GET /health`: the process is alive.
@@ -45,7 +64,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.app.metrics.render(),
     )
 }
 
@@ -57,15 +76,26 @@ mod tests {
 
     use super::*;
 
-    fn state() -> AppState {
-        AppState {
-            profile: Arc::new(StudioProfile::example()),
-            metrics: Arc::new(Metrics::new()),
-        }
+    async fn app() -> Arc<App> {
+        let settings =
+            crate::settings::Settings::from_env(&std::collections::HashMap::new()).unwrap();
+        let overrides = crate::app::Overrides {
+            ephemeral: true,
+            ..Default::default()
+        };
+        Arc::new(
+            App::build(
+                &settings,
+                inkdesk_domain::StudioProfile::example(),
+                overrides,
+            )
+            .await
+            .unwrap(),
+        )
     }
 
     async fn get_text(path: &str) -> (StatusCode, String) {
-        let response = router(state())
+        let response = router(app().await)
             .oneshot(Request::get(path).body(Body::empty()).unwrap())
             .await
             .unwrap();

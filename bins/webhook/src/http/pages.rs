@@ -85,12 +85,12 @@ pub fn terms_html(profile: &StudioProfile) -> Html<String> {
 
 /// `GET /privacy`.
 pub async fn privacy(State(state): State<AppState>) -> Html<String> {
-    privacy_html(&state.profile)
+    privacy_html(&state.app.profile)
 }
 
 /// `GET /terms`.
 pub async fn terms(State(state): State<AppState>) -> Html<String> {
-    terms_html(&state.profile)
+    terms_html(&state.app.profile)
 }
 
 #[cfg(test)]

@@ -1,0 +1,325 @@
+//! The wired application: every port as `Arc<dyn …>`, chosen from the configuration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
+use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, GoogleConfig};
+use inkdesk_domain::{Clock, StudioProfile, SystemClock};
+use inkdesk_messaging::{AttachmentFetcher, GraphConfig, GraphMessenger, HttpFetcher, Messenger};
+use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig};
+use inkdesk_store::{StoreOptions, Stores};
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+use crate::adapters::StoreOfferHolds;
+use crate::metrics::Metrics;
+use crate::settings::{RedisSettings, Settings};
+
+/// Webhook credentials.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSecrets {
+    /// Key of `X-Hub-Signature-256`; POSTs answer 503 while unset.
+    pub app_secret: Option<SecretString>,
+    /// Answer expected in the subscription handshake.
+    pub verify_token: Option<SecretString>,
+    /// The studio's Instagram account id; unset accepts every entry.
+    pub account_id: Option<String>,
+}
+
+/// How workers claim and run turns.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Lease on a claimed conversation: longer than the slowest turn.
+    pub lease: Duration,
+    /// Turns running at once in this replica.
+    pub concurrency: usize,
+    /// Longest sleep of an idle worker before it looks for work claimed elsewhere.
+    pub idle_poll: Duration,
+    /// How long shutdown waits for turns in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(180),
+            concurrency: 16,
+            idle_poll: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Everything the HTTP handlers and workers use.
+pub struct App {
+    /// The studio.
+    pub profile: Arc<StudioProfile>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Persistent state.
+    pub stores: Stores,
+    /// The studio's calendar.
+    pub calendar: Arc<dyn Calendar>,
+    /// The conversation engine; `None` without a model (conversations are recorded for a
+    /// person instead of answered).
+    pub engine: Option<Arc<Engine>>,
+    /// The model, for the status page.
+    pub model: Option<Arc<dyn ChatModel>>,
+    /// Sends replies; `None` without a token (recorded for a person).
+    pub messenger: Option<Arc<dyn Messenger>>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Webhook credentials.
+    pub webhook: WebhookSecrets,
+    /// Quiet time after a customer's last message before the turn.
+    pub debounce: Duration,
+    /// Worker tuning.
+    pub worker: WorkerConfig,
+    /// Wakes this replica's workers when the webhook queued something.
+    pub wake_workers: Arc<Notify>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("studio", &self.profile.name)
+            .field("engine", &self.engine.is_some())
+            .field("messenger", &self.messenger.is_some())
+            .field("debounce", &self.debounce)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which store backs the application.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    /// In process memory (`--ephemeral`, tests).
+    Memory,
+    /// SQLite file (the default: `INKDESK_DATA_DIR/store.sqlite3`).
+    Sqlite(PathBuf),
+    /// Redis shared by replicas (connection settings from the environment).
+    Redis(RedisSettings),
+}
+
+/// Builds the application from settings; tests override pieces through [`Overrides`].
+#[derive(Default)]
+pub struct Overrides {
+    /// Use this store instead of the configured one.
+    pub store: Option<StoreChoice>,
+    /// Key prefix for the store (tests isolate replicas' data by prefix).
+    pub key_prefix: Option<String>,
+    /// Use this clock.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Use this calendar.
+    pub calendar: Option<Arc<dyn Calendar>>,
+    /// Use this worker tuning.
+    pub worker: Option<WorkerConfig>,
+    /// Keep the calendar in memory (`--ephemeral`).
+    pub ephemeral: bool,
+    /// Retry upstream calls after milliseconds instead of seconds (tests).
+    pub fast_retries: bool,
+}
+
+impl App {
+    /// Wires the adapters that the configuration names, falling back to the embedded
+    /// ones. Missing credentials never fail start-up: they are logged and the feature
+    /// degrades (see `Settings::missing_for_production`).
+    pub async fn build(
+        settings: &Settings,
+        profile: StudioProfile,
+        overrides: Overrides,
+    ) -> anyhow::Result<Self> {
+        let profile = Arc::new(profile);
+        let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let store_choice = overrides.store.unwrap_or_else(|| match &settings.redis {
+            Some(redis) => StoreChoice::Redis(redis.clone()),
+            None if overrides.ephemeral => StoreChoice::Memory,
+            None => StoreChoice::Sqlite(settings.data_dir.join("store.sqlite3")),
+        });
+        let mut options = StoreOptions {
+            retention: Duration::from_secs(
+                u64::from(profile.conversation.history_retention_days) * 86_400,
+            ),
+            ..StoreOptions::default()
+        };
+        if let Some(prefix) = overrides.key_prefix {
+            options.key_prefix = prefix;
+        }
+        let stores = match store_choice {
+            StoreChoice::Memory => Stores::memory(clock.clone(), options),
+            StoreChoice::Sqlite(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                Stores::sqlite(&path, clock.clone(), options)
+                    .await
+                    .with_context(|| format!("cannot open the store {}", path.display()))?
+            }
+            StoreChoice::Redis(_) => {
+                anyhow::bail!(
+                    "the Redis store is not in this build yet; unset REDIS_URL/REDIS_HOST"
+                )
+            }
+        };
+        let calendar = match overrides.calendar {
+            Some(calendar) => calendar,
+            None => calendar(settings, &profile, &clock, overrides.ephemeral).await?,
+        };
+        let model = model(settings, overrides.fast_retries)?;
+        let messenger = messenger(settings, overrides.fast_retries)?;
+        let fetcher: Arc<dyn AttachmentFetcher> = Arc::new(
+            HttpFetcher::new(Duration::from_secs(20)).context("cannot build the downloader")?,
+        );
+        let engine = match &model {
+            Some(model) => {
+                let deps = EngineDeps {
+                    model: model.clone(),
+                    calendar: calendar.clone(),
+                    holds: Arc::new(StoreOfferHolds::new(
+                        stores.holds.clone(),
+                        profile.booking.capacity,
+                    )),
+                    confirmations: Arc::new(
+                        inkdesk_assistant::confirm::MemoryConfirmationStore::new(),
+                    ),
+                    fetcher,
+                };
+                Some(Arc::new(
+                    Engine::new((*profile).clone(), deps, EngineConfig::default())
+                        .context("cannot render the studio's prompts")?,
+                ))
+            }
+            None => None,
+        };
+        let debounce = settings.debounce.unwrap_or_else(|| {
+            Duration::from_secs(u64::from(profile.conversation.debounce_seconds))
+        });
+        for line in settings.missing_for_production() {
+            tracing::warn!(missing = line, "configuration incomplete");
+        }
+        Ok(Self {
+            profile,
+            clock,
+            stores,
+            calendar,
+            engine,
+            model,
+            messenger,
+            metrics: Arc::new(Metrics::new()),
+            webhook: WebhookSecrets {
+                app_secret: settings.instagram.app_secret.clone(),
+                verify_token: settings.instagram.verify_token.clone(),
+                account_id: settings.instagram.account_id.clone(),
+            },
+            debounce,
+            worker: overrides.worker.unwrap_or_default(),
+            wake_workers: Arc::new(Notify::new()),
+        })
+    }
+}
+
+async fn calendar(
+    settings: &Settings,
+    profile: &Arc<StudioProfile>,
+    clock: &Arc<dyn Clock>,
+    ephemeral: bool,
+) -> anyhow::Result<Arc<dyn Calendar>> {
+    let google = &settings.google;
+    let credentials = if let Some(path) = &google.service_account_file {
+        let json = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Some(Credentials::from_service_account_json(&json).context("GOOGLE_SERVICE_ACCOUNT_FILE")?)
+    } else if let Some(path) = &google.token_file {
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let secrets = match &google.client_secrets {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+            ),
+            None => None,
+        };
+        Some(
+            Credentials::from_token_json(&token, secrets.as_deref())
+                .context("GOOGLE_TOKEN_FILE")?,
+        )
+    } else {
+        None
+    };
+    Ok(match credentials {
+        Some(credentials) => {
+            let mut config = GoogleConfig::new(google.calendar_id.clone());
+            if let Some(base) = &google.api_base_url {
+                let url = base
+                    .parse()
+                    .with_context(|| format!("GOOGLE_API_BASE_URL `{base}` is not a URL"))?;
+                config = config.with_api_base(url);
+            }
+            Arc::new(
+                GoogleCalendar::new(config, credentials, profile.clone(), clock.clone())
+                    .context("cannot build the Google Calendar client")?,
+            )
+        }
+        None if ephemeral => Arc::new(EmbeddedCalendar::open_in_memory(
+            profile.clone(),
+            clock.clone(),
+        )?),
+        None => Arc::new(
+            EmbeddedCalendar::open(&settings.data_dir, profile.clone(), clock.clone())
+                .await
+                .context("cannot open the embedded calendar")?,
+        ),
+    })
+}
+
+/// The configured model client, if any.
+pub(crate) fn model(
+    settings: &Settings,
+    fast_retries: bool,
+) -> anyhow::Result<Option<Arc<dyn ChatModel>>> {
+    let model = &settings.model;
+    if !model.is_configured() {
+        return Ok(None);
+    }
+    let mut config = OpenAiConfig::default();
+    if let Some(base) = &model.base_url {
+        config.base_url = base.clone();
+    }
+    config.api_key = model.api_key.clone();
+    config.tasks.default.model = model.model_default.clone();
+    config.tasks.vision.model = model.model_vision.clone();
+    config.tasks.classify.model = model.model_classify.clone();
+    if fast_retries {
+        config.retry.min_backoff = Duration::from_millis(10);
+        config.retry.max_backoff = Duration::from_millis(50);
+        config.deadline = Duration::from_secs(5);
+    }
+    let client = OpenAiClient::new(config).context("invalid model configuration")?;
+    Ok(Some(Arc::new(client)))
+}
+
+fn messenger(
+    settings: &Settings,
+    fast_retries: bool,
+) -> anyhow::Result<Option<Arc<dyn Messenger>>> {
+    let Some(token) = settings.instagram.access_token.clone() else {
+        return Ok(None);
+    };
+    let mut config = GraphConfig::instagram_login(token);
+    if let Some(base) = &settings.instagram.graph_base_url {
+        config = config.base_url(base.clone());
+    }
+    if fast_retries {
+        config = config.retry(inkdesk_messaging::RetryPolicy {
+            max_retries: 2,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        });
+    }
+    let messenger = GraphMessenger::new(config).context("invalid Instagram configuration")?;
+    Ok(Some(Arc::new(messenger)))
+}

@@ -1,0 +1,249 @@
+//! `spawn_app` and helpers shared by the end-to-end tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use inkdesk_domain::StudioProfile;
+use inkdesk_messaging::signature_header;
+use inkdesk_webhook::app::{App, Overrides, StoreChoice, WorkerConfig};
+use inkdesk_webhook::settings::Settings;
+use inkdesk_webhook::startup::{self, Running};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The studio's Instagram account id in every fixture.
+pub const ACCOUNT: &str = "17841400000000001";
+/// The webhook signing secret.
+pub const APP_SECRET: &str = "test-app-secret";
+/// The Graph API version the messenger uses by default.
+pub const SEND_PATH: &str = "/v23.0/me/messages";
+
+/// A running application with its fakes.
+pub struct TestApp {
+    pub running: Running,
+    pub graph: MockServer,
+    pub model: MockServer,
+    pub client: reqwest::Client,
+}
+
+/// How to start the app.
+pub struct Options {
+    pub store: StoreChoice,
+    pub key_prefix: Option<String>,
+    pub with_model: bool,
+    pub lease: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            store: StoreChoice::Memory,
+            key_prefix: None,
+            with_model: true,
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default(), None, None).await
+}
+
+/// Starts the application against fresh fakes (or the given ones, for replicas).
+pub async fn spawn_with(
+    options: Options,
+    graph: Option<MockServer>,
+    model: Option<MockServer>,
+) -> TestApp {
+    let graph = match graph {
+        Some(graph) => graph,
+        None => MockServer::start().await,
+    };
+    let model = match model {
+        Some(model) => model,
+        None => MockServer::start().await,
+    };
+    let mut env: HashMap<String, String> = [
+        ("IG_APP_SECRET", APP_SECRET),
+        ("IG_VERIFY_TOKEN", "verify-me"),
+        ("IG_ACCOUNT_ID", ACCOUNT),
+        ("IG_USER_ACCESS_TOKEN", "IGAA-test-token"),
+        ("INKDESK_DEBOUNCE_SECONDS", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    env.insert("IG_GRAPH_BASE_URL".into(), graph.uri());
+    if options.with_model {
+        env.insert("OPENAI_API_KEY".into(), "sk-test".into());
+        env.insert("OPENAI_BASE_URL".into(), model.uri());
+    }
+    let settings = Settings::from_env(&env).unwrap();
+    let overrides = Overrides {
+        store: Some(options.store),
+        key_prefix: options.key_prefix,
+        ephemeral: true,
+        fast_retries: true,
+        worker: Some(WorkerConfig {
+            lease: options.lease,
+            concurrency: 16,
+            idle_poll: Duration::from_millis(50),
+            shutdown_grace: Duration::from_secs(5),
+        }),
+        ..Overrides::default()
+    };
+    let app = App::build(&settings, StudioProfile::example(), overrides)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = startup::start(Arc::new(app), listener).unwrap();
+    TestApp {
+        running,
+        graph,
+        model,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.running.addr)
+    }
+
+    /// POSTs `body` signed as Meta signs it.
+    pub async fn post_signed(&self, body: &str) -> reqwest::Response {
+        let secret = SecretString::from(APP_SECRET);
+        let signature = signature_header(&secret, body.as_bytes()).unwrap();
+        self.client
+            .post(self.url("/webhook"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Requests the fake Graph API received to send messages.
+    pub async fn sent(&self) -> Vec<Value> {
+        sent_bodies(&self.graph).await
+    }
+
+    /// Waits until the Graph fake has received `n` send requests (or the timeout).
+    pub async fn wait_for_sends(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        wait_for_sends(&self.graph, n, timeout).await
+    }
+}
+
+pub async fn sent_bodies(graph: &MockServer) -> Vec<Value> {
+    graph
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == SEND_PATH)
+        .map(|r: &Request| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+pub async fn wait_for_sends(graph: &MockServer, n: usize, timeout: Duration) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let sent = sent_bodies(graph).await;
+        if sent.len() >= n || tokio::time::Instant::now() > deadline {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Graph answers every send with a fresh message id.
+pub async fn graph_accepts_sends(graph: &MockServer) {
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    Mock::given(method("POST"))
+        .and(path(SEND_PATH))
+        .respond_with(move |req: &Request| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "recipient_id": body["recipient"]["id"],
+                "message_id": format!("aWdfZAG1faWQ-out-{n}"),
+            }))
+        })
+        .mount(graph)
+        .await;
+}
+
+/// The model answers every call by replying `text` through the `send_reply` tool.
+pub async fn model_replies(model: &MockServer, text: &str) {
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(send_reply_completion(text)))
+        .mount(model)
+        .await;
+}
+
+/// A chat completion (OpenAI's documented shape) whose only output is a `send_reply` call.
+pub fn send_reply_completion(text: &str) -> Value {
+    let arguments = json!({"text": text, "intents": ["studio_info"]}).to_string();
+    json!({
+        "id": "chatcmpl-e2e",
+        "object": "chat.completion",
+        "created": 1764400000,
+        "model": "gpt-4o-2024-08-06",
+        "choices": [{
+            "index": 0,
+            "message": {
+                "role": "assistant",
+                "content": null,
+                "tool_calls": [{
+                    "id": "call_reply",
+                    "type": "function",
+                    "function": {"name": "send_reply", "arguments": arguments}
+                }]
+            },
+            "finish_reason": "tool_calls"
+        }],
+        "usage": {"prompt_tokens": 3600, "completion_tokens": 40, "total_tokens": 3640,
+                  "prompt_tokens_details": {"cached_tokens": 3456}}
+    })
+}
+
+/// A webhook body with one customer text message.
+pub fn text_event(sender: &str, mid: &str, text: &str) -> String {
+    json!({
+        "object": "instagram",
+        "entry": [{
+            "id": ACCOUNT,
+            "time": 1764400000000u64,
+            "messaging": [{
+                "sender": {"id": sender},
+                "recipient": {"id": ACCOUNT},
+                "timestamp": 1764400000000u64,
+                "message": {"mid": mid, "text": text}
+            }]
+        }]
+    })
+    .to_string()
+}
+
+/// A webhook body with the studio's own message (sent by a person in the app).
+pub fn echo_event(customer: &str, mid: &str, text: &str) -> String {
+    json!({
+        "object": "instagram",
+        "entry": [{
+            "id": ACCOUNT,
+            "time": 1764400000000u64,
+            "messaging": [{
+                "sender": {"id": ACCOUNT},
+                "recipient": {"id": customer},
+                "timestamp": 1764400000000u64,
+                "message": {"mid": mid, "text": text, "is_echo": true}
+            }]
+        }]
+    })
+    .to_string()
+}
