@@ -11,6 +11,7 @@
 //! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
 //! - [`memory`]: [`MemoryStore`], everything in one mutex (tests, `--ephemeral`).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file (WAL), the default without Redis.
+//! - [`redis`]: [`RedisStore`] and [`RedisConfig`], Lua scripts in `src/redis/scripts/`.
 //! - [`Stores`]: the bundle of `Arc<dyn Port>` the service holds, built from one adapter.
 //! - `testing` (feature `testing`): mockall mocks of every port (`MockInbox`, …) and the
 //!   conformance suite every adapter's tests run through `conformance_suite!`.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod memory;
 pub mod model;
 pub mod ports;
+pub mod redis;
 pub mod sqlite;
 mod stores;
 #[cfg(feature = "testing")]
@@ -38,5 +40,6 @@ pub use ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeo
 pub use ports::{
     MockConversationLog, MockDedupe, MockHealth, MockInbox, MockOutbox, MockSlotHolds, MockTakeover,
 };
+pub use redis::{RedisConfig, RedisStore};
 pub use sqlite::SqliteStore;
 pub use stores::Stores;

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use inkdesk_domain::Clock;
+use inkdesk_domain::{Clock, SystemClock};
 
 use crate::StoreError;
 use crate::memory::MemoryStore;
 use crate::model::StoreOptions;
 use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+use crate::redis::{RedisConfig, RedisStore};
 use crate::sqlite::SqliteStore;
 
 /// Every port, each as `Arc<dyn Port>`; usually all backed by one adapter.
@@ -67,5 +68,13 @@ impl Stores {
         Ok(Self::from_adapter(
             SqliteStore::open(path, clock, options).await?,
         ))
+    }
+
+    /// Stores on Redis, on the system clock; fails with `Unavailable` if Redis does not
+    /// answer a PING within the configured timeouts.
+    pub async fn redis(config: RedisConfig, options: StoreOptions) -> Result<Self, StoreError> {
+        let store = RedisStore::connect(&config, Arc::new(SystemClock), options)?;
+        crate::ports::Health::ping(&store).await?;
+        Ok(Self::from_adapter(store))
     }
 }

@@ -1,0 +1,161 @@
+//! Inbox (the debounce queue) on Redis: one script per step.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_redis::redis;
+use inkdesk_domain::ConversationId;
+
+use super::{PENDING_TTL, RedisStore, ttl_ms};
+use crate::StoreError;
+use crate::model::{Claim, PendingMessage, from_ms};
+use crate::ports::Inbox;
+
+pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
+    ConversationId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl RedisStore {
+    /// The four keys every inbox script takes, in order.
+    fn inbox_keys(&self, conv: &ConversationId) -> [String; 4] {
+        [
+            self.conv_key(conv, "msgs"),
+            self.conv_key(conv, "order"),
+            self.conv_key(conv, "meta"),
+            self.queue_key("due"),
+        ]
+    }
+}
+
+#[async_trait]
+impl Inbox for RedisStore {
+    async fn push(
+        &self,
+        conversation: &ConversationId,
+        message: PendingMessage,
+        debounce: Duration,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(&message)?;
+        let now = self.now_ms();
+        let due = now.saturating_add(i64::try_from(debounce.as_millis()).unwrap_or(i64::MAX));
+        let mut inv = self.scripts.push.prepare_invoke();
+        inv.key(self.inbox_keys(conversation).as_slice())
+            .arg(conversation.as_str())
+            .arg(&message.message_id)
+            .arg(body)
+            .arg(now)
+            .arg(due)
+            .arg(ttl_ms(PENDING_TTL));
+        self.with_conn(|mut c| async move { inv.invoke_async::<i64>(&mut c).await })
+            .await
+            .map(|_| ())
+    }
+
+    async fn claim_due(&self, max: usize, lease: Duration) -> Result<Vec<Claim>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.now_ms();
+        let lease_until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let mut inv = self.scripts.claim.prepare_invoke();
+        inv.key(self.queue_key("due"))
+            .key(self.queue_key("token"))
+            .arg(now)
+            .arg(lease_until)
+            .arg(max)
+            .arg(self.conv_head())
+            .arg(ttl_ms(PENDING_TTL));
+        let raw: Vec<Vec<String>> = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        let lease_until = from_ms(lease_until)?;
+        raw.into_iter()
+            .map(|entry| {
+                let mut parts = entry.into_iter();
+                let conv = parts
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("empty claim".into()))?;
+                let token = parts
+                    .next()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .ok_or_else(|| StoreError::Corrupt("claim without token".into()))?;
+                let messages = parts
+                    .map(|b| serde_json::from_str(&b))
+                    .collect::<Result<Vec<PendingMessage>, _>>()?;
+                Ok(Claim {
+                    conversation: parse_conv(conv)?,
+                    token,
+                    lease_until,
+                    messages,
+                })
+            })
+            .collect()
+    }
+
+    async fn ack(&self, claim: &Claim, handled: &[String]) -> Result<(), StoreError> {
+        let mut inv = self.scripts.ack.prepare_invoke();
+        inv.key(self.inbox_keys(&claim.conversation).as_slice())
+            .arg(claim.conversation.as_str())
+            .arg(claim.token)
+            .arg(handled);
+        let result: i64 = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        if result < 0 {
+            return Err(StoreError::StaleLease);
+        }
+        Ok(())
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        let mut inv = self.scripts.release.prepare_invoke();
+        inv.key(self.inbox_keys(&claim.conversation).as_slice())
+            .arg(claim.conversation.as_str())
+            .arg(claim.token)
+            .arg(self.now_ms());
+        let result: i64 = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        if result < 0 {
+            return Err(StoreError::StaleLease);
+        }
+        Ok(())
+    }
+
+    async fn remove_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut inv = self.scripts.remove.prepare_invoke();
+        inv.key(self.inbox_keys(conversation).as_slice())
+            .arg(conversation.as_str())
+            .arg(message_id)
+            .arg(self.now_ms());
+        self.with_conn(|mut c| async move { inv.invoke_async::<i64>(&mut c).await })
+            .await
+            .map(|_| ())
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let key = self.queue_key("due");
+        let first: Vec<(String, f64)> = self
+            .with_conn(|mut c| async move {
+                redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(0)
+                    .arg("WITHSCORES")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        // Scores are whole milliseconds, exact in an f64.
+        #[allow(clippy::cast_possible_truncation)]
+        first
+            .first()
+            .map(|(_, score)| from_ms(*score as i64))
+            .transpose()
+    }
+}

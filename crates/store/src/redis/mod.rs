@@ -1,0 +1,229 @@
+//! Redis adapter: a deadpool-redis pool, Lua scripts for every read-modify-write, TTLs on
+//! per-conversation state, and a time limit on every call.
+//!
+//! Key layout (`P` is [`StoreOptions::key_prefix`]):
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `{P:conv:ID}:log` | list | turns as JSON, trimmed to `max_turns`, TTL = retention |
+//! | `{P:conv:ID}:msgs` / `:order` / `:meta` | hash / list / hash | pending messages, their order, due/token/lease |
+//! | `{P:conv:ID}:mute` | string | the mute, expiring at its end |
+//! | `{P:queue}:due` | zset | conversation → when it is claimable (due, or lease end) |
+//! | `{P:queue}:token` | counter | fencing tokens |
+//! | `{P:index}:convs` / `{P:index}:muted` | zset | conversation → last turn / mute end |
+//! | `{P:holds}:slot:START:END` / `{P:holds}:index` | zset | holder → expiry; slots held |
+//! | `{P}:seen:ID`, `{P}:sent:ID`, `{P}:paused` | string | dedupe, outbox, global switch |
+//!
+//! Time: scripts get "now" from the injected clock as an argument (so every replica agrees
+//! with its own clock and tests can steer it); Redis' own expiry uses relative TTLs.
+
+mod config;
+mod inbox;
+mod log;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, RedisError, Script};
+use deadpool_redis::{Pool, Runtime};
+use inkdesk_domain::{Clock, ConversationId};
+use secrecy::ExposeSecret;
+
+pub use config::RedisConfig;
+
+use crate::StoreError;
+use crate::model::StoreOptions;
+use crate::ports::{Dedupe, Health, Outbox};
+
+/// How long pending-message keys live without activity (a safety net; acks delete them).
+const PENDING_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The Lua scripts, loaded once per connection on first use (EVALSHA, then EVAL fallback).
+struct Scripts {
+    push: Script,
+    claim: Script,
+    ack: Script,
+    release: Script,
+    remove: Script,
+    hold: Script,
+    active: Script,
+    release_all: Script,
+    conversations: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        Self {
+            push: Script::new(include_str!("scripts/push.lua")),
+            claim: Script::new(include_str!("scripts/claim.lua")),
+            ack: Script::new(include_str!("scripts/ack.lua")),
+            release: Script::new(include_str!("scripts/release.lua")),
+            remove: Script::new(include_str!("scripts/remove.lua")),
+            hold: Script::new(include_str!("scripts/hold.lua")),
+            active: Script::new(include_str!("scripts/active.lua")),
+            release_all: Script::new(include_str!("scripts/release_all.lua")),
+            conversations: Script::new(include_str!("scripts/conversations.lua")),
+        }
+    }
+}
+
+/// Every port on one Redis pool.
+pub struct RedisStore {
+    pool: Pool,
+    clock: Arc<dyn Clock>,
+    options: StoreOptions,
+    command_timeout: Duration,
+    scripts: Scripts,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("key_prefix", &self.options.key_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Builds the pool. Connections open lazily; call [`Health::ping`] to check reachability.
+    pub fn connect(
+        config: &RedisConfig,
+        clock: Arc<dyn Clock>,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let pool = deadpool_redis::Config::from_url(config.url.expose_secret())
+            .builder()
+            .map_err(StoreError::unavailable)?
+            .max_size(config.pool_size)
+            .wait_timeout(Some(config.wait_timeout))
+            .create_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(config.recycle_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(StoreError::unavailable)?;
+        Ok(Self {
+            pool,
+            clock,
+            options,
+            command_timeout: config.command_timeout,
+            scripts: Scripts::new(),
+        })
+    }
+
+    /// Runs `op` on a pooled connection within the command timeout.
+    async fn with_conn<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let work = async {
+            let conn = self.pool.get().await.map_err(StoreError::unavailable)?;
+            op(conn).await.map_err(StoreError::unavailable)
+        };
+        match tokio::time::timeout(self.command_timeout, work).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(StoreError::unavailable(elapsed)),
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    fn prefix(&self) -> &str {
+        &self.options.key_prefix
+    }
+
+    /// `{P:conv:` — scripts append `ID}` and a suffix.
+    fn conv_head(&self) -> String {
+        format!("{{{}:conv:", self.prefix())
+    }
+
+    fn conv_key(&self, conv: &ConversationId, suffix: &str) -> String {
+        format!("{{{}:conv:{}}}:{suffix}", self.prefix(), conv.as_str())
+    }
+
+    fn queue_key(&self, name: &str) -> String {
+        format!("{{{}:queue}}:{name}", self.prefix())
+    }
+
+    fn index_key(&self, name: &str) -> String {
+        format!("{{{}:index}}:{name}", self.prefix())
+    }
+
+    fn holds_head(&self) -> String {
+        format!("{{{}:holds}}:slot:", self.prefix())
+    }
+
+    fn holds_index(&self) -> String {
+        format!("{{{}:holds}}:index", self.prefix())
+    }
+
+    fn plain_key(&self, name: &str) -> String {
+        format!("{{{}}}:{name}", self.prefix())
+    }
+}
+
+/// Milliseconds of a std duration, at least 1 (Redis refuses a zero TTL).
+fn ttl_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+#[async_trait]
+impl Health for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_conn(
+            |mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await },
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl Dedupe for RedisStore {
+    async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let key = self.plain_key(&format!("seen:{id}"));
+        let set: Option<String> = self
+            .with_conn(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms(ttl))
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(set.is_some())
+    }
+}
+
+#[async_trait]
+impl Outbox for RedisStore {
+    async fn remember(&self, message_id: &str, ttl: Duration) -> Result<(), StoreError> {
+        let key = self.plain_key(&format!("sent:{message_id}"));
+        self.with_conn(|mut c| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("PX")
+                .arg(ttl_ms(ttl))
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn contains(&self, message_id: &str) -> Result<bool, StoreError> {
+        let key = self.plain_key(&format!("sent:{message_id}"));
+        self.with_conn(
+            |mut c| async move { redis::cmd("EXISTS").arg(&key).query_async(&mut c).await },
+        )
+        .await
+    }
+}
