@@ -2,7 +2,9 @@
 //! standing in for Meta's Graph API and the model server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod redis_server;
 mod support;
 
 mod conversation;
+mod replicas;
 mod webhook;

@@ -66,6 +66,59 @@ pub async fn spawn_with(
         Some(model) => model,
         None => MockServer::start().await,
     };
+    let running = build(options, &graph, &model).await.unwrap();
+    TestApp {
+        running,
+        graph,
+        model,
+        client: reqwest::Client::new(),
+    }
+}
+
+/// One replica among several sharing the test's fakes and store.
+pub struct Replica {
+    pub running: Running,
+    client: reqwest::Client,
+}
+
+impl Replica {
+    /// POSTs `body` signed as Meta signs it.
+    pub async fn post_signed(&self, body: &str) -> reqwest::Response {
+        post_signed(&self.client, &self.running, body).await
+    }
+}
+
+/// A replica using the given fakes; `None` if the store is not reachable yet.
+pub async fn try_replica(
+    options: Options,
+    graph: &MockServer,
+    model: &MockServer,
+) -> Option<Replica> {
+    let running = build(options, graph, model).await.ok()?;
+    Some(Replica {
+        running,
+        client: reqwest::Client::new(),
+    })
+}
+
+async fn post_signed(client: &reqwest::Client, running: &Running, body: &str) -> reqwest::Response {
+    let secret = SecretString::from(APP_SECRET);
+    let signature = signature_header(&secret, body.as_bytes()).unwrap();
+    client
+        .post(format!("http://{}/webhook", running.addr))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn build(
+    options: Options,
+    graph: &MockServer,
+    model: &MockServer,
+) -> anyhow::Result<Running> {
     let mut env: HashMap<String, String> = [
         ("IG_APP_SECRET", APP_SECRET),
         ("IG_VERIFY_TOKEN", "verify-me"),
@@ -81,7 +134,7 @@ pub async fn spawn_with(
         env.insert("OPENAI_API_KEY".into(), "sk-test".into());
         env.insert("OPENAI_BASE_URL".into(), model.uri());
     }
-    let settings = Settings::from_env(&env).unwrap();
+    let settings = Settings::from_env(&env)?;
     let overrides = Overrides {
         store: Some(options.store),
         key_prefix: options.key_prefix,
@@ -95,17 +148,10 @@ pub async fn spawn_with(
         }),
         ..Overrides::default()
     };
-    let app = App::build(&settings, StudioProfile::example(), overrides)
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = startup::start(Arc::new(app), listener).unwrap();
-    TestApp {
-        running,
-        graph,
-        model,
-        client: reqwest::Client::new(),
-    }
+    let app = App::build(&settings, StudioProfile::example(), overrides).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = startup::start(Arc::new(app), listener)?;
+    Ok(running)
 }
 
 impl TestApp {
@@ -115,16 +161,7 @@ impl TestApp {
 
     /// POSTs `body` signed as Meta signs it.
     pub async fn post_signed(&self, body: &str) -> reqwest::Response {
-        let secret = SecretString::from(APP_SECRET);
-        let signature = signature_header(&secret, body.as_bytes()).unwrap();
-        self.client
-            .post(self.url("/webhook"))
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature)
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
+        post_signed(&self.client, &self.running, body).await
     }
 
     /// Requests the fake Graph API received to send messages.

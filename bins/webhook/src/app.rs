@@ -10,8 +10,8 @@ use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, 
 use inkdesk_domain::{Clock, StudioProfile, SystemClock};
 use inkdesk_messaging::{AttachmentFetcher, GraphConfig, GraphMessenger, HttpFetcher, Messenger};
 use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig};
-use inkdesk_store::{StoreOptions, Stores};
-use secrecy::SecretString;
+use inkdesk_store::{RedisConfig, StoreOptions, Stores};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
 use crate::adapters::StoreOfferHolds;
@@ -102,6 +102,8 @@ pub enum StoreChoice {
     Sqlite(PathBuf),
     /// Redis shared by replicas (connection settings from the environment).
     Redis(RedisSettings),
+    /// Redis at a URL (tests).
+    RedisUrl(String),
 }
 
 /// Builds the application from settings; tests override pieces through [`Overrides`].
@@ -159,11 +161,12 @@ impl App {
                     .await
                     .with_context(|| format!("cannot open the store {}", path.display()))?
             }
-            StoreChoice::Redis(_) => {
-                anyhow::bail!(
-                    "the Redis store is not in this build yet; unset REDIS_URL/REDIS_HOST"
-                )
-            }
+            StoreChoice::RedisUrl(url) => Stores::redis(RedisConfig::from_url(url), options)
+                .await
+                .context("cannot connect to Redis")?,
+            StoreChoice::Redis(redis) => Stores::redis(redis_config(&redis)?, options)
+                .await
+                .context("cannot connect to Redis")?,
         };
         let calendar = match overrides.calendar {
             Some(calendar) => calendar,
@@ -219,6 +222,20 @@ impl App {
             worker: overrides.worker.unwrap_or_default(),
             wake_workers: Arc::new(Notify::new()),
         })
+    }
+}
+
+fn redis_config(redis: &RedisSettings) -> anyhow::Result<RedisConfig> {
+    match &redis.url {
+        Some(url) => Ok(RedisConfig::from_url(url.expose_secret())),
+        None => RedisConfig::from_parts(
+            redis.host.as_deref().unwrap_or("127.0.0.1"),
+            redis.port,
+            redis.ssl,
+            redis.username.as_deref(),
+            redis.password.as_ref(),
+        )
+        .context("REDIS_HOST/REDIS_PORT do not form a valid address"),
     }
 }
 

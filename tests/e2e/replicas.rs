@@ -1,0 +1,142 @@
+//! Two replicas of `inkdesk serve` sharing one real Redis.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use inkdesk_webhook::app::StoreChoice;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::redis_server;
+use crate::support::{
+    Options, Replica, graph_accepts_sends, model_replies, send_reply_completion, text_event,
+    wait_for_sends,
+};
+
+async fn replica(
+    url: &str,
+    prefix: &str,
+    lease: Duration,
+    graph: &MockServer,
+    model: &MockServer,
+) -> Replica {
+    // Redis may need a moment after the process starts.
+    for _ in 0..100 {
+        let options = Options {
+            store: StoreChoice::RedisUrl(url.to_owned()),
+            key_prefix: Some(prefix.to_owned()),
+            lease,
+            ..Options::default()
+        };
+        if let Some(app) = crate::support::try_replica(options, graph, model).await {
+            return app;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis at {url} never answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_answer_each_burst_exactly_once() {
+    let Some(redis) = redis_server::start() else {
+        return;
+    };
+    let (graph, model) = (MockServer::start().await, MockServer::start().await);
+    graph_accepts_sends(&graph).await;
+    model_replies(&model, "Ευχαριστούμε! ❤️🐼").await;
+    let lease = Duration::from_secs(30);
+    let a = replica(&redis.url, "e2e-burst", lease, &graph, &model).await;
+    let b = replica(&redis.url, "e2e-burst", lease, &graph, &model).await;
+    let replicas = [&a, &b];
+
+    const CONVERSATIONS: usize = 200;
+    for round in 0..3 {
+        let posts = (0..CONVERSATIONS).map(|i| {
+            let target = replicas[(i + round) % 2];
+            let body = text_event(&format!("77{i:06}"), &format!("m_{i}_{round}"), "Γεια σας");
+            async move { target.post_signed(&body).await.status() }
+        });
+        for status in futures::future::join_all(posts).await {
+            assert_eq!(status, 200);
+        }
+    }
+    let sent = wait_for_sends(&graph, CONVERSATIONS, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = if sent.len() == CONVERSATIONS {
+        crate::support::sent_bodies(&graph).await
+    } else {
+        sent
+    };
+    let mut per_recipient: HashMap<String, usize> = HashMap::new();
+    for body in &sent {
+        *per_recipient
+            .entry(body["recipient"]["id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        per_recipient.len(),
+        CONVERSATIONS,
+        "some burst got no reply"
+    );
+    assert!(
+        per_recipient.values().all(|&n| n == 1),
+        "some burst got two replies"
+    );
+    // Both replicas did some of the work.
+    let turns = |app: &Replica| app.running.app.metrics.render();
+    assert!(
+        turns(&a).contains("inkdesk_turns_total"),
+        "replica a ran no turn"
+    );
+    assert!(
+        turns(&b).contains("inkdesk_turns_total"),
+        "replica b ran no turn"
+    );
+    a.running.stop().await;
+    b.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_stopped_mid_turn_is_finished_by_the_other_after_the_lease() {
+    let Some(redis) = redis_server::start() else {
+        return;
+    };
+    let (graph, model) = (MockServer::start().await, MockServer::start().await);
+    graph_accepts_sends(&graph).await;
+    // Each model call takes 2 s: long enough to stop replica A in the middle of one.
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(send_reply_completion("Σας απαντάμε αμέσως. ❤️🐼"))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&model)
+        .await;
+    let lease = Duration::from_secs(4);
+    let a = replica(&redis.url, "e2e-crash", lease, &graph, &model).await;
+    a.post_signed(&text_event("7800001", "m_crash", "Γεια"))
+        .await;
+    // Debounce (1 s), then A claims and waits on the model; stop it mid-call.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while model.received_requests().await.unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replica A never started the turn"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.running.kill();
+    let b = replica(&redis.url, "e2e-crash", lease, &graph, &model).await;
+    let sent = wait_for_sends(&graph, 1, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["recipient"]["id"], "7800001");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(crate::support::sent_bodies(&graph).await.len(), 1);
+    assert_eq!(
+        model.received_requests().await.unwrap().len(),
+        2,
+        "B re-ran the abandoned turn"
+    );
+    b.running.stop().await;
+}
