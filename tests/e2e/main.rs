@@ -6,5 +6,6 @@ mod redis_server;
 mod support;
 
 mod conversation;
+mod pricing;
 mod replicas;
 mod webhook;

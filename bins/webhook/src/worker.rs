@@ -280,6 +280,17 @@ async fn remember_sent(
 }
 
 fn record_model_metrics(app: &App, outcome: &TurnOutcome) {
+    use inkdesk_assistant::tools::schema::{
+        BOOK_APPOINTMENT, CONFIRM_CANCELLATION, CONFIRM_RESCHEDULE,
+    };
+    for tool in outcome.record.tools.iter().filter(|t| t.ok) {
+        match tool.name.as_str() {
+            BOOK_APPOINTMENT => app.metrics.booking("created"),
+            CONFIRM_RESCHEDULE => app.metrics.booking("rescheduled"),
+            CONFIRM_CANCELLATION => app.metrics.booking("cancelled"),
+            _ => {}
+        }
+    }
     for call in &outcome.record.model_calls {
         app.metrics.model_call(
             u64::from(call.prompt_tokens),

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use inkdesk_messaging::signature::SIGNATURE_HEADER;
 use inkdesk_messaging::{ParseError, parse_webhook, verify_signature, verify_subscription};
+use tracing::Instrument;
 
 use super::AppState;
 use crate::ingest;
@@ -44,7 +45,9 @@ pub async fn verify(
 /// `POST /webhook`: verify the signature over the raw bytes, parse, record, 200.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let (status, outcome) = handle(&state, &headers, &body).await;
+    // One id per webhook call ties its log lines together.
+    let span = tracing::info_span!("webhook", request_id = %uuid::Uuid::new_v4().simple());
+    let (status, outcome) = handle(&state, &headers, &body).instrument(span).await;
     state
         .app
         .metrics
