@@ -3,7 +3,7 @@
 //! `cargo run --release -p inkdesk-store --example bench_inbox -- [memory|sqlite|redis|all] [pushes]`
 //!
 //! Redis: uses `REDIS_URL`, else starts a `redis-server` on a free port for the run.
-//! Pushes run from 64 concurrent tasks (each push is one script call, one round trip).
+//! Pushes run from `BENCH_TASKS` (default 64) concurrent tasks (each push is one script call, one round trip).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use inkdesk_domain::{ConversationId, SystemClock};
 use inkdesk_store::{PendingMessage, RedisConfig, StoreOptions, Stores};
 
-const TASKS: usize = 64;
 const CONVERSATIONS: usize = 1000;
 
 struct Server(Child);
@@ -25,6 +24,14 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Concurrent pushing tasks (`BENCH_TASKS`, default 64).
+fn tasks() -> usize {
+    std::env::var("BENCH_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -46,6 +53,7 @@ fn report(adapter: &str, what: &str, count: usize, elapsed: Duration, mut lat: V
 }
 
 async fn run(adapter: &str, stores: Stores, pushes: usize) {
+    let tasks_n = tasks();
     let convs: Arc<Vec<ConversationId>> = Arc::new(
         (0..CONVERSATIONS)
             .map(|i| ConversationId::parse(format!("bench{i}")).unwrap())
@@ -55,7 +63,7 @@ async fn run(adapter: &str, stores: Stores, pushes: usize) {
 
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for t in 0..TASKS {
+    for t in 0..tasks_n {
         let inbox = stores.inbox.clone();
         let convs = convs.clone();
         let payload = payload.clone();
@@ -74,7 +82,7 @@ async fn run(adapter: &str, stores: Stores, pushes: usize) {
                     .await
                     .unwrap();
                 lat.push(at.elapsed());
-                i += TASKS;
+                i += tasks_n;
             }
             lat
         }));
