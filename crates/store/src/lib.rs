@@ -16,6 +16,19 @@
 //! - `testing` (feature `testing`): mockall mocks of every port (`MockInbox`, …) and the
 //!   conformance suite every adapter's tests run through `conformance_suite!`.
 //!
+//! Choosing an adapter: [`Stores::redis`] when `REDIS_URL` (or the `REDIS_HOST`… parts, see
+//! [`RedisConfig::from_parts`]) is set and several replicas share state; otherwise
+//! [`Stores::sqlite`] on a file in the data dir; [`Stores::memory`] for tests.
+//!
+//! Redis Cluster: every key of one conversation shares the hash tag `{P:conv:ID}`, slot holds
+//! share `{P:holds}`, and the queue's due set and token counter share `{P:queue}`. The
+//! claim script reads the global due set and then the claimed conversations' own keys, and
+//! the history listing reads the index then each conversation's log; those keys live in
+//! different slots, which Cluster refuses inside one script. **The choice made here: the
+//! Redis adapter targets a single-shard deployment** (standalone Redis, a primary with
+//! replicas, or a managed single-shard "cluster"). Spreading the Inbox over shards would need
+//! one queue per shard (conversations assigned to a shard by their tag); that is not built.
+//!
 //! Time: every adapter takes "now" from an injected [`inkdesk_domain::Clock`] and stores
 //! instants as milliseconds since the epoch.
 

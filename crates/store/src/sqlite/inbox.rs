@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inkdesk_domain::ConversationId;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::log::parse_conv;
 use super::{SqliteStore, dur_ms};
@@ -17,27 +17,27 @@ use crate::model::{Claim, PendingMessage, from_ms};
 use crate::ports::Inbox;
 
 /// The conversation's token if the queue row exists.
-fn current_token(tx: &Transaction<'_>, conv: &str) -> Result<Option<Option<i64>>, StoreError> {
+fn current_token(tx: &Connection, conv: &str) -> Result<Option<Option<i64>>, StoreError> {
     Ok(tx
         .prepare_cached("SELECT token FROM inbox_queue WHERE conv = ?1")?
         .query_row([conv], |r| r.get::<_, Option<i64>>(0))
         .optional()?)
 }
 
-fn has_messages(tx: &Transaction<'_>, conv: &str) -> Result<bool, StoreError> {
+fn has_messages(tx: &Connection, conv: &str) -> Result<bool, StoreError> {
     Ok(tx
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM inbox_messages WHERE conv = ?1)")?
         .query_row([conv], |r| r.get(0))?)
 }
 
-fn drop_queue_row(tx: &Transaction<'_>, conv: &str) -> Result<(), StoreError> {
+fn drop_queue_row(tx: &Connection, conv: &str) -> Result<(), StoreError> {
     tx.prepare_cached("DELETE FROM inbox_queue WHERE conv = ?1")?
         .execute([conv])?;
     Ok(())
 }
 
 /// Checks the fencing token of `claim`; refuses with `StaleLease` on mismatch.
-fn check_token(tx: &Transaction<'_>, claim: &Claim) -> Result<(), StoreError> {
+fn check_token(tx: &Connection, claim: &Claim) -> Result<(), StoreError> {
     match current_token(tx, claim.conversation.as_str())? {
         Some(Some(token)) if u64::try_from(token).ok() == Some(claim.token) => Ok(()),
         _ => Err(StoreError::StaleLease),
@@ -56,7 +56,7 @@ impl Inbox for SqliteStore {
         let body = serde_json::to_string(&message)?;
         let debounce = dur_ms(debounce);
         self.run(move |conn, now| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let added = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO inbox_messages(conv, message_id, body) VALUES (?1, ?2, ?3)",
@@ -81,7 +81,7 @@ impl Inbox for SqliteStore {
         let lease = dur_ms(lease);
         let raw = self
             .run(move |conn, now| {
-                let tx = conn.transaction()?;
+                let tx = conn.savepoint()?;
                 let candidates: Vec<String> = {
                     let mut stmt = tx.prepare_cached(
                         "SELECT conv FROM inbox_queue WHERE ready_at <= ?1 ORDER BY ready_at, conv LIMIT ?2",
@@ -140,7 +140,7 @@ impl Inbox for SqliteStore {
         let claim = claim.clone();
         let handled = handled.to_vec();
         self.run(move |conn, _| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             check_token(&tx, &claim)?;
             let conv = claim.conversation.as_str();
             {
@@ -167,7 +167,7 @@ impl Inbox for SqliteStore {
     async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
         let claim = claim.clone();
         self.run(move |conn, now| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             check_token(&tx, &claim)?;
             let conv = claim.conversation.as_str();
             if has_messages(&tx, conv)? {
@@ -193,7 +193,7 @@ impl Inbox for SqliteStore {
         let conv = conversation.as_str().to_owned();
         let mid = message_id.to_owned();
         self.run(move |conn, now| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             tx.prepare_cached("DELETE FROM inbox_messages WHERE conv = ?1 AND message_id = ?2")?
                 .execute(params![conv, mid])?;
             if !has_messages(&tx, &conv)? {

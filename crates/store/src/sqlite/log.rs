@@ -22,7 +22,7 @@ impl ConversationLog for SqliteStore {
         let body = serde_json::to_string(&turn)?;
         let last_at = ms(turn.at);
         self.run(move |conn, now| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             let live: Option<i64> = tx
                 .prepare_cached(
                     "SELECT turns FROM conversations WHERE conv = ?1 AND expires_at > ?2",
@@ -73,7 +73,7 @@ impl ConversationLog for SqliteStore {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         let bodies = self
             .run(move |conn, now| {
-                let tx = conn.transaction()?;
+                let tx = conn.savepoint()?;
                 let live: bool = tx
                     .prepare_cached(
                         "SELECT EXISTS(SELECT 1 FROM conversations WHERE conv = ?1 AND expires_at > ?2)",
@@ -130,7 +130,7 @@ impl ConversationLog for SqliteStore {
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {
         let conv = conversation.as_str().to_owned();
         self.run(move |conn, _| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             for table in [
                 "turns",
                 "conversations",

@@ -165,7 +165,7 @@ impl SlotHolds for SqliteStore {
         let (start, end) = (ms(slot.start), ms(slot.end));
         let ttl = dur_ms(ttl);
         self.run(move |conn, now| {
-            let tx = conn.transaction()?;
+            let tx = conn.savepoint()?;
             tx.prepare_cached(
                 "DELETE FROM holds WHERE slot_start = ?1 AND slot_end = ?2 AND expires_at <= ?3",
             )?
