@@ -2,9 +2,12 @@
 //! standing in for Meta's Graph API and the model server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../crates/calendar/tests/support/fake_google.rs"]
+mod fake_google;
 mod redis_server;
 mod support;
 
+mod booking;
 mod conversation;
 mod pricing;
 mod replicas;

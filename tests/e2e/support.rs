@@ -35,6 +35,9 @@ pub struct Options {
     pub key_prefix: Option<String>,
     pub with_model: bool,
     pub lease: Duration,
+    /// More environment variables (Google credentials select the Google calendar; without
+    /// them the calendar is an in-memory embedded one).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             key_prefix: None,
             with_model: true,
             lease: Duration::from_secs(60),
+            extra_env: Vec::new(),
         }
     }
 }
@@ -134,6 +138,7 @@ async fn build(
         env.insert("OPENAI_API_KEY".into(), "sk-test".into());
         env.insert("OPENAI_BASE_URL".into(), model.uri());
     }
+    env.extend(options.extra_env);
     let settings = Settings::from_env(&env)?;
     let overrides = Overrides {
         store: Some(options.store),
