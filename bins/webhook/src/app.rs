@@ -190,6 +190,7 @@ impl App {
                         inkdesk_assistant::confirm::MemoryConfirmationStore::new(),
                     ),
                     fetcher,
+                    tone: None,
                 };
                 Some(Arc::new(
                     Engine::new((*profile).clone(), deps, EngineConfig::default())

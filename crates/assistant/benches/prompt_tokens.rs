@@ -126,6 +126,7 @@ async fn main() {
             holds: Arc::new(MemoryOfferHolds::new()),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
             fetcher,
+            tone: None,
         },
         EngineConfig::default(),
     )

@@ -20,6 +20,8 @@
 //! - [`intent`]: the intents of a burst and their answering order (price, booking, rest).
 //! - [`language`]: which language the customer writes in (Greek when unclear).
 //! - [`locale`]: weekday and month names, dates, hours, durations and amounts.
+//! - [`tone`](mod@tone): the [`tone::ToneSource`] port (the studio's past replies similar to
+//!   the burst, from inkdesk-tone), shown at the end of the request as tone examples.
 //!
 //! # Wiring a worker turn (the binary)
 //!
@@ -52,6 +54,7 @@ pub mod locale;
 pub mod message;
 pub mod prompt;
 pub mod takeover;
+pub mod tone;
 pub mod tools;
 
 pub use engine::{Engine, EngineConfig, EngineDeps, TurnInput, TurnOutcome};

@@ -64,6 +64,7 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         holds: Arc::new(MemoryOfferHolds::new()),
         confirmations: Arc::new(MemoryConfirmationStore::new()),
         fetcher: fetcher.clone(),
+        tone: None,
     };
     let engine = Engine::new((*profile).clone(), deps, EngineConfig::default())?;
     let conversation = ConversationId::parse("chat-local")?;

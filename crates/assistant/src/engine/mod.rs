@@ -22,13 +22,16 @@ use inkdesk_pricing::PricingRules;
 
 pub use deliver::DeliveryError;
 pub use executor::ToolFailure;
-pub use record::{CallKind, ModelCallRecord, ToolRecord, TurnOutcomeKind, TurnRecord};
+pub use record::{
+    CallKind, ModelCallRecord, ToneHitRecord, ToneRecord, ToolRecord, TurnOutcomeKind, TurnRecord,
+};
 pub use turn::{HandoffRequest, TurnInput, TurnOutcome};
 pub use vision::NewAnalysis;
 
 use crate::confirm::ConfirmationStore;
 use crate::holds::OfferHolds;
 use crate::prompt::{PromptError, StudioPrompts};
+use crate::tone::ToneSource;
 use crate::tools::tool_specs;
 
 /// Tunables of the engine (the studio's rules live in the profile).
@@ -71,6 +74,8 @@ pub struct EngineDeps {
     pub confirmations: Arc<dyn ConfirmationStore>,
     /// Downloads image attachments.
     pub fetcher: Arc<dyn AttachmentFetcher>,
+    /// The studio's past replies as tone examples; `None` = no tone examples.
+    pub tone: Option<Arc<dyn ToneSource>>,
 }
 
 /// The conversation engine of one studio. Cheap to share behind an `Arc`.
@@ -85,6 +90,7 @@ pub struct Engine {
     holds: Arc<dyn OfferHolds>,
     confirmations: Arc<dyn ConfirmationStore>,
     fetcher: Arc<dyn AttachmentFetcher>,
+    tone: Option<Arc<dyn ToneSource>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -92,6 +98,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("studio", &self.profile.name)
             .field("config", &self.config)
+            .field("tone", &self.tone.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -123,6 +130,7 @@ impl Engine {
             holds: deps.holds,
             confirmations: deps.confirmations,
             fetcher: deps.fetcher,
+            tone: deps.tone,
         })
     }
 

@@ -57,6 +57,31 @@ pub struct ToolRecord {
     pub latency: Duration,
 }
 
+/// One tone example shown to the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToneHitRecord {
+    /// The example's id in the index (position in the index file, or the Pinecone id).
+    pub id: String,
+    /// Its similarity to the customer's burst.
+    pub score: f32,
+}
+
+/// What tone retrieval did in the turn.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ToneRecord {
+    /// No tone source is configured, or the turn never got to asking it.
+    #[default]
+    NotAsked,
+    /// Retrieval was off for this turn (embedder or index failed; logged as a warning).
+    Off,
+    /// Retrieval answered; `hits` (best first, possibly none) were shown to the model.
+    Retrieved {
+        /// The examples shown.
+        hits: Vec<ToneHitRecord>,
+    },
+}
+
 /// How the turn ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -95,6 +120,8 @@ pub struct TurnRecord {
     pub outcome: TurnOutcomeKind,
     /// For failures: the error chain, for operators (never sent to the customer).
     pub failure: Option<String>,
+    /// Tone examples shown to the model (ids and scores).
+    pub tone: ToneRecord,
     /// Wall time of the whole turn.
     pub latency: Duration,
 }
@@ -110,6 +137,7 @@ impl TurnRecord {
             rounds: 0,
             outcome: TurnOutcomeKind::Nothing,
             failure: None,
+            tone: ToneRecord::NotAsked,
             latency: Duration::ZERO,
         }
     }

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use super::Engine;
 use super::executor::{ToolAnswer, ToolContext};
-use super::record::{CallKind, ModelCallRecord, ToolRecord, TurnOutcomeKind, TurnRecord};
+use super::record::{
+    CallKind, ModelCallRecord, ToneHitRecord, ToneRecord, ToolRecord, TurnOutcomeKind, TurnRecord,
+};
 use super::vision::{NewAnalysis, analyse_pending};
 use crate::confirm::{PendingChange, PendingConfirmation, TurnId};
 use crate::history::{HistoryEntry, Speaker};
@@ -18,6 +20,7 @@ use crate::intent::{Intent, answering_order};
 use crate::language::{DetectedLanguage, detect_in_conversation};
 use crate::message::{CustomerMessage, ImageAnalysis, Measurements, combine, image_ref};
 use crate::prompt::{FixedText, TurnContext};
+use crate::tone::{ToneHit, render_tone_section};
 use crate::tools::schema::SEND_REPLY;
 use crate::tools::{ArgContext, HandoffReason, ToolCommand, parse_tool_call};
 
@@ -100,15 +103,21 @@ impl Engine {
             };
         }
 
-        let (analyses, vision_calls) = analyse_pending(
-            self.model.as_ref(),
-            self.fetcher.as_ref(),
-            self.prompts.vision(language.language),
-            self.config.vision_detail,
-            &mut input.pending,
-        )
-        .await;
+        // Tone retrieval needs only what the customer typed, so it runs alongside vision.
+        let typed = combine(&input.pending).customer_text;
+        let ((analyses, vision_calls), (tone_record, tone_hits)) = tokio::join!(
+            analyse_pending(
+                self.model.as_ref(),
+                self.fetcher.as_ref(),
+                self.prompts.vision(language.language),
+                self.config.vision_detail,
+                &mut input.pending,
+            ),
+            self.tone_examples(&typed),
+        );
         record.model_calls.extend(vision_calls);
+        record.tone = tone_record;
+        let tone_section = render_tone_section(&tone_hits, language.language);
         let burst = combine(&input.pending);
         let mut images = input.known_images.clone();
         for message in &input.pending {
@@ -126,6 +135,7 @@ impl Engine {
             .converse(
                 &input,
                 &burst.text,
+                &tone_section,
                 &images,
                 language,
                 now,
@@ -187,6 +197,29 @@ impl Engine {
         }
     }
 
+    /// Past studio replies similar to what the customer typed, with their trace record.
+    /// Retrieval failures were logged by the source; they only mean no examples.
+    async fn tone_examples(&self, typed: &str) -> (ToneRecord, Vec<ToneHit>) {
+        let Some(source) = &self.tone else {
+            return (ToneRecord::NotAsked, Vec::new());
+        };
+        match source.similar(typed).await {
+            None => (ToneRecord::Off, Vec::new()),
+            Some(hits) => {
+                let record = ToneRecord::Retrieved {
+                    hits: hits
+                        .iter()
+                        .map(|h| ToneHitRecord {
+                            id: h.id.clone(),
+                            score: h.score,
+                        })
+                        .collect(),
+                };
+                (record, hits)
+            }
+        }
+    }
+
     fn detect_language(&self, input: &TurnInput) -> DetectedLanguage {
         let burst = combine(&input.pending);
         let earlier = input
@@ -231,6 +264,7 @@ impl Engine {
         &self,
         input: &TurnInput,
         burst_text: &str,
+        tone_section: &str,
         images: &HashMap<String, Measurements>,
         language: DetectedLanguage,
         now: DateTime<Utc>,
@@ -272,6 +306,10 @@ impl Engine {
         }
         messages.push(Message::system(tail));
         messages.push(Message::user(burst_text));
+        // Last, so everything before it stays a cacheable prefix across turns.
+        if !tone_section.is_empty() {
+            messages.push(Message::system(tone_section));
+        }
 
         let tool_ctx = ToolContext {
             conversation: &input.conversation,

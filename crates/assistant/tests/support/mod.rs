@@ -11,6 +11,7 @@ use inkdesk_assistant::engine::NewAnalysis;
 use inkdesk_assistant::history::HistoryEntry;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
+use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps, TurnInput, TurnOutcome};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
 use inkdesk_domain::{ConversationId, ManualClock, StudioProfile};
@@ -49,6 +50,15 @@ impl World {
     }
 
     pub fn with_config(config: EngineConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// An engine that asks `tone` for tone examples.
+    pub fn with_tone(tone: Arc<dyn ToneSource>) -> Self {
+        Self::build(EngineConfig::default(), Some(tone))
+    }
+
+    fn build(config: EngineConfig, tone: Option<Arc<dyn ToneSource>>) -> Self {
         let profile = StudioProfile::example();
         let clock = ManualClock::new(start());
         let model = Arc::new(ScriptedModel::new());
@@ -67,6 +77,7 @@ impl World {
                 holds: holds.clone(),
                 confirmations: confirmations.clone(),
                 fetcher: fetcher.clone(),
+                tone,
             },
             config,
         )
