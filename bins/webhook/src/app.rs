@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, GoogleConfig};
 use inkdesk_domain::{Clock, StudioProfile, SystemClock};
@@ -190,7 +191,9 @@ impl App {
                         inkdesk_assistant::confirm::MemoryConfirmationStore::new(),
                     ),
                     fetcher,
-                    tone: None,
+                    tone: crate::commands::tone::retriever(settings)
+                        .await
+                        .map(|r| r as Arc<dyn ToneSource>),
                 };
                 Some(Arc::new(
                     Engine::new((*profile).clone(), deps, EngineConfig::default())

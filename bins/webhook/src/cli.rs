@@ -32,6 +32,10 @@ pub enum Command {
     Bookings(crate::commands::calendar::BookingsArgs),
     /// Cancel a booking in the embedded calendar.
     Cancel(crate::commands::calendar::CancelArgs),
+    /// Turn an Instagram messages export into a review file of tone examples (JSONL).
+    ImportInbox(crate::commands::tone::ImportInboxArgs),
+    /// Embed the approved tone examples into the data dir's index (or Pinecone).
+    Index(crate::commands::tone::IndexArgs),
 }
 
 /// Where the studio profile comes from.

@@ -54,6 +54,8 @@ pub fn main() -> ExitCode {
         Command::Cancel(args) => block_on(commands::calendar::cancel(&args)),
         Command::Serve(args) => serve(&args),
         Command::Chat(args) => block_on(commands::chat::run(&args)),
+        Command::ImportInbox(args) => commands::tone::import_inbox(&args),
+        Command::Index(args) => block_on(commands::tone::index(&args)),
     };
     match result {
         Ok(code) => code,

@@ -110,6 +110,28 @@ impl GoogleSettings {
     }
 }
 
+/// Tone examples: the embedding model and an optional Pinecone index.
+#[derive(Debug, Clone)]
+pub struct ToneSettings {
+    /// `INKDESK_EMBEDDING_MODEL` (`text-embedding-3-small`), served at `OPENAI_BASE_URL`.
+    pub embedding_model: String,
+    /// `PINECONE_API_KEY`: use Pinecone instead of the index file in the data dir.
+    pub pinecone_api_key: Option<SecretString>,
+    /// `PINECONE_INDEX`: the Pinecone index name.
+    pub pinecone_index: Option<String>,
+    /// `PINECONE_CONTROL_URL` (`https://api.pinecone.io`): where index hosts are looked up.
+    pub pinecone_control_url: String,
+}
+
+impl ToneSettings {
+    /// Pinecone is used when both its key and its index name are set.
+    pub fn pinecone(&self) -> Option<(&SecretString, &str)> {
+        self.pinecone_api_key
+            .as_ref()
+            .zip(self.pinecone_index.as_deref())
+    }
+}
+
 /// Every environment setting.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -133,6 +155,8 @@ pub struct Settings {
     pub redis: Option<RedisSettings>,
     /// Google Calendar.
     pub google: GoogleSettings,
+    /// Tone examples (embeddings, Pinecone).
+    pub tone: ToneSettings,
 }
 
 fn flag(value: Option<String>) -> anyhow::Result<bool> {
@@ -212,6 +236,16 @@ impl Settings {
                     .get("GOOGLE_CALENDAR_ID")
                     .unwrap_or_else(|| "primary".into()),
                 api_base_url: env.get("GOOGLE_API_BASE_URL"),
+            },
+            tone: ToneSettings {
+                embedding_model: env
+                    .get("INKDESK_EMBEDDING_MODEL")
+                    .unwrap_or_else(|| "text-embedding-3-small".into()),
+                pinecone_api_key: secret("PINECONE_API_KEY"),
+                pinecone_index: env.get("PINECONE_INDEX"),
+                pinecone_control_url: env
+                    .get("PINECONE_CONTROL_URL")
+                    .unwrap_or_else(|| "https://api.pinecone.io".into()),
             },
         })
     }
@@ -300,6 +334,16 @@ impl Settings {
             ),
             ("GOOGLE_CALENDAR_ID".into(), self.google.calendar_id.clone()),
             ("GOOGLE_API_BASE_URL".into(), opt(&self.google.api_base_url)),
+            (
+                "INKDESK_EMBEDDING_MODEL".into(),
+                self.tone.embedding_model.clone(),
+            ),
+            ("PINECONE_API_KEY".into(), set(&self.tone.pinecone_api_key)),
+            ("PINECONE_INDEX".into(), opt(&self.tone.pinecone_index)),
+            (
+                "PINECONE_CONTROL_URL".into(),
+                self.tone.pinecone_control_url.clone(),
+            ),
         ];
         match &self.redis {
             None => rows.push((
@@ -350,6 +394,25 @@ mod tests {
         assert!(!settings.google.is_configured());
         assert!(!settings.model.is_configured());
         assert_eq!(settings.missing_for_production().len(), 5);
+        assert_eq!(settings.tone.embedding_model, "text-embedding-3-small");
+        assert!(settings.tone.pinecone().is_none());
+    }
+
+    #[test]
+    fn pinecone_needs_both_the_key_and_the_index_name() {
+        let key_only = Settings::from_env(&env(&[("PINECONE_API_KEY", "pc-1")])).unwrap();
+        assert!(key_only.tone.pinecone().is_none());
+        let both = Settings::from_env(&env(&[
+            ("PINECONE_API_KEY", "pc-1"),
+            ("PINECONE_INDEX", "studio-tone"),
+            ("INKDESK_EMBEDDING_MODEL", "nomic-embed-text"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            both.tone.pinecone().map(|(_, name)| name),
+            Some("studio-tone")
+        );
+        assert_eq!(both.tone.embedding_model, "nomic-embed-text");
     }
 
     #[test]
@@ -396,6 +459,7 @@ mod tests {
             ("OPENAI_API_KEY", "sk-very-secret"),
             ("IG_APP_SECRET", "app-very-secret"),
             ("REDIS_URL", "redis://:pw-very-secret@host:6379"),
+            ("PINECONE_API_KEY", "pc-very-secret"),
         ]))
         .unwrap();
         let debug = format!("{settings:?}");

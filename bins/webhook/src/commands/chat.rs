@@ -15,6 +15,7 @@ use inkdesk_assistant::confirm::{MemoryConfirmationStore, TurnId};
 use inkdesk_assistant::engine::TurnInput;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
+use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
 use inkdesk_domain::{Clock, ConversationId, SystemClock};
@@ -64,7 +65,9 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         holds: Arc::new(MemoryOfferHolds::new()),
         confirmations: Arc::new(MemoryConfirmationStore::new()),
         fetcher: fetcher.clone(),
-        tone: None,
+        tone: crate::commands::tone::retriever(&settings)
+            .await
+            .map(|r| r as Arc<dyn ToneSource>),
     };
     let engine = Engine::new((*profile).clone(), deps, EngineConfig::default())?;
     let conversation = ConversationId::parse("chat-local")?;

@@ -5,3 +5,4 @@ pub mod chat;
 pub mod check_config;
 pub mod quote;
 pub mod serve;
+pub mod tone;
