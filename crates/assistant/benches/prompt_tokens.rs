@@ -13,6 +13,7 @@ use inkdesk_assistant::confirm::{MemoryConfirmationStore, TurnId};
 use inkdesk_assistant::history::HistoryEntry;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
+use inkdesk_assistant::tone::{ToneHit, ToneSource};
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps, TurnInput};
 use inkdesk_calendar::EmbeddedCalendar;
 use inkdesk_domain::{ConversationId, ManualClock, StudioProfile};
@@ -20,6 +21,7 @@ use inkdesk_messaging::StaticFetcher;
 use inkdesk_openai::{
     ChatRequest, ChatResponse, Message, ModelTask, ScriptedModel, ToolCall, UserPart,
 };
+use inkdesk_tone::review::ToneExample;
 use serde_json::{Value, json};
 use tiktoken_rs::CoreBPE;
 
@@ -106,8 +108,57 @@ fn count(bpe: &CoreBPE, request: &ChatRequest, earlier: &[ChatRequest]) -> Count
     }
 }
 
+/// Three typical Greek tone examples for every burst (the engine's retrieval path without an
+/// embedder), to measure what the examples add to each turn.
+struct FixedTone;
+
+#[async_trait::async_trait]
+impl ToneSource for FixedTone {
+    async fn similar(&self, _burst: &str) -> Option<Vec<ToneHit>> {
+        let pairs = [
+            (
+                "Καλησπέρα! Πόσο κάνει ένα μικρό λουλουδάκι στον καρπό;",
+                "Καλησπέρα σας! Για κάτι τόσο μικρό ξεκινάμε από [price]. Αν μας στείλετε μια φωτογραφία του σχεδίου θα σας πούμε ακριβώς ❤️🐼",
+            ),
+            (
+                "Έχετε ραντεβού για την άλλη εβδομάδα;",
+                "Ναι! Έχουμε διαθεσιμότητα [time]. Πείτε μας ποια μέρα σας βολεύει και το κανονίζουμε ❤️🐼",
+            ),
+            (
+                "Θέλω ένα τριαντάφυλλο στο μπράτσο, περίπου 10 πόντους",
+                "Τέλεια ιδέα! Στείλτε μας αν θέλετε μια φωτογραφία αναφοράς για να δούμε το στυλ και τη σκίαση ❤️🐼",
+            ),
+        ];
+        let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+        Some(
+            pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (customer, studio))| ToneHit {
+                    example: ToneExample {
+                        customer: (*customer).into(),
+                        studio: (*studio).into(),
+                        thread: "bench".into(),
+                        at,
+                        approved: None,
+                    },
+                    score: 0.9 - 0.02 * i as f32,
+                    id: i.to_string(),
+                })
+                .collect(),
+        )
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    println!("Without tone examples:\n");
+    table(None).await;
+    println!("\nWith three tone examples per turn:\n");
+    table(Some(Arc::new(FixedTone))).await;
+}
+
+async fn table(tone: Option<Arc<dyn ToneSource>>) {
     let bpe = tiktoken_rs::o200k_base().unwrap();
     let profile = StudioProfile::example();
     let start = Utc.with_ymd_and_hms(2026, 11, 18, 9, 30, 0).unwrap();
@@ -126,7 +177,7 @@ async fn main() {
             holds: Arc::new(MemoryOfferHolds::new()),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
             fetcher,
-            tone: None,
+            tone,
         },
         EngineConfig::default(),
     )
