@@ -14,7 +14,7 @@ use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
-use crate::adapters::StoreOfferHolds;
+use crate::adapters::{StoreConfirmations, StoreOfferHolds};
 use crate::metrics::Metrics;
 use crate::settings::{RedisSettings, Settings};
 
@@ -186,9 +186,7 @@ impl App {
                         stores.holds.clone(),
                         profile.booking.capacity,
                     )),
-                    confirmations: Arc::new(
-                        inkdesk_assistant::confirm::MemoryConfirmationStore::new(),
-                    ),
+                    confirmations: Arc::new(StoreConfirmations::new(stores.keyed.clone())),
                     fetcher,
                 };
                 Some(Arc::new(
