@@ -4,5 +4,7 @@
 
 mod support;
 
+mod admin;
+mod admin_browser;
 mod conversation;
 mod webhook;

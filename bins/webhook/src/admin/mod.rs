@@ -119,7 +119,7 @@ impl AdminState {
     }
 }
 
-/// The console's routes, to be nested under `/admin`.
+/// The console's routes under `/admin`, to be merged into the service's router.
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
     let state = AdminState { app };
     let api = Router::new()
@@ -136,7 +136,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/bookings", get(api::bookings))
         .route("/traces", get(api::traces))
         .route("/status", get(api::status));
-    Router::new()
+    let console = Router::new()
         .route("/", get(pages::inbox))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
@@ -153,7 +153,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/status", get(pages::status))
         .route("/pause", post(pages::pause))
         .route("/static/admin.css", get(pages::stylesheet))
-        .nest("/api", api)
+        .nest("/api", api);
+    Router::new()
+        .nest("/admin", console)
+        // `nest` serves `/admin` only; the trailing-slash form is the same inbox.
+        .route("/admin/", get(pages::inbox))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }

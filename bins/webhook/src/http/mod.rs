@@ -31,7 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/privacy", get(pages::privacy))
         .route("/terms", get(pages::terms))
-        .nest("/admin", crate::admin::router(app.clone()))
+        .merge(crate::admin::router(app.clone()))
         .with_state(AppState { app })
 }
 
