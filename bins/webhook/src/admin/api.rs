@@ -29,6 +29,8 @@ impl IntoResponse for ActionError {
     }
 }
 
+// A ready response is the natural error of an axum handler step.
+#[allow(clippy::result_large_err)]
 fn parse_id(raw: String) -> Result<ConversationId, Response> {
     ConversationId::parse(raw).map_err(|e| error(StatusCode::BAD_REQUEST, e))
 }
