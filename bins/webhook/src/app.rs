@@ -80,6 +80,8 @@ pub struct App {
     pub worker: WorkerConfig,
     /// Wakes this replica's workers when the webhook queued something.
     pub wake_workers: Arc<Notify>,
+    /// The admin console's state (sessions, notifier); off without `INKDESK_ADMIN_TOKEN`.
+    pub admin: Arc<crate::admin::Console>,
 }
 
 impl std::fmt::Debug for App {
@@ -202,6 +204,10 @@ impl App {
         for line in settings.missing_for_production() {
             tracing::warn!(missing = line, "configuration incomplete");
         }
+        let admin = Arc::new(
+            crate::admin::Console::new(settings, profile.time_zone)
+                .context("cannot build the admin console")?,
+        );
         Ok(Self {
             profile,
             clock,
@@ -219,6 +225,7 @@ impl App {
             debounce,
             worker: overrides.worker.unwrap_or_default(),
             wake_workers: Arc::new(Notify::new()),
+            admin,
         })
     }
 }
