@@ -75,11 +75,11 @@ async fn a_booking_over_two_webhooks_inserts_one_google_event() {
         send_reply_completion("Κλείσαμε την Τρίτη στις 11:00! ❤️🐼"),
     ])));
     let options = Options {
-        extra_env: vec![
-            ("GOOGLE_TOKEN_FILE".into(), token.display().to_string()),
-            ("GOOGLE_API_BASE_URL".into(), google.server.uri()),
+        env: vec![
+            ("GOOGLE_TOKEN_FILE", token.display().to_string()),
+            ("GOOGLE_API_BASE_URL", google.server.uri()),
             (
-                "GOOGLE_CALENDAR_ID".into(),
+                "GOOGLE_CALENDAR_ID",
                 "studio@group.calendar.google.com".into(),
             ),
         ],

@@ -7,6 +7,8 @@ mod fake_google;
 mod redis_server;
 mod support;
 
+mod admin;
+mod admin_browser;
 mod booking;
 mod conversation;
 mod pricing;

@@ -18,6 +18,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 pub const ACCOUNT: &str = "17841400000000001";
 /// The webhook signing secret.
 pub const APP_SECRET: &str = "test-app-secret";
+/// The admin console's bearer token.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 /// The Graph API version the messenger uses by default.
 pub const SEND_PATH: &str = "/v23.0/me/messages";
 
@@ -35,9 +37,8 @@ pub struct Options {
     pub key_prefix: Option<String>,
     pub with_model: bool,
     pub lease: Duration,
-    /// More environment variables (Google credentials select the Google calendar; without
-    /// them the calendar is an in-memory embedded one).
-    pub extra_env: Vec<(String, String)>,
+    /// Extra environment variables (e.g. notification settings), or removals with "".
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for Options {
@@ -47,7 +48,7 @@ impl Default for Options {
             key_prefix: None,
             with_model: true,
             lease: Duration::from_secs(60),
-            extra_env: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -129,6 +130,7 @@ async fn build(
         ("IG_ACCOUNT_ID", ACCOUNT),
         ("IG_USER_ACCESS_TOKEN", "IGAA-test-token"),
         ("INKDESK_DEBOUNCE_SECONDS", "1"),
+        ("INKDESK_ADMIN_TOKEN", ADMIN_TOKEN),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -138,7 +140,9 @@ async fn build(
         env.insert("OPENAI_API_KEY".into(), "sk-test".into());
         env.insert("OPENAI_BASE_URL".into(), model.uri());
     }
-    env.extend(options.extra_env);
+    for (key, value) in options.env {
+        env.insert(key.to_owned(), value);
+    }
     let settings = Settings::from_env(&env)?;
     let overrides = Overrides {
         store: Some(options.store),

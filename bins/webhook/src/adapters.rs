@@ -5,10 +5,11 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use inkdesk_assistant::confirm::{ConfirmationStore, ConfirmationStoreError, PendingConfirmation};
 use inkdesk_assistant::holds::{HoldError, OfferHolds};
 use inkdesk_calendar::Interval;
 use inkdesk_domain::ConversationId;
-use inkdesk_store::{HoldOutcome, SlotHolds, SlotKey};
+use inkdesk_store::{HoldOutcome, Keyed, SlotHolds, SlotKey};
 
 /// Offered-slot holds kept in the shared store, so every replica sees them.
 pub struct StoreOfferHolds {
@@ -79,5 +80,65 @@ impl OfferHolds for StoreOfferHolds {
             .release_all(conversation)
             .await
             .map_err(hold_error)
+    }
+}
+
+/// Pending cancel/reschedule confirmations kept in the shared store.
+pub struct StoreConfirmations {
+    keyed: Arc<dyn Keyed>,
+}
+
+impl StoreConfirmations {
+    /// Confirmations stored under `confirm:<conversation>`.
+    pub fn new(keyed: Arc<dyn Keyed>) -> Self {
+        Self { keyed }
+    }
+}
+
+/// Confirmations outlive any sensible wait for a customer's answer.
+const CONFIRMATION_TTL: StdDuration = StdDuration::from_secs(7 * 24 * 3600);
+
+fn key(conversation: &ConversationId) -> String {
+    format!("confirm:{conversation}")
+}
+
+fn confirm_error(error: impl std::error::Error + Send + Sync + 'static) -> ConfirmationStoreError {
+    ConfirmationStoreError(Box::new(error))
+}
+
+#[async_trait]
+impl ConfirmationStore for StoreConfirmations {
+    async fn put(
+        &self,
+        conversation: &ConversationId,
+        pending: PendingConfirmation,
+    ) -> Result<(), ConfirmationStoreError> {
+        let value = serde_json::to_value(&pending).map_err(confirm_error)?;
+        self.keyed
+            .put(conversation, &key(conversation), value, CONFIRMATION_TTL)
+            .await
+            .map_err(confirm_error)
+    }
+
+    async fn get(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<PendingConfirmation>, ConfirmationStoreError> {
+        match self
+            .keyed
+            .get(conversation, &key(conversation))
+            .await
+            .map_err(confirm_error)?
+        {
+            Some(value) => Ok(Some(serde_json::from_value(value).map_err(confirm_error)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn clear(&self, conversation: &ConversationId) -> Result<(), ConfirmationStoreError> {
+        self.keyed
+            .delete(conversation, &key(conversation))
+            .await
+            .map_err(confirm_error)
     }
 }

@@ -15,7 +15,7 @@ use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
-use crate::adapters::StoreOfferHolds;
+use crate::adapters::{StoreConfirmations, StoreOfferHolds};
 use crate::metrics::Metrics;
 use crate::settings::{RedisSettings, Settings};
 
@@ -81,6 +81,8 @@ pub struct App {
     pub worker: WorkerConfig,
     /// Wakes this replica's workers when the webhook queued something.
     pub wake_workers: Arc<Notify>,
+    /// The admin console's state (sessions, notifier); off without `INKDESK_ADMIN_TOKEN`.
+    pub admin: Arc<crate::admin::Console>,
 }
 
 impl std::fmt::Debug for App {
@@ -187,9 +189,7 @@ impl App {
                         stores.holds.clone(),
                         profile.booking.capacity,
                     )),
-                    confirmations: Arc::new(
-                        inkdesk_assistant::confirm::MemoryConfirmationStore::new(),
-                    ),
+                    confirmations: Arc::new(StoreConfirmations::new(stores.keyed.clone())),
                     fetcher,
                     tone: crate::commands::tone::retriever(settings)
                         .await
@@ -208,6 +208,10 @@ impl App {
         for line in settings.missing_for_production() {
             tracing::warn!(missing = line, "configuration incomplete");
         }
+        let admin = Arc::new(
+            crate::admin::Console::new(settings, profile.time_zone)
+                .context("cannot build the admin console")?,
+        );
         Ok(Self {
             profile,
             clock,
@@ -225,6 +229,7 @@ impl App {
             debounce,
             worker: overrides.worker.unwrap_or_default(),
             wake_workers: Arc::new(Notify::new()),
+            admin,
         })
     }
 }

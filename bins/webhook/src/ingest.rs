@@ -44,7 +44,9 @@ async fn record(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
     let result = apply(app, event).await;
     if result.is_err() {
         // Let the redelivery through: the effect did not complete.
-        tracing::warn!("an event was marked seen but not fully recorded");
+        if let Err(error) = app.stores.dedupe.forget(&key).await {
+            tracing::warn!(%error, "could not clear the dedupe mark of a failed event");
+        }
     }
     result
 }

@@ -17,8 +17,10 @@
 //! - [`worker`]: debounce workers that claim due conversations and run turns.
 //! - [`startup`]: server + workers with graceful shutdown.
 //! - [`metrics`]: Prometheus counters and histograms served at `/metrics`.
+//! - [`admin`]: the staff console under `/admin` (pages, JSON API, handoff notifications).
 
 pub mod adapters;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod commands;

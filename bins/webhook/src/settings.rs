@@ -147,6 +147,8 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     /// `INKDESK_ADMIN_TOKEN`: the admin console's bearer token (console off when unset).
     pub admin_token: Option<SecretString>,
+    /// Handoff notifications (Telegram, outgoing webhook) of the admin console.
+    pub notify: crate::admin::notify::NotifySettings,
     /// The model server.
     pub model: ModelSettings,
     /// Instagram.
@@ -207,6 +209,7 @@ impl Settings {
             debug: flag(env.get("DEBUG")).context("DEBUG")?,
             log_file: env.get("APP_LOG_FILE").map(PathBuf::from),
             admin_token: secret("INKDESK_ADMIN_TOKEN"),
+            notify: crate::admin::notify::NotifySettings::from_env(env),
             model: ModelSettings {
                 api_key: secret("OPENAI_API_KEY"),
                 base_url: env.get("OPENAI_BASE_URL"),
@@ -360,6 +363,7 @@ impl Settings {
                 rows.push(("REDIS_PASSWORD".into(), set(&redis.password)));
             }
         }
+        rows.extend(self.notify.report());
         let calendar = if self.google.is_configured() {
             "google"
         } else {

@@ -29,12 +29,16 @@ pub fn start(app: Arc<App>, listener: TcpListener) -> std::io::Result<Running> {
     let mut server_stop = stop.clone();
     let router = http::router(app.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                // Either a stop signal or the sender going away ends the server.
-                let _ = server_stop.wait_for(|stop| *stop).await;
-            })
-            .await
+        // Connect info gives the admin login's rate limit the client's address.
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            // Either a stop signal or the sender going away ends the server.
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     let workers = tokio::spawn(worker::run(app.clone(), stop));
     Ok(Running {

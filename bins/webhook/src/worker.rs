@@ -263,6 +263,7 @@ async fn turn(app: &App, claim: &Claim) -> Result<&'static str, TurnError> {
         };
         app.stores.log.append(conversation, turn).await?;
         app.metrics.handoff(&reason);
+        app.admin.notify_handoff(conversation, &reason);
         tracing::info!(%conversation, reason, "conversation handed to a person");
         kind = if kind == "sent" { "handoff" } else { kind };
     }

@@ -48,7 +48,7 @@ pub use model::{
     Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, Role, SlotKey,
     StoreOptions, Turn,
 };
-pub use ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+pub use ports::{ConversationLog, Dedupe, Health, Inbox, Keyed, Outbox, SlotHolds, Takeover};
 #[cfg(feature = "testing")]
 pub use ports::{
     MockConversationLog, MockDedupe, MockHealth, MockInbox, MockOutbox, MockSlotHolds, MockTakeover,

@@ -15,7 +15,7 @@ use crate::model::{
     Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, SlotKey, StoreOptions,
     Turn, after, preview,
 };
-use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Keyed, Outbox, SlotHolds, Takeover};
 
 /// Every port in process memory.
 #[derive(Debug)]
@@ -36,6 +36,8 @@ struct State {
     paused: bool,
     /// slot → (conversation → expiry)
     holds: BTreeMap<SlotKey, HashMap<ConversationId, DateTime<Utc>>>,
+    /// (conversation, key) → (value, expiry)
+    keyed: HashMap<(ConversationId, String), (serde_json::Value, DateTime<Utc>)>,
 }
 
 #[derive(Debug)]
@@ -154,6 +156,44 @@ impl ConversationLog for MemoryStore {
             holders.remove(conversation);
         }
         st.holds.retain(|_, h| !h.is_empty());
+        st.keyed.retain(|(conv, _), _| conv != conversation);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Keyed for MemoryStore {
+    async fn put(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        value: serde_json::Value,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        st.keyed.insert(
+            (conversation.clone(), key.to_owned()),
+            (value, after(now, ttl)),
+        );
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let (st, now) = self.lock();
+        Ok(st
+            .keyed
+            .get(&(conversation.clone(), key.to_owned()))
+            .filter(|(_, exp)| *exp > now)
+            .map(|(value, _)| value.clone()))
+    }
+
+    async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        st.keyed.remove(&(conversation.clone(), key.to_owned()));
         Ok(())
     }
 }
@@ -284,6 +324,12 @@ impl Dedupe for MemoryStore {
                 Ok(true)
             }
         }
+    }
+
+    async fn forget(&self, id: &str) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
+        st.dedupe.remove(id);
+        Ok(())
     }
 }
 

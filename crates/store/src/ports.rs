@@ -69,6 +69,32 @@ pub trait Inbox: Send + Sync {
 pub trait Dedupe: Send + Sync {
     /// True the first time `id` is seen within `ttl`; false for a redelivery.
     async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Forgets `id`, so its next delivery counts as first seen again (used when recording
+    /// an event failed after it was marked seen: the redelivery must not be dropped).
+    async fn forget(&self, id: &str) -> Result<(), StoreError>;
+}
+
+/// Small JSON values scoped to a conversation, with a time to live (pending
+/// confirmations, per-conversation flags). Deleted with the conversation.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Keyed: Send + Sync {
+    /// Stores `value` under `key` for `ttl`, replacing any earlier value.
+    async fn put(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        value: serde_json::Value,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+    /// The live value under `key`, if any.
+    async fn get(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Removes the value under `key`.
+    async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError>;
 }
 
 /// Human takeover: per-conversation mutes and a global pause switch.

@@ -7,7 +7,7 @@ use inkdesk_domain::{Clock, SystemClock};
 use crate::StoreError;
 use crate::memory::MemoryStore;
 use crate::model::StoreOptions;
-use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Outbox, SlotHolds, Takeover};
+use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Keyed, Outbox, SlotHolds, Takeover};
 use crate::redis::{RedisConfig, RedisStore};
 use crate::sqlite::SqliteStore;
 
@@ -28,6 +28,8 @@ pub struct Stores {
     pub outbox: Arc<dyn Outbox>,
     /// Backend readiness.
     pub health: Arc<dyn Health>,
+    /// Small per-conversation values (pending confirmations).
+    pub keyed: Arc<dyn Keyed>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -40,7 +42,15 @@ impl Stores {
     /// Every port backed by one adapter value.
     pub fn from_adapter<A>(adapter: A) -> Self
     where
-        A: ConversationLog + Inbox + Dedupe + Takeover + SlotHolds + Outbox + Health + 'static,
+        A: ConversationLog
+            + Inbox
+            + Dedupe
+            + Takeover
+            + SlotHolds
+            + Outbox
+            + Health
+            + Keyed
+            + 'static,
     {
         let a = Arc::new(adapter);
         Self {
@@ -50,7 +60,8 @@ impl Stores {
             takeover: a.clone(),
             holds: a.clone(),
             outbox: a.clone(),
-            health: a,
+            health: a.clone(),
+            keyed: a,
         }
     }
 

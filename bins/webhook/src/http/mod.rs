@@ -31,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/privacy", get(pages::privacy))
         .route("/terms", get(pages::terms))
+        .merge(crate::admin::router(app.clone()))
         .with_state(AppState { app })
 }
 

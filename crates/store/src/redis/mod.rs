@@ -36,7 +36,7 @@ pub use config::RedisConfig;
 
 use crate::StoreError;
 use crate::model::StoreOptions;
-use crate::ports::{Dedupe, Health, Outbox};
+use crate::ports::{Dedupe, Health, Keyed, Outbox};
 
 /// How long pending-message keys live without activity (a safety net; acks delete them).
 const PENDING_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -200,6 +200,90 @@ impl Dedupe for RedisStore {
             })
             .await?;
         Ok(set.is_some())
+    }
+
+    async fn forget(&self, id: &str) -> Result<(), StoreError> {
+        let key = self.plain_key(&format!("seen:{id}"));
+        self.with_conn(|mut c| async move {
+            redis::cmd("DEL").arg(&key).query_async::<()>(&mut c).await
+        })
+        .await
+    }
+}
+
+/// Keyed values live in one hash per conversation (`{P:conv:ID}:kv`), each field a JSON
+/// envelope with its own expiry (Redis before 7.4 has no per-field TTL); the hash itself
+/// expires with its longest-lived field and goes with `delete_conversation`.
+#[async_trait]
+impl Keyed for RedisStore {
+    async fn put(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        value: serde_json::Value,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let hash = self.conv_key(conversation, "kv");
+        let now = self.now_ms();
+        let expires = now.saturating_add(i64::try_from(ttl_ms(ttl)).unwrap_or(i64::MAX));
+        let envelope = serde_json::json!({"v": value, "exp": expires}).to_string();
+        let (field, ttl) = (key.to_owned(), ttl_ms(ttl));
+        self.with_conn(|mut c| async move {
+            redis::pipe()
+                .hset(&hash, field, envelope)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&hash)
+                .arg(ttl)
+                .arg("GT")
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&hash)
+                .arg(ttl)
+                .arg("NX")
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let hash = self.conv_key(conversation, "kv");
+        let field = key.to_owned();
+        let text: Option<String> = self
+            .with_conn(|mut c| async move {
+                redis::cmd("HGET")
+                    .arg(&hash)
+                    .arg(field)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let Some(text) = text else { return Ok(None) };
+        let envelope: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("keyed value: {e}")))?;
+        let live = envelope["exp"]
+            .as_i64()
+            .is_some_and(|exp| exp > self.now_ms());
+        Ok(live.then(|| envelope["v"].clone()))
+    }
+
+    async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError> {
+        let hash = self.conv_key(conversation, "kv");
+        let field = key.to_owned();
+        self.with_conn(|mut c| async move {
+            redis::cmd("HDEL")
+                .arg(&hash)
+                .arg(field)
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
     }
 }
 

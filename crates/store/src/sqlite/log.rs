@@ -138,6 +138,7 @@ impl ConversationLog for SqliteStore {
                 "inbox_queue",
                 "mutes",
                 "holds",
+                "keyed",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE conv = ?1"), [&conv])?;
             }

@@ -11,7 +11,7 @@ use super::log::parse_conv;
 use super::{SqliteStore, dur_ms};
 use crate::StoreError;
 use crate::model::{Hold, HoldOutcome, Mute, SlotKey, from_ms, ms};
-use crate::ports::{Dedupe, Outbox, SlotHolds, Takeover};
+use crate::ports::{Dedupe, Keyed, Outbox, SlotHolds, Takeover};
 
 #[async_trait]
 impl Dedupe for SqliteStore {
@@ -27,6 +27,76 @@ impl Dedupe for SqliteStore {
                 )?
                 .execute(params![id, now.saturating_add(ttl), now])?;
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn forget(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn, _| {
+            conn.prepare_cached("DELETE FROM dedupe WHERE id = ?1")?
+                .execute(params![id])?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Keyed for SqliteStore {
+    async fn put(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        value: serde_json::Value,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let (conv, key, value) = (
+            conversation.as_str().to_owned(),
+            key.to_owned(),
+            value.to_string(),
+        );
+        let ttl = dur_ms(ttl);
+        self.run(move |conn, now| {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO keyed(conv, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![conv, key, value, now.saturating_add(ttl)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let (conv, key) = (conversation.as_str().to_owned(), key.to_owned());
+        let text: Option<String> = self
+            .run(move |conn, now| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT value FROM keyed WHERE conv = ?1 AND key = ?2 AND expires_at > ?3",
+                )?;
+                let mut rows = stmt.query(params![conv, key, now])?;
+                Ok(match rows.next()? {
+                    Some(row) => Some(row.get(0)?),
+                    None => None,
+                })
+            })
+            .await?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("keyed value: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError> {
+        let (conv, key) = (conversation.as_str().to_owned(), key.to_owned());
+        self.run(move |conn, _| {
+            conn.prepare_cached("DELETE FROM keyed WHERE conv = ?1 AND key = ?2")?
+                .execute(params![conv, key])?;
+            Ok(())
         })
         .await
     }

@@ -154,6 +154,8 @@ macro_rules! conformance_suite {
                 delete_conversation_removes_everything,
                 mutes_and_global_switch,
                 health_ping_answers,
+                dedupe_forget_lets_a_redelivery_through,
+                keyed_values_expire_and_go_with_the_conversation,
             );
         }
     };

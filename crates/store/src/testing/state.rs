@@ -297,3 +297,63 @@ pub async fn health_ping_answers(h: Harness) {
     h.stores.health.ping().await.unwrap();
     let _keep: Arc<dyn crate::ports::Health> = h.stores.health.clone();
 }
+
+/// A forgotten id counts as new again: the webhook undoes its mark when recording failed.
+pub async fn dedupe_forget_lets_a_redelivery_through(h: Harness) {
+    let s = &h.stores;
+    assert!(s.dedupe.first_seen("mid.forget", LONG).await.unwrap());
+    assert!(!s.dedupe.first_seen("mid.forget", LONG).await.unwrap());
+    s.dedupe.forget("mid.forget").await.unwrap();
+    assert!(
+        s.dedupe.first_seen("mid.forget", LONG).await.unwrap(),
+        "forgotten id still seen"
+    );
+    // Forgetting an unknown id is not an error.
+    s.dedupe.forget("mid.never").await.unwrap();
+}
+
+/// Keyed values are per conversation, replaceable, deletable, expire, and go with the
+/// conversation.
+pub async fn keyed_values_expire_and_go_with_the_conversation(h: Harness) {
+    let s = &h.stores;
+    let (a, b) = (conv("kv-a"), conv("kv-b"));
+    let value = serde_json::json!({"booking": "abc123def", "kind": "cancel"});
+    s.keyed
+        .put(&a, "confirm", value.clone(), LONG)
+        .await
+        .unwrap();
+    s.keyed
+        .put(&b, "confirm", serde_json::json!(2), LONG)
+        .await
+        .unwrap();
+    assert_eq!(s.keyed.get(&a, "confirm").await.unwrap(), Some(value));
+    assert_eq!(s.keyed.get(&a, "other").await.unwrap(), None);
+    s.keyed
+        .put(&a, "confirm", serde_json::json!(1), LONG)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.keyed.get(&a, "confirm").await.unwrap(),
+        Some(serde_json::json!(1))
+    );
+    s.keyed.delete(&a, "confirm").await.unwrap();
+    assert_eq!(s.keyed.get(&a, "confirm").await.unwrap(), None);
+
+    s.keyed
+        .put(&a, "short", serde_json::json!("x"), TTL)
+        .await
+        .unwrap();
+    h.advance(TTL + STEP).await;
+    assert_eq!(
+        s.keyed.get(&a, "short").await.unwrap(),
+        None,
+        "value did not expire"
+    );
+
+    s.log.delete_conversation(&b).await.unwrap();
+    assert_eq!(
+        s.keyed.get(&b, "confirm").await.unwrap(),
+        None,
+        "value outlived its conversation"
+    );
+}

@@ -1,0 +1,151 @@
+//! What staff can do from the console (pages and API call the same functions).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use inkdesk_domain::ConversationId;
+use inkdesk_messaging::SendOptions;
+use inkdesk_store::{Role, StoreError, Turn};
+use serde::Serialize;
+
+use crate::app::App;
+
+use super::view;
+
+/// Longest mute staff can set, in hours (30 days).
+pub const MAX_MUTE_HOURS: u32 = 720;
+/// How long sent ids are remembered so their echoes are recognised as ours.
+const OUTBOX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The mute reason of a staff mute from the console.
+pub const MUTED_BY_STAFF: &str = "muted by staff in the console";
+/// The mute reason after a staff reply from the console.
+pub const STAFF_REPLIED: &str = "staff replied from the console";
+
+/// Why an action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// Input the caller must fix.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// No send token is configured.
+    #[error("IG_USER_ACCESS_TOKEN is not set; messages cannot be sent")]
+    NoMessenger,
+    /// Instagram refused or failed the send.
+    #[error("sending failed: {0}")]
+    Send(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Mutes the assistant in the conversation for `hours`.
+pub async fn mute(
+    app: &App,
+    conversation: &ConversationId,
+    hours: u32,
+) -> Result<DateTime<Utc>, ActionError> {
+    if !(1..=MAX_MUTE_HOURS).contains(&hours) {
+        return Err(ActionError::Invalid("hours must be between 1 and 720"));
+    }
+    let until = app.clock.now() + chrono::Duration::hours(i64::from(hours));
+    app.stores
+        .takeover
+        .mute(conversation, until, MUTED_BY_STAFF.to_owned())
+        .await?;
+    tracing::info!(%conversation, hours, "muted from the console");
+    Ok(until)
+}
+
+/// Lets the assistant answer the conversation again.
+pub async fn unmute(app: &App, conversation: &ConversationId) -> Result<(), ActionError> {
+    app.stores.takeover.unmute(conversation).await?;
+    tracing::info!(%conversation, "unmuted from the console");
+    Ok(())
+}
+
+/// What a staff reply did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplySent {
+    /// Instagram's ids of the sent chunks.
+    pub message_ids: Vec<String>,
+    /// Whether the `HUMAN_AGENT` tag was used (over 24 h since the customer wrote).
+    pub human_agent_tag: bool,
+    /// The assistant stays quiet until then.
+    pub muted_until: DateTime<Utc>,
+}
+
+/// Sends a staff reply, records it as a staff turn, remembers its ids (so the echo does
+/// not count as a new takeover) and keeps the assistant muted for the takeover time.
+pub async fn reply(
+    app: &App,
+    conversation: &ConversationId,
+    text: &str,
+) -> Result<ReplySent, ActionError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ActionError::Invalid("the reply is empty"));
+    }
+    let Some(messenger) = &app.messenger else {
+        return Err(ActionError::NoMessenger);
+    };
+    let turns = app
+        .stores
+        .log
+        .recent(conversation, view::TRANSCRIPT_LIMIT)
+        .await?;
+    let human_agent_tag = view::outside_window(view::last_customer_at(&turns), app.clock.now());
+    let options = if human_agent_tag {
+        SendOptions::human_agent()
+    } else {
+        SendOptions::default()
+    };
+    // Mute before sending so a turn starting meanwhile stays quiet.
+    let minutes = i64::from(app.profile.conversation.takeover_mute_minutes);
+    let muted_until = app.clock.now() + chrono::Duration::minutes(minutes);
+    app.stores
+        .takeover
+        .mute(conversation, muted_until, STAFF_REPLIED.to_owned())
+        .await?;
+    let ids = match messenger.send_text(conversation, text, options).await {
+        Ok(ids) => ids,
+        Err(failure) => {
+            for id in &failure.delivered {
+                app.stores.outbox.remember(id.as_str(), OUTBOX_TTL).await?;
+            }
+            tracing::warn!(%conversation, error = %failure.error, "staff reply not sent");
+            return Err(ActionError::Send(failure.error.to_string()));
+        }
+    };
+    for id in &ids {
+        app.stores.outbox.remember(id.as_str(), OUTBOX_TTL).await?;
+    }
+    let message_ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+    let turn = Turn {
+        role: Role::Staff,
+        text: text.to_owned(),
+        message_id: message_ids.first().cloned(),
+        at: app.clock.now(),
+        data: Some(serde_json::json!({"sent_from": "console", "human_agent_tag": human_agent_tag})),
+    };
+    app.stores.log.append(conversation, turn).await?;
+    tracing::info!(%conversation, human_agent_tag, chunks = message_ids.len(), "staff reply sent from the console");
+    Ok(ReplySent {
+        message_ids,
+        human_agent_tag,
+        muted_until,
+    })
+}
+
+/// Deletes everything the store holds about the conversation (a privacy request).
+pub async fn delete(app: &App, conversation: &ConversationId) -> Result<(), ActionError> {
+    app.stores.log.delete_conversation(conversation).await?;
+    tracing::info!(%conversation, "conversation deleted from the console");
+    Ok(())
+}
+
+/// Turns the assistant off (`true`) or on for every conversation.
+pub async fn set_paused(app: &App, paused: bool) -> Result<(), ActionError> {
+    app.stores.takeover.set_paused(paused).await?;
+    tracing::info!(paused, "global switch changed from the console");
+    Ok(())
+}

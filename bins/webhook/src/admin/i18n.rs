@@ -1,0 +1,201 @@
+//! Greek and English UI text. Greek is the default; `?lang=en` (remembered in a cookie)
+//! or an `Accept-Language` starting with `en` switches to English.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, header};
+
+/// Name of the language cookie.
+pub const LANG_COOKIE: &str = "inkdesk_lang";
+
+/// The console's languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Greek.
+    El,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `el` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::El => "el",
+            Lang::En => "en",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Self> {
+        match code.trim().get(..2).map(str::to_ascii_lowercase).as_deref() {
+            Some("el") => Some(Lang::El),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The query's `lang`, then the cookie, then `Accept-Language`, then Greek.
+    pub fn pick(query: Option<&str>, headers: &HeaderMap) -> Self {
+        query
+            .and_then(Lang::parse)
+            .or_else(|| super::auth::cookie(headers, LANG_COOKIE).and_then(Lang::parse))
+            .or_else(|| {
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .and_then(Lang::parse)
+            })
+            .unwrap_or(Lang::El)
+    }
+
+    /// Every UI string in this language, by key.
+    pub fn texts(self) -> BTreeMap<&'static str, &'static str> {
+        TEXTS
+            .iter()
+            .map(|(key, el, en)| (*key, if self == Lang::El { *el } else { *en }))
+            .collect()
+    }
+}
+
+/// (key, Greek, English).
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("title", "Κονσόλα inkdesk", "inkdesk console"),
+    ("inbox", "Εισερχόμενα", "Inbox"),
+    ("bookings", "Ραντεβού", "Bookings"),
+    ("traces", "Ίχνη", "Traces"),
+    ("status", "Κατάσταση", "Status"),
+    ("login", "Σύνδεση", "Log in"),
+    ("logout", "Αποσύνδεση", "Log out"),
+    ("token", "Κωδικός διαχείρισης", "Admin token"),
+    ("login_failed", "Λάθος κωδικός.", "Wrong token."),
+    (
+        "login_limited",
+        "Πολλές προσπάθειες· δοκιμάστε σε ένα λεπτό.",
+        "Too many attempts; try again in a minute.",
+    ),
+    ("customer", "Πελάτης", "Customer"),
+    ("assistant", "Βοηθός", "Assistant"),
+    ("staff", "Στούντιο", "Studio"),
+    ("tool", "Εργαλείο", "Tool"),
+    ("last_activity", "Τελευταία δραστηριότητα", "Last activity"),
+    ("state_bot", "Απαντά ο βοηθός", "Bot answers"),
+    ("state_muted", "Σίγαση έως", "Muted until"),
+    (
+        "state_handed_off",
+        "Παραδόθηκε σε άνθρωπο",
+        "Handed to a person",
+    ),
+    (
+        "state_paused",
+        "Ο βοηθός είναι σε παύση",
+        "Assistant paused",
+    ),
+    (
+        "no_conversations",
+        "Καμία συνομιλία ακόμη.",
+        "No conversations yet.",
+    ),
+    ("mute_hours", "Σίγαση για ώρες", "Mute for hours"),
+    ("mute", "Σίγαση", "Mute"),
+    ("unmute", "Άρση σίγασης", "Unmute"),
+    ("reply", "Απάντηση στούντιο", "Studio reply"),
+    ("send", "Αποστολή", "Send"),
+    (
+        "human_agent_note",
+        "Πέρασαν 24 ώρες από το τελευταίο μήνυμα του πελάτη: η απάντηση φεύγει με την ετικέτα HUMAN_AGENT (έως 7 ημέρες).",
+        "More than 24 hours since the customer's last message: the reply is sent with the HUMAN_AGENT tag (up to 7 days).",
+    ),
+    (
+        "no_messenger",
+        "Δεν έχει οριστεί IG_USER_ACCESS_TOKEN· δεν μπορούν να σταλούν μηνύματα.",
+        "IG_USER_ACCESS_TOKEN is not set; messages cannot be sent.",
+    ),
+    ("delete", "Διαγραφή όλων", "Delete everything"),
+    (
+        "delete_confirm",
+        "Να διαγραφούν οριστικά όλα τα στοιχεία αυτής της συνομιλίας (ιστορικό, αναμονή, σίγαση); Τα ραντεβού στο ημερολόγιο μένουν.",
+        "Permanently delete everything about this conversation (history, queue, mute)? Calendar bookings stay.",
+    ),
+    ("delete_yes", "Ναι, διαγραφή", "Yes, delete"),
+    ("cancel", "Άκυρο", "Cancel"),
+    ("image_analysis", "Ανάλυση εικόνας", "Image analysis"),
+    ("handoff", "Παράδοση σε άνθρωπο", "Handoff"),
+    ("tool_calls", "Κλήσεις εργαλείων", "Tool calls"),
+    ("model_calls", "Κλήσεις μοντέλου", "Model calls"),
+    ("intent", "Πρόθεση", "Intent"),
+    ("outcome", "Αποτέλεσμα", "Outcome"),
+    ("conversation", "Συνομιλία", "Conversation"),
+    ("filter", "Φίλτρο", "Filter"),
+    ("when", "Πότε", "When"),
+    ("tokens", "Tokens", "Tokens"),
+    ("latency", "Χρόνος", "Latency"),
+    ("no_traces", "Κανένα ίχνος.", "No traces."),
+    (
+        "no_bookings",
+        "Κανένα επερχόμενο ραντεβού.",
+        "No upcoming bookings.",
+    ),
+    ("name", "Όνομα", "Name"),
+    ("phone", "Τηλέφωνο", "Phone"),
+    ("design", "Σχέδιο", "Design"),
+    ("price", "Τιμή", "Price"),
+    ("duration_min", "Διάρκεια (λεπτά)", "Duration (min)"),
+    (
+        "pause",
+        "Παύση βοηθού για όλους",
+        "Pause the assistant for everyone",
+    ),
+    ("resume", "Επανεκκίνηση βοηθού", "Resume the assistant"),
+    (
+        "paused_banner",
+        "Ο βοηθός είναι σε παύση για όλες τις συνομιλίες.",
+        "The assistant is paused for every conversation.",
+    ),
+    ("store", "Αποθήκη", "Store"),
+    ("calendar", "Ημερολόγιο", "Calendar"),
+    ("model", "Μοντέλο", "Model"),
+    ("graph_token", "Token Instagram", "Instagram token"),
+    ("notifications", "Ειδοποιήσεις", "Notifications"),
+    ("ok", "εντάξει", "ok"),
+    ("not_configured", "δεν έχει οριστεί", "not configured"),
+    ("today", "Σήμερα", "Today"),
+    ("customer_messages", "Μηνύματα πελατών", "Customer messages"),
+    (
+        "assistant_replies",
+        "Απαντήσεις βοηθού",
+        "Assistant replies",
+    ),
+    ("staff_replies", "Απαντήσεις στούντιο", "Studio replies"),
+    ("handoffs", "Παραδόσεις", "Handoffs"),
+    (
+        "active_conversations",
+        "Ενεργές συνομιλίες",
+        "Active conversations",
+    ),
+    ("error", "Σφάλμα", "Error"),
+    ("back", "Πίσω", "Back"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_beats_cookie_beats_accept_language_and_greek_is_the_default() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(Lang::pick(None, &headers), Lang::El);
+        headers.insert(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.8".parse().unwrap());
+        assert_eq!(Lang::pick(None, &headers), Lang::En);
+        headers.insert(header::COOKIE, "inkdesk_lang=el".parse().unwrap());
+        assert_eq!(Lang::pick(None, &headers), Lang::El);
+        assert_eq!(Lang::pick(Some("en"), &headers), Lang::En);
+    }
+
+    #[test]
+    fn both_languages_have_every_text() {
+        for (key, el, en) in TEXTS {
+            assert!(!el.is_empty() && !en.is_empty(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The admin console under `/admin`: server-rendered pages for the studio's staff and a
+//! JSON API under `/admin/api`, both behind `INKDESK_ADMIN_TOKEN`.
+//!
+//! Map:
+//! - [`auth`]: the bearer token (constant-time), login sessions in memory, the login
+//!   rate limit, cookies.
+//! - [`csrf`]: per-session tokens on every state-changing form.
+//! - [`i18n`]: Greek and English UI text.
+//! - [`view`]: what the pages and the API show (inbox, transcript, traces, bookings,
+//!   status), read from the ports.
+//! - [`actions`]: what staff can do (mute, unmute, reply, delete, pause).
+//! - [`pages`] / [`api`]: the HTML and JSON handlers.
+//! - [`notify`]: handoff notifications (Telegram, signed webhook).
+//!
+//! The console is off (every path answers 404) while the token is unset. Sessions live in
+//! this process: replicas behind a load balancer need sticky sessions, or use the API
+//! with the bearer token.
+
+pub mod actions;
+pub mod api;
+pub mod auth;
+pub mod csrf;
+pub mod i18n;
+pub mod notify;
+pub mod pages;
+pub mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use inkdesk_domain::ConversationId;
+use secrecy::SecretString;
+
+use crate::app::App;
+use crate::settings::Settings;
+
+use auth::{LoginLimiter, Sessions};
+use notify::Notifier;
+
+/// The console's own state: token, sessions, login limiter, templates, notifier.
+pub struct Console {
+    token: Option<SecretString>,
+    sessions: Sessions,
+    limiter: LoginLimiter,
+    templates: minijinja::Environment<'static>,
+    notifier: Notifier,
+    secure_cookies: bool,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("enabled", &self.token.is_some())
+            .field("notifier", &self.notifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Console {
+    /// The console as configured: off without `INKDESK_ADMIN_TOKEN`.
+    pub fn new(settings: &Settings, time_zone: chrono_tz::Tz) -> Result<Self, ConsoleError> {
+        let secure_cookies = settings
+            .notify
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        Ok(Self {
+            token: settings.admin_token.clone(),
+            sessions: Sessions::default(),
+            limiter: LoginLimiter::default(),
+            templates: pages::templates(time_zone)?,
+            notifier: Notifier::new(settings.notify.clone())?,
+            secure_cookies,
+        })
+    }
+
+    /// Whether `INKDESK_ADMIN_TOKEN` is set.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The handoff notifier.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// Tells the studio (in the background) that a conversation needs a person.
+    pub fn notify_handoff(&self, conversation: &ConversationId, reason: &str) {
+        self.notifier.handoff(conversation, reason);
+    }
+}
+
+/// Why the console could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// A template does not parse (a bug caught by the tests).
+    #[error("admin template: {0}")]
+    Template(#[from] minijinja::Error),
+    /// The HTTP client for notifications.
+    #[error("notification client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// State of every admin handler.
+#[derive(Debug, Clone)]
+pub struct AdminState {
+    /// The wired application (its `admin` field is the [`Console`]).
+    pub app: Arc<App>,
+}
+
+impl AdminState {
+    fn console(&self) -> &Console {
+        &self.app.admin
+    }
+}
+
+/// The console's routes under `/admin`, to be merged into the service's router.
+pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
+    let state = AdminState { app };
+    let api = Router::new()
+        .route("/conversations", get(api::list))
+        .route(
+            "/conversations/{id}",
+            get(api::conversation).delete(api::delete),
+        )
+        .route("/conversations/{id}/mute", post(api::mute))
+        .route("/conversations/{id}/unmute", post(api::unmute))
+        .route("/conversations/{id}/reply", post(api::reply))
+        .route("/pause", post(api::pause))
+        .route("/resume", post(api::resume))
+        .route("/bookings", get(api::bookings))
+        .route("/traces", get(api::traces))
+        .route("/status", get(api::status));
+    let console = Router::new()
+        .route("/", get(pages::inbox))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/c/{id}", get(pages::conversation))
+        .route("/c/{id}/mute", post(pages::mute))
+        .route("/c/{id}/unmute", post(pages::unmute))
+        .route("/c/{id}/reply", post(pages::reply))
+        .route(
+            "/c/{id}/delete",
+            get(pages::confirm_delete).post(pages::delete),
+        )
+        .route("/bookings", get(pages::bookings))
+        .route("/traces", get(pages::traces))
+        .route("/status", get(pages::status))
+        .route("/pause", post(pages::pause))
+        .route("/static/admin.css", get(pages::stylesheet))
+        .nest("/api", api);
+    Router::new()
+        .nest("/admin", console)
+        // `nest` serves `/admin` only; the trailing-slash form is the same inbox.
+        .route("/admin/", get(pages::inbox))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Fails closed while the token is unset and adds the security headers to every answer.
+async fn guard(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+    let mut response = if state.console().enabled() {
+        next.run(request).await
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}

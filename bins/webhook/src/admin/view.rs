@@ -1,0 +1,540 @@
+//! What the console shows, read from the ports: the inbox, a transcript, traces,
+//! bookings and the status. Shared by the pages and the JSON API.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use inkdesk_domain::ConversationId;
+use inkdesk_store::{Mute, Role, StoreError, Turn};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::app::App;
+
+/// Most conversations in the inbox.
+pub const INBOX_LIMIT: usize = 200;
+/// Most turns read per conversation (the store keeps at most 200).
+pub const TRANSCRIPT_LIMIT: usize = 200;
+/// Prefix of a mute's reason set by a handoff (see the worker).
+pub const HANDOFF_PREFIX: &str = "handoff: ";
+
+/// Who answers a conversation now.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Status {
+    /// The assistant answers.
+    Bot,
+    /// The assistant is quiet until `until` (a person replied or staff muted it).
+    Muted {
+        /// End of the mute.
+        until: DateTime<Utc>,
+        /// Why.
+        reason: String,
+    },
+    /// The assistant handed the conversation to a person.
+    HandedOff {
+        /// End of the mute.
+        until: DateTime<Utc>,
+        /// The handoff's reason.
+        reason: String,
+    },
+    /// The global switch is off.
+    Paused,
+}
+
+impl Status {
+    /// The status from the conversation's mute and the global switch.
+    pub fn of(mute: Option<Mute>, paused: bool) -> Self {
+        match mute {
+            Some(m) => match m.reason.strip_prefix(HANDOFF_PREFIX) {
+                Some(reason) => Status::HandedOff {
+                    until: m.until,
+                    reason: reason.to_owned(),
+                },
+                None => Status::Muted {
+                    until: m.until,
+                    reason: m.reason,
+                },
+            },
+            None if paused => Status::Paused,
+            None => Status::Bot,
+        }
+    }
+}
+
+/// One inbox line.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxRow {
+    /// The conversation (the customer's Instagram-scoped id).
+    pub conversation: String,
+    /// Latest activity.
+    pub last_at: DateTime<Utc>,
+    /// The latest turn's first characters.
+    pub preview: String,
+    /// Turns kept.
+    pub turns: u64,
+    /// Who answers.
+    pub status: Status,
+}
+
+/// The inbox: handoffs first, then by latest activity.
+pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
+    let paused = app.stores.takeover.is_paused().await?;
+    let mutes: std::collections::HashMap<ConversationId, Mute> = app
+        .stores
+        .takeover
+        .list_muted()
+        .await?
+        .into_iter()
+        .collect();
+    let mut rows: Vec<InboxRow> = app
+        .stores
+        .log
+        .conversations(INBOX_LIMIT)
+        .await?
+        .into_iter()
+        .map(|s| InboxRow {
+            status: Status::of(mutes.get(&s.conversation).cloned(), paused),
+            conversation: s.conversation.to_string(),
+            last_at: s.last_at,
+            preview: s.last_preview,
+            turns: s.turns,
+        })
+        .collect();
+    rows.sort_by_key(|r| {
+        (
+            !matches!(r.status, Status::HandedOff { .. }),
+            std::cmp::Reverse(r.last_at),
+        )
+    });
+    Ok((paused, rows))
+}
+
+/// One tool call of a turn.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolView {
+    /// The tool.
+    pub name: String,
+    /// Arguments as the model wrote them.
+    pub arguments: String,
+    /// What the tool answered.
+    pub result: String,
+    /// False when refused or failed.
+    pub ok: bool,
+}
+
+/// One model call of a turn.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCallView {
+    /// `vision` or `reply`.
+    pub kind: String,
+    /// The model.
+    pub model: String,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Of which cached.
+    pub cached_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Wall time in milliseconds.
+    pub latency_ms: u64,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// What the engine recorded for one assistant turn.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceView {
+    /// The conversation.
+    pub conversation: String,
+    /// When the reply was recorded.
+    pub at: DateTime<Utc>,
+    /// Intents in answering order.
+    pub intents: Vec<String>,
+    /// Model calls.
+    pub model_calls: Vec<ModelCallView>,
+    /// Tool calls.
+    pub tools: Vec<ToolView>,
+    /// `replied`, `handed_off`, `failed`, `muted`, `nothing`.
+    pub outcome: String,
+    /// The error chain of a failed turn.
+    pub failure: Option<String>,
+    /// Wall time of the turn in milliseconds.
+    pub latency_ms: u64,
+}
+
+fn millis(value: &Value) -> u64 {
+    // `std::time::Duration` serialises as {"secs", "nanos"}.
+    let secs = value.get("secs").and_then(Value::as_u64).unwrap_or(0);
+    let nanos = value.get("nanos").and_then(Value::as_u64).unwrap_or(0);
+    Duration::new(secs, u32::try_from(nanos).unwrap_or(0)).as_millis() as u64
+}
+
+fn text(value: &Value, key: &str) -> String {
+    match value.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The trace of an assistant turn, if it carries one.
+pub fn trace_of(conversation: &str, turn: &Turn) -> Option<TraceView> {
+    let trace = turn.data.as_ref()?.get("trace")?;
+    let list = |key: &str| {
+        trace
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    Some(TraceView {
+        conversation: conversation.to_owned(),
+        at: turn.at,
+        intents: list("intents")
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        model_calls: list("model_calls")
+            .iter()
+            .map(|c| ModelCallView {
+                kind: text(c, "kind"),
+                model: text(c, "model"),
+                prompt_tokens: c.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
+                cached_tokens: c.get("cached_tokens").and_then(Value::as_u64).unwrap_or(0),
+                completion_tokens: c
+                    .get("completion_tokens")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                latency_ms: c.get("latency").map_or(0, millis),
+                ok: c.get("ok").and_then(Value::as_bool).unwrap_or(false),
+            })
+            .collect(),
+        tools: list("tools").iter().map(tool_view).collect(),
+        outcome: trace
+            .get("outcome")
+            .map(|o| text(o, "kind"))
+            .unwrap_or_default(),
+        failure: trace
+            .get("failure")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        latency_ms: trace.get("latency").map_or(0, millis),
+    })
+}
+
+fn tool_view(t: &Value) -> ToolView {
+    ToolView {
+        name: text(t, "name"),
+        arguments: text(t, "arguments"),
+        result: text(t, "result"),
+        ok: t.get("ok").and_then(Value::as_bool).unwrap_or(false),
+    }
+}
+
+/// One line of a transcript.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// `customer`, `assistant`, `staff` or `tool`.
+    pub role: &'static str,
+    /// What was said (or the tool summary).
+    pub text: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The platform's message id.
+    pub message_id: Option<String>,
+    /// An image analysis, pretty-printed.
+    pub image_analysis: Option<String>,
+    /// A handoff's reason and note.
+    pub handoff: Option<Value>,
+    /// The assistant turn's trace.
+    pub trace: Option<TraceView>,
+}
+
+/// A conversation with its transcript.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    /// The conversation.
+    pub conversation: String,
+    /// Who answers.
+    pub status: Status,
+    /// The customer's latest message.
+    pub last_customer_at: Option<DateTime<Utc>>,
+    /// True when a staff reply needs the `HUMAN_AGENT` tag (over 24 h since the customer wrote).
+    pub needs_human_agent_tag: bool,
+    /// Oldest first.
+    pub entries: Vec<Entry>,
+}
+
+/// The last customer message's time in `turns`.
+pub fn last_customer_at(turns: &[Turn]) -> Option<DateTime<Utc>> {
+    turns
+        .iter()
+        .filter(|t| t.role == Role::Customer)
+        .map(|t| t.at)
+        .max()
+}
+
+/// True when the standard messaging window (24 h after the customer's last message) is over.
+pub fn outside_window(last_customer: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_customer.is_none_or(|at| now - at >= chrono::Duration::hours(24))
+}
+
+/// The conversation's transcript; `None` when nothing is stored about it.
+pub async fn conversation(
+    app: &App,
+    conversation: &ConversationId,
+) -> Result<Option<ConversationView>, StoreError> {
+    let turns = app
+        .stores
+        .log
+        .recent(conversation, TRANSCRIPT_LIMIT)
+        .await?;
+    if turns.is_empty() {
+        return Ok(None);
+    }
+    let paused = app.stores.takeover.is_paused().await?;
+    let status = Status::of(app.stores.takeover.muted(conversation).await?, paused);
+    let id = conversation.to_string();
+    let last_customer = last_customer_at(&turns);
+    let entries = turns
+        .iter()
+        .map(|turn| {
+            let data = turn.data.as_ref();
+            Entry {
+                role: match turn.role {
+                    Role::Customer => "customer",
+                    Role::Assistant => "assistant",
+                    Role::Staff => "staff",
+                    Role::Tool => "tool",
+                },
+                text: turn.text.clone(),
+                at: turn.at,
+                message_id: turn.message_id.clone(),
+                image_analysis: data
+                    .and_then(|d| d.get("image_analysis"))
+                    .and_then(|a| serde_json::to_string_pretty(a).ok()),
+                handoff: data.and_then(|d| d.get("handoff")).cloned(),
+                trace: trace_of(&id, turn),
+            }
+        })
+        .collect();
+    Ok(Some(ConversationView {
+        conversation: id,
+        status,
+        last_customer_at: last_customer,
+        needs_human_agent_tag: outside_window(last_customer, app.clock.now()),
+        entries,
+    }))
+}
+
+/// Traces of recent assistant turns, newest first, optionally of one conversation and/or
+/// with one intent.
+pub async fn traces(
+    app: &App,
+    conversation: Option<&ConversationId>,
+    intent: Option<&str>,
+) -> Result<Vec<TraceView>, StoreError> {
+    let ids: Vec<ConversationId> = match conversation {
+        Some(id) => vec![id.clone()],
+        None => app
+            .stores
+            .log
+            .conversations(50)
+            .await?
+            .into_iter()
+            .map(|s| s.conversation)
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let name = id.to_string();
+        for turn in app.stores.log.recent(&id, TRANSCRIPT_LIMIT).await? {
+            if let Some(trace) = trace_of(&name, &turn)
+                && intent.is_none_or(|i| trace.intents.iter().any(|t| t == i))
+            {
+                out.push(trace);
+            }
+        }
+    }
+    out.sort_by_key(|t| std::cmp::Reverse(t.at));
+    out.truncate(500);
+    Ok(out)
+}
+
+/// An upcoming appointment.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookingView {
+    /// The calendar's id.
+    pub id: String,
+    /// The owning conversation.
+    pub conversation: String,
+    /// The customer's name.
+    pub customer: String,
+    /// The customer's phone (E.164).
+    pub phone: String,
+    /// What is tattooed.
+    pub design: Option<String>,
+    /// The quoted price.
+    pub price: Option<String>,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// Length in minutes.
+    pub minutes: i64,
+}
+
+/// Up to 200 upcoming bookings, soonest first.
+pub async fn bookings(app: &App) -> Result<Vec<BookingView>, inkdesk_calendar::CalendarError> {
+    let list = app.calendar.list_upcoming(app.clock.now(), 200).await?;
+    Ok(list
+        .into_iter()
+        .map(|b| BookingView {
+            id: b.id.to_string(),
+            conversation: b.conversation.to_string(),
+            customer: b.customer.to_string(),
+            phone: b.phone.to_string(),
+            design: b.design.as_ref().map(|d| d.as_str().to_owned()),
+            price: b.price.as_ref().map(ToString::to_string),
+            start: b.start,
+            minutes: (b.end - b.start).num_minutes(),
+        })
+        .collect())
+}
+
+/// Today's counts, from the conversation log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counters {
+    /// Conversations with activity today.
+    pub active_conversations: u64,
+    /// Customer messages.
+    pub customer_messages: u64,
+    /// Assistant replies.
+    pub assistant_replies: u64,
+    /// Staff replies (console or Instagram app).
+    pub staff_replies: u64,
+    /// Handoffs to a person.
+    pub handoffs: u64,
+}
+
+/// Readiness and today's counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    /// `ok` or the store's error.
+    pub store: String,
+    /// `ok` or the calendar's error.
+    pub calendar: String,
+    /// The breaker's state (`closed`, `open`, `half_open`), or `not_configured`.
+    pub model: String,
+    /// Whether `IG_USER_ACCESS_TOKEN` is set.
+    pub graph_token: bool,
+    /// Whether handoff notifications go anywhere.
+    pub notifications: bool,
+    /// The global switch.
+    pub paused: bool,
+    /// Today (studio time zone) so far.
+    pub today: Counters,
+}
+
+/// Checks every dependency (each with a short timeout) and counts today's activity.
+pub async fn status(app: &App) -> StatusView {
+    let limit = Duration::from_secs(5);
+    let store = match tokio::time::timeout(limit, app.stores.health.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "timeout".to_owned(),
+    };
+    let now = app.clock.now();
+    let calendar = match tokio::time::timeout(limit, app.calendar.list_upcoming(now, 1)).await {
+        Ok(Ok(_)) => "ok".to_owned(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "timeout".to_owned(),
+    };
+    let model = app.model.as_ref().map_or_else(
+        || "not_configured".to_owned(),
+        |m| m.breaker_state().as_str().to_owned(),
+    );
+    let paused = app.stores.takeover.is_paused().await.unwrap_or(false);
+    let today = counters(app).await.unwrap_or_default();
+    StatusView {
+        store,
+        calendar,
+        model,
+        graph_token: app.messenger.is_some(),
+        notifications: app.admin.notifier().is_configured(),
+        paused,
+        today,
+    }
+}
+
+async fn counters(app: &App) -> Result<Counters, StoreError> {
+    let tz = app.profile.time_zone;
+    let now = app.clock.now();
+    let today = now.with_timezone(&tz).date_naive();
+    let is_today = |at: DateTime<Utc>| at.with_timezone(&tz).date_naive() == today;
+    let mut c = Counters::default();
+    for summary in app.stores.log.conversations(INBOX_LIMIT).await? {
+        if !is_today(summary.last_at) {
+            continue;
+        }
+        c.active_conversations += 1;
+        for turn in app
+            .stores
+            .log
+            .recent(&summary.conversation, TRANSCRIPT_LIMIT)
+            .await?
+        {
+            if !is_today(turn.at) {
+                continue;
+            }
+            match turn.role {
+                Role::Customer => c.customer_messages += 1,
+                Role::Assistant => c.assistant_replies += 1,
+                Role::Staff => c.staff_replies += 1,
+                Role::Tool => {
+                    if turn
+                        .data
+                        .as_ref()
+                        .is_some_and(|d| d.get("handoff").is_some())
+                    {
+                        c.handoffs += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handoff_mute_is_shown_as_a_handoff_with_its_reason() {
+        let until = Utc::now();
+        let handoff = Mute {
+            until,
+            reason: "handoff: Complaint".into(),
+        };
+        assert_eq!(
+            Status::of(Some(handoff), false),
+            Status::HandedOff {
+                until,
+                reason: "Complaint".into()
+            }
+        );
+        assert_eq!(Status::of(None, true), Status::Paused);
+        assert_eq!(Status::of(None, false), Status::Bot);
+    }
+
+    #[test]
+    fn the_window_closes_after_24_hours() {
+        let now = Utc::now();
+        assert!(!outside_window(
+            Some(now - chrono::Duration::hours(23)),
+            now
+        ));
+        assert!(outside_window(Some(now - chrono::Duration::hours(24)), now));
+        assert!(outside_window(None, now));
+    }
+}
