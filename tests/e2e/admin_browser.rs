@@ -140,11 +140,8 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
             .send_keys(ADMIN_TOKEN)
             .await?;
         browser.find(Locator::Id("login")).await?.click().await?;
-        let inbox = browser.find(Locator::Css("main")).await?.text().await?;
-        assert!(
-            inbox.contains("Inbox") && inbox.contains("5552101"),
-            "{inbox}"
-        );
+        let inbox = wait_text(&browser, Locator::Css("main"), "5552101").await;
+        assert!(inbox.contains("Inbox"), "{inbox}");
 
         // Open the conversation and mute it for 5 hours.
         browser
@@ -152,10 +149,11 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        let hours = browser.find(Locator::Id("hours")).await?;
+        let hours = browser.wait().for_element(Locator::Id("hours")).await?;
         hours.clear().await?;
         hours.send_keys("5").await?;
         browser.find(Locator::Id("mute")).await?.click().await?;
+        wait_text(&browser, Locator::Id("status"), "Muted until").await;
         let mute = app
             .running
             .app
@@ -165,12 +163,11 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
             .await
             .unwrap();
         assert!(mute.is_some_and(|m| m.until > Utc::now() + chrono::Duration::minutes(290)));
-        let status = browser.find(Locator::Id("status")).await?.text().await?;
-        assert!(status.contains("Muted until"), "{status}");
 
         // A staff reply, 30 hours after the customer wrote: sent with the HUMAN_AGENT tag.
         browser
-            .find(Locator::Id("reply"))
+            .wait()
+            .for_element(Locator::Id("reply"))
             .await?
             .send_keys("Καλησπέρα! Η Μαρία εδώ.")
             .await?;
@@ -179,20 +176,21 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0]["tag"], "HUMAN_AGENT");
         assert_eq!(sent[0]["message"]["text"], "Καλησπέρα! Η Μαρία εδώ.");
-        let transcript = browser
-            .find(Locator::Css(".transcript"))
-            .await?
-            .text()
-            .await?;
-        assert!(
-            transcript.contains("Καλησπέρα! Η Μαρία εδώ."),
-            "{transcript}"
-        );
+        wait_text(
+            &browser,
+            Locator::Css(".transcript"),
+            "Καλησπέρα! Η Μαρία εδώ.",
+        )
+        .await;
 
         // Unmute.
-        browser.find(Locator::Id("unmute")).await?.click().await?;
-        let status = browser.find(Locator::Id("status")).await?.text().await?;
-        assert!(status.contains("Bot answers"), "{status}");
+        browser
+            .wait()
+            .for_element(Locator::Id("unmute"))
+            .await?
+            .click()
+            .await?;
+        wait_text(&browser, Locator::Id("status"), "Bot answers").await;
         assert!(
             app.running
                 .app
@@ -206,11 +204,8 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
 
         // The booking, linked to its conversation.
         browser.goto(&app.url("/admin/bookings")).await?;
-        let bookings = browser.find(Locator::Id("bookings")).await?.text().await?;
-        assert!(
-            bookings.contains("Ελένη Κ") && bookings.contains("5552101"),
-            "{bookings}"
-        );
+        let bookings = wait_text(&browser, Locator::Id("bookings"), "5552101").await;
+        assert!(bookings.contains("Ελένη Κ"), "{bookings}");
         let png = browser.screenshot().await?;
         let dir = artifacts_dir();
         std::fs::create_dir_all(&dir).unwrap();
@@ -220,4 +215,27 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
     .await;
     let _ = browser.close().await;
     result.unwrap();
+}
+
+/// The text of `locator` once it contains `expected`. After a form submission the old page
+/// may still be showing (its elements go stale) or the new one may still be loading, so
+/// both are retried for a while instead of read once.
+async fn wait_text(browser: &fantoccini::Client, locator: Locator<'_>, expected: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    loop {
+        if let Ok(element) = browser.find(locator).await
+            && let Ok(text) = element.text().await
+        {
+            if text.contains(expected) {
+                return text;
+            }
+            last = text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{expected:?} never appeared; last text: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
