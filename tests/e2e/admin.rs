@@ -204,6 +204,27 @@ async fn api_actions_change_the_store() {
         .unwrap();
     assert_eq!(list["conversations"][0]["conversation"], "5552001");
     assert_eq!(list["conversations"][0]["status"]["kind"], "bot");
+    assert_eq!(list["conversations"][0]["awaiting_confirmation"], false);
+
+    // A cancel question waiting for the customer's yes shows in the inbox.
+    let key = inkdesk_webhook::adapters::confirmation_key(&id);
+    stores
+        .keyed
+        .put(
+            &id,
+            &key,
+            json!({"pending": "cancel"}),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let list: Value = api(&app, reqwest::Method::GET, "/conversations", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["conversations"][0]["awaiting_confirmation"], true);
+    stores.keyed.delete(&id, &key).await.unwrap();
 
     let muted = api(
         &app,

@@ -98,7 +98,8 @@ impl StoreConfirmations {
 /// Confirmations outlive any sensible wait for a customer's answer.
 const CONFIRMATION_TTL: StdDuration = StdDuration::from_secs(7 * 24 * 3600);
 
-fn key(conversation: &ConversationId) -> String {
+/// Where a conversation's pending confirmation is kept (also read by the admin inbox).
+pub fn confirmation_key(conversation: &ConversationId) -> String {
     format!("confirm:{conversation}")
 }
 
@@ -115,7 +116,12 @@ impl ConfirmationStore for StoreConfirmations {
     ) -> Result<(), ConfirmationStoreError> {
         let value = serde_json::to_value(&pending).map_err(confirm_error)?;
         self.keyed
-            .put(conversation, &key(conversation), value, CONFIRMATION_TTL)
+            .put(
+                conversation,
+                &confirmation_key(conversation),
+                value,
+                CONFIRMATION_TTL,
+            )
             .await
             .map_err(confirm_error)
     }
@@ -126,7 +132,7 @@ impl ConfirmationStore for StoreConfirmations {
     ) -> Result<Option<PendingConfirmation>, ConfirmationStoreError> {
         match self
             .keyed
-            .get(conversation, &key(conversation))
+            .get(conversation, &confirmation_key(conversation))
             .await
             .map_err(confirm_error)?
         {
@@ -137,7 +143,7 @@ impl ConfirmationStore for StoreConfirmations {
 
     async fn clear(&self, conversation: &ConversationId) -> Result<(), ConfirmationStoreError> {
         self.keyed
-            .delete(conversation, &key(conversation))
+            .delete(conversation, &confirmation_key(conversation))
             .await
             .map_err(confirm_error)
     }

@@ -87,6 +87,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Handed to a person",
     ),
     (
+        "state_awaiting_confirmation",
+        "Περιμένει επιβεβαίωση αλλαγής ραντεβού",
+        "Awaiting confirmation of a booking change",
+    ),
+    (
         "state_paused",
         "Ο βοηθός είναι σε παύση",
         "Assistant paused",

@@ -75,6 +75,17 @@ pub struct InboxRow {
     pub turns: u64,
     /// Who answers.
     pub status: Status,
+    /// A cancel or reschedule question waits for the customer's yes.
+    pub awaiting_confirmation: bool,
+}
+
+/// Whether the conversation has a pending cancel/reschedule confirmation.
+pub async fn awaiting_confirmation(
+    app: &App,
+    conversation: &ConversationId,
+) -> Result<bool, StoreError> {
+    let key = crate::adapters::confirmation_key(conversation);
+    Ok(app.stores.keyed.get(conversation, &key).await?.is_some())
 }
 
 /// The inbox: handoffs first, then by latest activity.
@@ -99,8 +110,14 @@ pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
             last_at: s.last_at,
             preview: s.last_preview,
             turns: s.turns,
+            awaiting_confirmation: false,
         })
         .collect();
+    for row in &mut rows {
+        if let Ok(conversation) = ConversationId::parse(row.conversation.as_str()) {
+            row.awaiting_confirmation = awaiting_confirmation(app, &conversation).await?;
+        }
+    }
     rows.sort_by_key(|r| {
         (
             !matches!(r.status, Status::HandedOff { .. }),
@@ -258,6 +275,8 @@ pub struct ConversationView {
     pub conversation: String,
     /// Who answers.
     pub status: Status,
+    /// A cancel or reschedule question waits for the customer's yes.
+    pub awaiting_confirmation: bool,
     /// The customer's latest message.
     pub last_customer_at: Option<DateTime<Utc>>,
     /// True when a staff reply needs the `HUMAN_AGENT` tag (over 24 h since the customer wrote).
@@ -322,6 +341,7 @@ pub async fn conversation(
     Ok(Some(ConversationView {
         conversation: id,
         status,
+        awaiting_confirmation: awaiting_confirmation(app, conversation).await?,
         last_customer_at: last_customer,
         needs_human_agent_tag: outside_window(last_customer, app.clock.now()),
         entries,
