@@ -19,65 +19,7 @@ const WEEK: [Weekday; 7] = [
     Weekday::Sun,
 ];
 
-/// The weekday's name (nominative in Greek).
-pub fn weekday_name(language: Language, day: Weekday) -> &'static str {
-    let i = day.num_days_from_monday() as usize;
-    match language {
-        Language::El => [
-            "Δευτέρα",
-            "Τρίτη",
-            "Τετάρτη",
-            "Πέμπτη",
-            "Παρασκευή",
-            "Σάββατο",
-            "Κυριακή",
-        ][i],
-        Language::En => [
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ][i],
-    }
-}
-
-/// The month's name as it follows a day number (genitive in Greek), for month 1–12.
-pub fn month_name(language: Language, month: u32) -> &'static str {
-    let i = (month.clamp(1, 12) - 1) as usize;
-    match language {
-        Language::El => [
-            "Ιανουαρίου",
-            "Φεβρουαρίου",
-            "Μαρτίου",
-            "Απριλίου",
-            "Μαΐου",
-            "Ιουνίου",
-            "Ιουλίου",
-            "Αυγούστου",
-            "Σεπτεμβρίου",
-            "Οκτωβρίου",
-            "Νοεμβρίου",
-            "Δεκεμβρίου",
-        ][i],
-        Language::En => [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ][i],
-    }
-}
+pub use inkdesk_calendar::format::{month_name, weekday_name};
 
 /// `20 Νοεμβρίου 2026` / `20 November 2026`.
 pub fn long_date(language: Language, date: NaiveDate) -> String {

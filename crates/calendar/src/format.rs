@@ -3,7 +3,7 @@
 //! Greek uses the genitive month (`20 Νοεμβρίου`) and the weekday names of the behaviour
 //! reference §3. Durations are rounded to the nearest minute (never truncated).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, Weekday};
 use inkdesk_domain::{AppointmentDuration, Language};
 
 use crate::interval::Slot;
@@ -55,15 +55,33 @@ const MONTHS_EN: [&str; 12] = [
     "December",
 ];
 
+/// The weekday's name (nominative in Greek): `Τετάρτη` / `Wednesday`.
+pub fn weekday_name(language: Language, day: Weekday) -> &'static str {
+    let i = day.num_days_from_monday() as usize;
+    match language {
+        Language::El => WEEKDAYS_EL[i],
+        Language::En => WEEKDAYS_EN[i],
+    }
+}
+
+/// The month's name as it follows a day number (genitive in Greek), for month 1–12:
+/// `Νοεμβρίου` / `November`.
+pub fn month_name(language: Language, month: u32) -> &'static str {
+    let i = (month.clamp(1, 12) - 1) as usize;
+    match language {
+        Language::El => MONTHS_EL_GENITIVE[i],
+        Language::En => MONTHS_EN[i],
+    }
+}
+
 /// A date as `Τετάρτη, 20 Νοεμβρίου` / `Wednesday, 20 November`.
 pub fn format_date(date: NaiveDate, language: Language) -> String {
-    let weekday = date.weekday().num_days_from_monday() as usize;
-    let month = date.month0() as usize;
-    let (weekdays, months) = match language {
-        Language::El => (&WEEKDAYS_EL, &MONTHS_EL_GENITIVE),
-        Language::En => (&WEEKDAYS_EN, &MONTHS_EN),
-    };
-    format!("{}, {} {}", weekdays[weekday], date.day(), months[month])
+    format!(
+        "{}, {} {}",
+        weekday_name(language, date.weekday()),
+        date.day(),
+        month_name(language, date.month())
+    )
 }
 
 /// Slots grouped per day, one line a day in date order:
