@@ -28,7 +28,7 @@ impl RedisConfig {
     pub fn from_url(url: impl Into<String>) -> Self {
         Self {
             url: SecretString::from(url.into()),
-            pool_size: 16,
+            pool_size: 64,
             wait_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
             recycle_timeout: Duration::from_secs(1),
