@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::actions::{self, ActionError};
 use super::api::TraceFilter;
-use super::auth::{self, LOGIN_CSRF_COOKIE, PeerIp, SESSION_COOKIE, Staff};
+use super::auth::{self, LOGIN_CSRF_COOKIE, PeerIp, SESSION_COOKIE, Session, Staff};
 use super::i18n::{LANG_COOKIE, Lang};
 use super::{AdminState, csrf, view};
 
@@ -147,6 +147,21 @@ fn conversation_id(
     raw: String,
 ) -> Result<ConversationId, Response> {
     ConversationId::parse(raw).map_err(|e| error_page(state, headers, StatusCode::BAD_REQUEST, e))
+}
+
+/// What every conversation form checks first: the session's CSRF token, then the id.
+#[allow(clippy::result_large_err)]
+fn form_target(
+    state: &AdminState,
+    headers: &HeaderMap,
+    session: &Session,
+    csrf: &str,
+    id: String,
+) -> Result<ConversationId, Response> {
+    if !csrf::valid(session, csrf) {
+        return Err(forbidden(state, headers));
+    }
+    conversation_id(state, headers, id)
 }
 
 /// `GET /admin/login`: the form, with a fresh double-submit token.
@@ -334,10 +349,7 @@ pub async fn mute(
     headers: HeaderMap,
     Form(form): Form<MuteForm>,
 ) -> Response {
-    if !csrf::valid(&session, &form.csrf) {
-        return forbidden(&state, &headers);
-    }
-    let id = match conversation_id(&state, &headers, id) {
+    let id = match form_target(&state, &headers, &session, &form.csrf, id) {
         Ok(id) => id,
         Err(response) => return response,
     };
@@ -355,10 +367,7 @@ pub async fn unmute(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf::valid(&session, &form.csrf) {
-        return forbidden(&state, &headers);
-    }
-    let id = match conversation_id(&state, &headers, id) {
+    let id = match form_target(&state, &headers, &session, &form.csrf, id) {
         Ok(id) => id,
         Err(response) => return response,
     };
@@ -386,10 +395,7 @@ pub async fn reply(
     headers: HeaderMap,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    if !csrf::valid(&session, &form.csrf) {
-        return forbidden(&state, &headers);
-    }
-    let id = match conversation_id(&state, &headers, id) {
+    let id = match form_target(&state, &headers, &session, &form.csrf, id) {
         Ok(id) => id,
         Err(response) => return response,
     };
@@ -423,10 +429,7 @@ pub async fn delete(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf::valid(&session, &form.csrf) {
-        return forbidden(&state, &headers);
-    }
-    let id = match conversation_id(&state, &headers, id) {
+    let id = match form_target(&state, &headers, &session, &form.csrf, id) {
         Ok(id) => id,
         Err(response) => return response,
     };
