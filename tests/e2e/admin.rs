@@ -476,6 +476,14 @@ async fn pages_render_in_greek_by_default_and_in_english_on_request() {
         let (status, html) = page(&app, &session, path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {html}");
     }
+    // The traces page shows the rendered instructions every turn starts with.
+    let (_, traces) = page(&app, &session, "/admin/traces?lang=en").await;
+    assert!(
+        traces.contains("The assistant&#x27;s instructions")
+            || traces.contains("The assistant's instructions"),
+        "{traces}"
+    );
+    assert!(traces.contains("Panda Ink Tattoo"), "{traces}");
     let css = client()
         .get(app.url("/admin/static/admin.css"))
         .send()

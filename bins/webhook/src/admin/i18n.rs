@@ -137,6 +137,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("latency", "Χρόνος", "Latency"),
     ("no_traces", "Κανένα ίχνος.", "No traces."),
     (
+        "system_prompt",
+        "Οι οδηγίες του βοηθού (ίδιες σε κάθε γύρο)",
+        "The assistant's instructions (the same in every turn)",
+    ),
+    (
         "no_bookings",
         "Κανένα επερχόμενο ραντεβού.",
         "No upcoming bookings.",

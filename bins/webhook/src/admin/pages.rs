@@ -502,6 +502,9 @@ pub async fn traces(
                 traces => Serde(&traces),
                 filter_conversation => filter.conversation.clone().unwrap_or_default(),
                 filter_intent => filter.intent().unwrap_or_default(),
+                // The stable part every turn's prompt starts with; the per-turn part
+                // (date, history, messages) is in each turn's transcript.
+                system_prompt => state.app.engine.as_ref().map(|e| e.prompts().system().to_owned()),
             };
             render(&state, &query, &headers, "traces.html", ctx)
         }
