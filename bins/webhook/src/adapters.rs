@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, Utc};
 use inkdesk_assistant::confirm::{ConfirmationStore, ConfirmationStoreError, PendingConfirmation};
 use inkdesk_assistant::holds::{HoldError, OfferHolds};
@@ -146,5 +148,78 @@ impl ConfirmationStore for StoreConfirmations {
             .delete(conversation, &confirmation_key(conversation))
             .await
             .map_err(confirm_error)
+    }
+}
+
+/// Query embeddings of tone retrieval, cached in the shared store so replicas and restarts
+/// reuse them. They live under one reserved scope of the `Keyed` port (no customer can
+/// have this id: Instagram ids are digits), as little-endian `f32` bytes in base64, for a
+/// day — burst texts rarely repeat for longer, and the store drops them on its own.
+pub struct StoreEmbeddingCache {
+    keyed: Arc<dyn Keyed>,
+    scope: ConversationId,
+}
+
+/// How long a query embedding is kept.
+const EMBEDDING_TTL: StdDuration = StdDuration::from_secs(24 * 3600);
+
+impl StoreEmbeddingCache {
+    /// A cache over `keyed`.
+    pub fn new(keyed: Arc<dyn Keyed>) -> Option<Self> {
+        let scope = ConversationId::parse("inkdesk-tone-cache").ok()?;
+        Some(Self { keyed, scope })
+    }
+}
+
+#[async_trait]
+impl inkdesk_tone::retrieve::EmbeddingCache for StoreEmbeddingCache {
+    async fn get(&self, key: &str) -> Option<Vec<f32>> {
+        let value = match self.keyed.get(&self.scope, key).await {
+            Ok(value) => value?,
+            Err(error) => {
+                tracing::debug!(%error, "embedding cache unavailable");
+                return None;
+            }
+        };
+        let bytes = BASE64.decode(value.as_str()?).ok()?;
+        if bytes.len() % 4 != 0 {
+            return None;
+        }
+        Some(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
+    }
+
+    async fn put(&self, key: &str, vector: Vec<f32>) {
+        let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
+        let value = serde_json::Value::String(BASE64.encode(bytes));
+        if let Err(error) = self.keyed.put(&self.scope, key, value, EMBEDDING_TTL).await {
+            tracing::debug!(%error, "embedding not cached");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use inkdesk_domain::{Clock, ManualClock, SystemClock};
+    use inkdesk_store::{StoreOptions, Stores};
+    use inkdesk_tone::retrieve::EmbeddingCache;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn query_embeddings_round_trip_through_the_store_and_expire() {
+        let clock = ManualClock::new(SystemClock.now());
+        let stores = Stores::memory(Arc::new(clock.clone()), StoreOptions::default());
+        let cache = StoreEmbeddingCache::new(stores.keyed.clone()).unwrap();
+        let vector = vec![0.25_f32, -1.5, 3.0e-7, f32::MAX];
+        assert_eq!(cache.get("tone:emb:abc").await, None);
+        cache.put("tone:emb:abc", vector.clone()).await;
+        assert_eq!(cache.get("tone:emb:abc").await, Some(vector));
+        clock.advance(chrono::Duration::hours(25));
+        assert_eq!(cache.get("tone:emb:abc").await, None);
     }
 }

@@ -226,9 +226,7 @@ impl App {
                     )),
                     confirmations: Arc::new(StoreConfirmations::new(stores.keyed.clone())),
                     fetcher,
-                    tone: crate::commands::tone::retriever(settings)
-                        .await
-                        .map(|r| r as Arc<dyn ToneSource>),
+                    tone: tone_retriever(settings, &stores).await,
                 };
                 Some(Arc::new(
                     Engine::new((*profile).clone(), deps, EngineConfig::default())
@@ -268,6 +266,18 @@ impl App {
             admin,
         })
     }
+}
+
+/// Tone retrieval with query embeddings cached in the shared store.
+async fn tone_retriever(settings: &Settings, stores: &Stores) -> Option<Arc<dyn ToneSource>> {
+    let cache: Arc<dyn inkdesk_tone::retrieve::EmbeddingCache> =
+        match crate::adapters::StoreEmbeddingCache::new(stores.keyed.clone()) {
+            Some(cache) => Arc::new(cache),
+            None => crate::commands::tone::memory_cache(),
+        };
+    crate::commands::tone::retriever(settings, cache)
+        .await
+        .map(|r| r as Arc<dyn ToneSource>)
 }
 
 fn redis_config(redis: &RedisSettings) -> anyhow::Result<RedisConfig> {

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use inkdesk_tone::VectorIndex;
 use inkdesk_tone::review::{ToneExample, read_jsonl, write_jsonl};
-use inkdesk_webhook::commands::tone::{TONE_INDEX_FILE, retriever};
+use inkdesk_webhook::commands::tone::{TONE_INDEX_FILE, memory_cache, retriever};
 use inkdesk_webhook::settings::Settings;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -477,18 +477,25 @@ async fn serve_wires_the_retriever_only_when_an_index_file_exists() {
         ("OPENAI_BASE_URL", base.as_str()),
         ("INKDESK_DATA_DIR", data.to_str().unwrap()),
     ];
-    assert!(retriever(&settings(&env)).await.is_none(), "no index yet");
+    assert!(
+        retriever(&settings(&env), memory_cache()).await.is_none(),
+        "no index yet"
+    );
 
     let (code, _, stderr) = run_async(dir.path(), &["index", review.to_str().unwrap()], &env).await;
     assert_eq!(code, Some(0), "{stderr}");
-    let live = retriever(&settings(&env)).await.expect("index exists now");
+    let live = retriever(&settings(&env), memory_cache())
+        .await
+        .expect("index exists now");
     let hits = live.retrieve(&approved[1]).await.expect("retrieval on");
     assert_eq!(hits[0].example.customer, approved[1]);
     assert!(hits[0].score > 0.999, "{}", hits[0].score);
 
     let without_model = [("INKDESK_DATA_DIR", data.to_str().unwrap())];
     assert!(
-        retriever(&settings(&without_model)).await.is_none(),
+        retriever(&settings(&without_model), memory_cache())
+            .await
+            .is_none(),
         "no embedder, no retriever"
     );
 }

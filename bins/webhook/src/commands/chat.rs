@@ -65,7 +65,7 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         holds: Arc::new(MemoryOfferHolds::new()),
         confirmations: Arc::new(MemoryConfirmationStore::new()),
         fetcher: fetcher.clone(),
-        tone: crate::commands::tone::retriever(&settings)
+        tone: crate::commands::tone::retriever(&settings, crate::commands::tone::memory_cache())
             .await
             .map(|r| r as Arc<dyn ToneSource>),
     };

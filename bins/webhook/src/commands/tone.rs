@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use inkdesk_tone::retrieve::EmbeddingCache;
 use inkdesk_tone::{
     FileIndex, MemoryEmbeddingCache, OpenAiEmbedder, OpenAiEmbeddingsConfig, PineconeConfig,
     PineconeIndex, Progress, RetrievalConfig, RetryPolicy, Stage, ToneError, ToneRetriever,
@@ -252,10 +253,19 @@ async fn pinecone_host(settings: &Settings) -> anyhow::Result<Url> {
     .with_context(|| format!("cannot look up the host of Pinecone index {name}"))
 }
 
+/// A query-embedding cache in process memory (for `inkdesk chat`).
+pub fn memory_cache() -> Arc<dyn EmbeddingCache> {
+    Arc::new(MemoryEmbeddingCache::new(QUERY_CACHE_ENTRIES))
+}
+
 /// The live retriever for `inkdesk serve`: Pinecone when configured, else the index file
 /// when it exists; `None` (with the reason logged) when there is no embedder or no index.
-/// Never an error: tone examples are an extra.
-pub async fn retriever(settings: &Settings) -> Option<Arc<ToneRetriever>> {
+/// Never an error: tone examples are an extra. Query embeddings are cached in `cache`
+/// (the shared store for `serve`, process memory for `chat`).
+pub async fn retriever(
+    settings: &Settings,
+    cache: Arc<dyn EmbeddingCache>,
+) -> Option<Arc<ToneRetriever>> {
     let index_path = settings.data_dir.join(TONE_INDEX_FILE);
     let pinecone = settings.tone.pinecone().is_some();
     if !pinecone && !index_path.exists() {
@@ -295,7 +305,7 @@ pub async fn retriever(settings: &Settings) -> Option<Arc<ToneRetriever>> {
     Some(Arc::new(ToneRetriever::new(
         Arc::new(embedder),
         search,
-        Arc::new(MemoryEmbeddingCache::new(QUERY_CACHE_ENTRIES)),
+        cache,
         RetrievalConfig::default(),
     )))
 }
