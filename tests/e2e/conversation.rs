@@ -240,3 +240,36 @@ async fn without_a_model_conversations_are_recorded_not_answered() {
     assert_eq!(app.running.app.stores.inbox.next_due().await.unwrap(), None);
     let _ = send_reply_completion("unused");
 }
+
+#[tokio::test]
+async fn while_paused_or_on_standby_messages_are_recorded_not_answered() {
+    let app = spawn_app().await;
+    graph_accepts_sends(&app.graph).await;
+    model_replies(&app.model, "Γεια σας!").await;
+    let stores = &app.running.app.stores;
+    stores.takeover.set_paused(true).await.unwrap();
+    let paused = app
+        .post_signed(&text_event("5551010", "m_paused", "Γεια"))
+        .await;
+    assert_eq!(paused.status(), 200);
+    stores.takeover.set_paused(false).await.unwrap();
+    // Another app owns this thread: Meta delivers its messages under "standby".
+    let standby =
+        text_event("5551011", "m_standby", "Καλησπέρα").replace("\"messaging\"", "\"standby\"");
+    assert_eq!(app.post_signed(&standby).await.status(), 200);
+
+    assert_eq!(
+        stores.inbox.next_due().await.unwrap(),
+        None,
+        "nothing queued"
+    );
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert!(app.sent().await.is_empty());
+    assert!(app.model.received_requests().await.unwrap().is_empty());
+    for (id, text) in [("5551010", "Γεια"), ("5551011", "Καλησπέρα")] {
+        let conversation = inkdesk_domain::ConversationId::parse(id).unwrap();
+        let log = stores.log.recent(&conversation, 10).await.unwrap();
+        assert_eq!(log.len(), 1, "{id} recorded for the people");
+        assert_eq!(log[0].text, text);
+    }
+}

@@ -11,7 +11,7 @@ use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, 
 use inkdesk_domain::{Clock, StudioProfile, SystemClock};
 use inkdesk_messaging::{AttachmentFetcher, GraphConfig, GraphMessenger, HttpFetcher, Messenger};
 use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig};
-use inkdesk_store::{RedisConfig, StoreError, StoreOptions, Stores, Takeover};
+use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Notify;
 
@@ -81,8 +81,6 @@ pub struct App {
     pub worker: WorkerConfig,
     /// Wakes this replica's workers when the webhook queued something.
     pub wake_workers: Arc<Notify>,
-    /// The global pause switch as last read by this replica.
-    pub paused: PausedCache,
     /// The admin console's state (sessions, notifier); off without `INKDESK_ADMIN_TOKEN`.
     pub admin: Arc<crate::admin::Console>,
 }
@@ -95,39 +93,6 @@ impl std::fmt::Debug for App {
             .field("messenger", &self.messenger.is_some())
             .field("debounce", &self.debounce)
             .finish_non_exhaustive()
-    }
-}
-
-/// The global pause switch as this replica last read it, re-read at most once a second.
-/// The webhook path consults it for every message; a pause taking up to a second to
-/// reach every replica is harmless, a store round trip per message is not.
-#[derive(Debug, Default)]
-pub struct PausedCache {
-    last: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
-}
-
-impl PausedCache {
-    /// How long a read value is trusted.
-    pub const MAX_AGE: Duration = Duration::from_secs(1);
-
-    /// Whether the assistant is paused, from the cache or the store.
-    pub async fn get(&self, takeover: &dyn Takeover) -> Result<bool, StoreError> {
-        let cached = *self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, paused)) = cached
-            && at.elapsed() < Self::MAX_AGE
-        {
-            return Ok(paused);
-        }
-        let paused = takeover.is_paused().await?;
-        *self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((std::time::Instant::now(), paused));
-        Ok(paused)
     }
 }
 
@@ -262,7 +227,6 @@ impl App {
             debounce,
             worker: overrides.worker.unwrap_or_default(),
             wake_workers: Arc::new(Notify::new()),
-            paused: PausedCache::default(),
             admin,
         })
     }

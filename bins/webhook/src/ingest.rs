@@ -4,9 +4,13 @@
 //! webhook can answer within milliseconds. What each event means is decided by the
 //! engine crate ([`inkdesk_assistant::takeover::decide`]); this module only performs it.
 //!
-//! Order of steps per event, chosen so that nothing is lost and nothing answered twice:
+//! Customer messages — nearly all of the traffic — take one atomic store call
+//! ([`inkdesk_store::Intake::record_message`]: dedupe mark, history, pause/mute check,
+//! queue), so a message is either wholly recorded or not at all and a failure simply lets
+//! Meta's redelivery through. Other events (echoes, studio reactions, deletions) take the
+//! general path, ordered so that nothing is lost and nothing is done twice:
 //! 1. `first_seen` on the event's dedupe key — a redelivery stops here;
-//! 2. the event's effect (log, queue, mute), each step idempotent;
+//! 2. the event's effect (log, mute, removal), each step idempotent;
 //! 3. if a step fails, the dedupe mark is removed again and the error goes up, so the
 //!    webhook answers 503 and Meta's redelivery is processed afresh.
 
@@ -16,7 +20,9 @@ use chrono::Duration as ChronoDuration;
 use inkdesk_assistant::message::CustomerMessage;
 use inkdesk_assistant::takeover::{EventDecision, MuteCause, decide};
 use inkdesk_messaging::{EventKind, InboundEvent};
-use inkdesk_store::{PendingMessage, Role, StoreError, Turn};
+use inkdesk_store::{
+    IncomingMessage, IntakeOutcome, NotQueued, PendingMessage, Role, StoreError, Turn,
+};
 
 use crate::app::App;
 
@@ -36,12 +42,17 @@ pub async fn record_all(app: &App, events: &[InboundEvent]) -> Result<(), StoreE
 }
 
 async fn record(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
+    let effect = match meaning(app, event).await? {
+        EventDecision::Customer(message) => return queue(app, event, *message).await,
+        EventDecision::Ignore => Effect::None,
+        EventDecision::Mute { minutes, cause } => Effect::Mute { minutes, cause },
+    };
     let key = event.dedupe_key();
     if !app.stores.dedupe.first_seen(&key, DEDUPE_TTL).await? {
         tracing::debug!(kind = kind_name(&event.kind), "redelivered event ignored");
         return Ok(());
     }
-    let result = apply(app, event).await;
+    let result = apply(app, event, effect).await;
     if result.is_err() {
         // Let the redelivery through: the effect did not complete.
         if let Err(error) = app.stores.dedupe.forget(&key).await {
@@ -51,7 +62,17 @@ async fn record(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
     result
 }
 
-async fn apply(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
+/// What an event other than a customer's message does.
+enum Effect {
+    /// Nothing beyond dropping a deleted message from the queue.
+    None,
+    /// A person from the studio took the conversation.
+    Mute { minutes: u32, cause: MuteCause },
+}
+
+/// What the event means, after the reads the decision needs (only echoes and reactions
+/// need any; a customer's text needs none).
+async fn meaning(app: &App, event: &InboundEvent) -> Result<EventDecision, StoreError> {
     let conversation = &event.conversation;
     let sent_by_us = match &event.kind {
         EventKind::Echo(echo) => app.stores.outbox.contains(&echo.mid).await?,
@@ -63,8 +84,14 @@ async fn apply(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
         }
         _ => None,
     };
-    match decide(event, &app.profile, |_| sent_by_us, target_text) {
-        EventDecision::Ignore => {
+    Ok(decide(event, &app.profile, |_| sent_by_us, target_text))
+}
+
+/// Performs the effect of an event other than a customer's message.
+async fn apply(app: &App, event: &InboundEvent, effect: Effect) -> Result<(), StoreError> {
+    let conversation = &event.conversation;
+    match effect {
+        Effect::None => {
             if let EventKind::Deleted(deleted) = &event.kind {
                 app.stores
                     .inbox
@@ -74,7 +101,7 @@ async fn apply(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
             tracing::debug!(kind = kind_name(&event.kind), "event needs no action");
             Ok(())
         }
-        EventDecision::Mute { minutes, cause } => {
+        Effect::Mute { minutes, cause } => {
             let until = app.clock.now() + ChronoDuration::minutes(i64::from(minutes));
             let reason = match cause {
                 MuteCause::StudioEcho => "a person from the studio replied in Instagram",
@@ -97,10 +124,10 @@ async fn apply(app: &App, event: &InboundEvent) -> Result<(), StoreError> {
             tracing::info!(%conversation, reason, "conversation muted for a person");
             Ok(())
         }
-        EventDecision::Customer(message) => queue(app, event, *message).await,
     }
 }
 
+/// Records a customer's message and queues it for a turn, in one store call.
 async fn queue(
     app: &App,
     event: &InboundEvent,
@@ -109,36 +136,44 @@ async fn queue(
     let conversation = &event.conversation;
     let payload = serde_json::to_value(&message)
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a message: {e}")))?;
-    let turn = Turn {
-        role: Role::Customer,
-        text: message.text.clone().unwrap_or_default(),
-        message_id: Some(message.mid.clone()),
-        at: message.sent_at,
-        data: Some(payload.clone()),
+    let incoming = IncomingMessage {
+        event_key: event.dedupe_key(),
+        dedupe_ttl: DEDUPE_TTL,
+        turn: Turn {
+            role: Role::Customer,
+            text: message.text.clone().unwrap_or_default(),
+            message_id: Some(message.mid.clone()),
+            at: message.sent_at,
+            data: Some(payload.clone()),
+        },
+        pending: PendingMessage {
+            message_id: message.mid,
+            received_at: app.clock.now(),
+            payload,
+        },
+        debounce: app.debounce,
+        // Standby events: another app owns the thread; recorded for the people only.
+        answerable: !event.standby,
     };
-    // Three independent store calls at once: one wait instead of three on this hot path.
-    let (appended, paused, muted) = tokio::join!(
-        app.stores.log.append(conversation, turn),
-        app.paused.get(app.stores.takeover.as_ref()),
-        app.stores.takeover.muted(conversation),
-    );
-    appended?;
-    // Standby events (another app owns the thread), a paused assistant and muted
-    // conversations are recorded for the people, not answered.
-    if event.standby || paused? || muted?.is_some() {
-        tracing::info!(%conversation, "message recorded; the assistant does not answer now");
-        return Ok(());
+    match app
+        .stores
+        .intake
+        .record_message(conversation, incoming)
+        .await?
+    {
+        IntakeOutcome::Duplicate => {
+            tracing::debug!(kind = kind_name(&event.kind), "redelivered event ignored");
+        }
+        IntakeOutcome::Queued => tracing::info!(%conversation, "message queued"),
+        IntakeOutcome::Recorded(reason) => {
+            let reason = match reason {
+                NotQueued::NotAnswerable => "standby",
+                NotQueued::Paused => "paused",
+                NotQueued::Muted => "muted",
+            };
+            tracing::info!(%conversation, reason, "message recorded; the assistant does not answer now");
+        }
     }
-    let pending = PendingMessage {
-        message_id: message.mid.clone(),
-        received_at: app.clock.now(),
-        payload,
-    };
-    app.stores
-        .inbox
-        .push(conversation, pending, app.debounce)
-        .await?;
-    tracing::info!(%conversation, "message queued");
     Ok(())
 }
 

@@ -5,7 +5,8 @@
 //!
 //! - [`ports`]: the traits — [`ConversationLog`] (history, retention, privacy delete),
 //!   [`Inbox`] (the debounce queue: push, claim with a lease and fencing token, ack, release),
-//!   [`Dedupe`], [`Takeover`] (mutes, global pause), [`SlotHolds`], [`Outbox`], [`Health`].
+//!   [`Dedupe`], [`Takeover`] (mutes, global pause), [`SlotHolds`], [`Outbox`], [`Health`],
+//!   and [`Intake`] (the webhook's whole fast path for one message in one atomic call).
 //! - [`model`]: the values they exchange ([`Turn`], [`PendingMessage`], [`Claim`], …) and
 //!   [`StoreOptions`].
 //! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
@@ -23,7 +24,8 @@
 //! Redis Cluster: every key of one conversation shares the hash tag `{P:conv:ID}`, slot holds
 //! share `{P:holds}`, and the queue's due set and token counter share `{P:queue}`. The
 //! claim script reads the global due set and then the claimed conversations' own keys, and
-//! the history listing reads the index then each conversation's log; those keys live in
+//! the history listing reads the index then each conversation's log, and the intake script
+//! touches the dedupe mark, the pause switch, the conversation and the due set; those keys live in
 //! different slots, which Cluster refuses inside one script. **The choice made here: the
 //! Redis adapter targets a single-shard deployment** (standalone Redis, a primary with
 //! replicas, or a managed single-shard "cluster"). Spreading the Inbox over shards would need
@@ -45,13 +47,16 @@ pub mod testing;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, Role, SlotKey,
-    StoreOptions, Turn,
+    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, Mute, NotQueued,
+    PendingMessage, Role, SlotKey, StoreOptions, Turn,
 };
-pub use ports::{ConversationLog, Dedupe, Health, Inbox, Keyed, Outbox, SlotHolds, Takeover};
+pub use ports::{
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+};
 #[cfg(feature = "testing")]
 pub use ports::{
-    MockConversationLog, MockDedupe, MockHealth, MockInbox, MockOutbox, MockSlotHolds, MockTakeover,
+    MockConversationLog, MockDedupe, MockHealth, MockInbox, MockIntake, MockOutbox, MockSlotHolds,
+    MockTakeover,
 };
 pub use redis::{RedisConfig, RedisStore};
 pub use sqlite::SqliteStore;

@@ -12,10 +12,12 @@ use inkdesk_domain::{Clock, ConversationId};
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, SlotKey, StoreOptions,
-    Turn, after, preview,
+    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, Mute, NotQueued,
+    PendingMessage, SlotKey, StoreOptions, Turn, after, preview,
 };
-use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Keyed, Outbox, SlotHolds, Takeover};
+use crate::ports::{
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+};
 
 /// Every port in process memory.
 #[derive(Debug)]
@@ -80,6 +82,56 @@ impl MemoryStore {
     }
 }
 
+impl State {
+    fn append(&mut self, conv: &ConversationId, turn: Turn, now: DateTime<Utc>, o: &StoreOptions) {
+        let expires_at = after(now, o.retention);
+        live_log(self, conv, now);
+        let log = self.logs.entry(conv.clone()).or_insert_with(|| Log {
+            turns: VecDeque::new(),
+            expires_at,
+        });
+        log.expires_at = expires_at;
+        log.turns.push_back(turn);
+        while log.turns.len() > o.max_turns {
+            log.turns.pop_front();
+        }
+    }
+
+    fn push(&mut self, conv: &ConversationId, message: PendingMessage, due: DateTime<Utc>) {
+        let q = self.queue.entry(conv.clone()).or_insert_with(|| Queued {
+            messages: Vec::new(),
+            due,
+            lease: None,
+        });
+        if q.messages
+            .iter()
+            .any(|m| m.message_id == message.message_id)
+        {
+            return;
+        }
+        q.messages.push(message);
+        q.due = due;
+    }
+
+    /// Marks `id` seen until `expires`; false if it already was (and still is).
+    fn first_seen(&mut self, id: &str, expires: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        if self.dedupe.len() > 4096 {
+            self.dedupe.retain(|_, exp| *exp > now);
+        }
+        match self.dedupe.get(id) {
+            Some(exp) if *exp > now => false,
+            _ => {
+                self.dedupe.insert(id.to_owned(), expires);
+                true
+            }
+        }
+    }
+
+    fn is_muted(&self, conv: &ConversationId, now: DateTime<Utc>) -> bool {
+        self.mutes.get(conv).is_some_and(|m| m.until > now)
+    }
+}
+
 fn live_log<'a>(
     state: &'a mut State,
     conv: &ConversationId,
@@ -95,17 +147,7 @@ fn live_log<'a>(
 impl ConversationLog for MemoryStore {
     async fn append(&self, conversation: &ConversationId, turn: Turn) -> Result<(), StoreError> {
         let (mut st, now) = self.lock();
-        let expires_at = after(now, self.options.retention);
-        live_log(&mut st, conversation, now);
-        let log = st.logs.entry(conversation.clone()).or_insert_with(|| Log {
-            turns: VecDeque::new(),
-            expires_at,
-        });
-        log.expires_at = expires_at;
-        log.turns.push_back(turn);
-        while log.turns.len() > self.options.max_turns {
-            log.turns.pop_front();
-        }
+        st.append(conversation, turn, now, &self.options);
         Ok(())
     }
 
@@ -207,23 +249,7 @@ impl Inbox for MemoryStore {
         debounce: Duration,
     ) -> Result<(), StoreError> {
         let (mut st, now) = self.lock();
-        let due = after(now, debounce);
-        let q = st
-            .queue
-            .entry(conversation.clone())
-            .or_insert_with(|| Queued {
-                messages: Vec::new(),
-                due,
-                lease: None,
-            });
-        if q.messages
-            .iter()
-            .any(|m| m.message_id == message.message_id)
-        {
-            return Ok(());
-        }
-        q.messages.push(message);
-        q.due = due;
+        st.push(conversation, message, after(now, debounce));
         Ok(())
     }
 
@@ -314,16 +340,7 @@ impl Inbox for MemoryStore {
 impl Dedupe for MemoryStore {
     async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
         let (mut st, now) = self.lock();
-        if st.dedupe.len() > 4096 {
-            st.dedupe.retain(|_, exp| *exp > now);
-        }
-        match st.dedupe.get(id) {
-            Some(exp) if *exp > now => Ok(false),
-            _ => {
-                st.dedupe.insert(id.to_owned(), after(now, ttl));
-                Ok(true)
-            }
-        }
+        Ok(st.first_seen(id, after(now, ttl), now))
     }
 
     async fn forget(&self, id: &str) -> Result<(), StoreError> {
@@ -477,5 +494,34 @@ impl SlotHolds for MemoryStore {
 impl Health for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Intake for MemoryStore {
+    async fn record_message(
+        &self,
+        conversation: &ConversationId,
+        message: IncomingMessage,
+    ) -> Result<IntakeOutcome, StoreError> {
+        let (mut st, now) = self.lock();
+        if !st.first_seen(&message.event_key, after(now, message.dedupe_ttl), now) {
+            return Ok(IntakeOutcome::Duplicate);
+        }
+        st.append(conversation, message.turn, now, &self.options);
+        let held = if !message.answerable {
+            Some(NotQueued::NotAnswerable)
+        } else if st.paused {
+            Some(NotQueued::Paused)
+        } else if st.is_muted(conversation, now) {
+            Some(NotQueued::Muted)
+        } else {
+            None
+        };
+        if let Some(reason) = held {
+            return Ok(IntakeOutcome::Recorded(reason));
+        }
+        st.push(conversation, message.pending, after(now, message.debounce));
+        Ok(IntakeOutcome::Queued)
     }
 }

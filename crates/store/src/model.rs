@@ -80,6 +80,47 @@ pub struct Claim {
     pub messages: Vec<PendingMessage>,
 }
 
+/// One customer message as the webhook records it: everything
+/// [`crate::Intake::record_message`] needs to do the whole fast path in one store call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingMessage {
+    /// The event's dedupe key (the same namespace as [`crate::Dedupe::first_seen`]).
+    pub event_key: String,
+    /// How long the dedupe key is remembered.
+    pub dedupe_ttl: Duration,
+    /// The turn appended to the conversation's history.
+    pub turn: Turn,
+    /// The message queued for a turn of the assistant.
+    pub pending: PendingMessage,
+    /// The debounce window the queued message (re)starts.
+    pub debounce: Duration,
+    /// False when the message must only be recorded (e.g. a standby event: another app
+    /// owns the thread).
+    pub answerable: bool,
+}
+
+/// What [`crate::Intake::record_message`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    /// The event key was seen before: nothing changed.
+    Duplicate,
+    /// Recorded in the history and queued for the assistant.
+    Queued,
+    /// Recorded in the history only, for the reason given.
+    Recorded(NotQueued),
+}
+
+/// Why a recorded message was not queued for the assistant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotQueued {
+    /// The caller said so ([`IncomingMessage::answerable`] was false).
+    NotAnswerable,
+    /// The assistant is switched off for every conversation.
+    Paused,
+    /// A person has the conversation (a live mute).
+    Muted,
+}
+
 /// Why a conversation is muted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mute {

@@ -8,7 +8,8 @@ use inkdesk_domain::ConversationId;
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, Mute, PendingMessage, SlotKey, Turn,
+    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, Mute,
+    PendingMessage, SlotKey, Turn,
 };
 
 /// Conversation history with retention.
@@ -154,6 +155,23 @@ pub trait Outbox: Send + Sync {
     async fn remember(&self, message_id: &str, ttl: Duration) -> Result<(), StoreError>;
     /// Whether we sent this message (within its ttl).
     async fn contains(&self, message_id: &str) -> Result<bool, StoreError>;
+}
+
+/// The webhook's hot path: one customer message recorded in one atomic store call.
+///
+/// Equivalent to [`Dedupe::first_seen`], then [`ConversationLog::append`], then — unless the
+/// message is not answerable, the assistant is paused or the conversation muted —
+/// [`Inbox::push`], but all or nothing and in one round trip: a failure leaves no dedupe mark
+/// behind (the redelivery is processed afresh) and a success leaves nothing half done.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait Intake: Send + Sync {
+    /// Records `message` in `conversation` unless its event key was seen within its TTL.
+    async fn record_message(
+        &self,
+        conversation: &ConversationId,
+        message: IncomingMessage,
+    ) -> Result<IntakeOutcome, StoreError>;
 }
 
 /// Readiness of the backend.

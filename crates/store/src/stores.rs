@@ -7,7 +7,9 @@ use inkdesk_domain::{Clock, SystemClock};
 use crate::StoreError;
 use crate::memory::MemoryStore;
 use crate::model::StoreOptions;
-use crate::ports::{ConversationLog, Dedupe, Health, Inbox, Keyed, Outbox, SlotHolds, Takeover};
+use crate::ports::{
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+};
 use crate::redis::{RedisConfig, RedisStore};
 use crate::sqlite::SqliteStore;
 
@@ -30,6 +32,8 @@ pub struct Stores {
     pub health: Arc<dyn Health>,
     /// Small per-conversation values (pending confirmations).
     pub keyed: Arc<dyn Keyed>,
+    /// The webhook's one-call recording of a customer message.
+    pub intake: Arc<dyn Intake>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -50,6 +54,7 @@ impl Stores {
             + Outbox
             + Health
             + Keyed
+            + Intake
             + 'static,
     {
         let a = Arc::new(adapter);
@@ -61,7 +66,8 @@ impl Stores {
             holds: a.clone(),
             outbox: a.clone(),
             health: a.clone(),
-            keyed: a,
+            keyed: a.clone(),
+            intake: a,
         }
     }
 

@@ -18,7 +18,7 @@ pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
 
 impl RedisStore {
     /// The four keys every inbox script takes, in order.
-    fn inbox_keys(&self, conv: &ConversationId) -> [String; 4] {
+    pub(super) fn inbox_keys(&self, conv: &ConversationId) -> [String; 4] {
         [
             self.conv_key(conv, "msgs"),
             self.conv_key(conv, "order"),

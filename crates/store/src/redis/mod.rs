@@ -19,6 +19,7 @@
 
 mod config;
 mod inbox;
+mod intake;
 mod log;
 mod state;
 
@@ -52,6 +53,7 @@ struct Scripts {
     active: Script,
     release_all: Script,
     conversations: Script,
+    record: Script,
 }
 
 impl Scripts {
@@ -66,6 +68,7 @@ impl Scripts {
             active: Script::new(include_str!("scripts/active.lua")),
             release_all: Script::new(include_str!("scripts/release_all.lua")),
             conversations: Script::new(include_str!("scripts/conversations.lua")),
+            record: Script::new(include_str!("scripts/record.lua")),
         }
     }
 }

@@ -44,6 +44,32 @@ fn check_token(tx: &Connection, claim: &Claim) -> Result<(), StoreError> {
     }
 }
 
+/// Queues one message (already JSON) and moves the conversation's due time; a message id
+/// already pending changes nothing. The caller owns the transaction.
+pub(super) fn push_message(
+    tx: &Connection,
+    conv: &str,
+    message_id: &str,
+    body: &str,
+    now: i64,
+    debounce: i64,
+) -> Result<(), StoreError> {
+    let added = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO inbox_messages(conv, message_id, body) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![conv, message_id, body])?;
+    if added == 1 {
+        tx.prepare_cached(
+            "INSERT INTO inbox_queue(conv, due, ready_at) VALUES (?1, ?2, ?2) \
+             ON CONFLICT(conv) DO UPDATE SET due = excluded.due, ready_at = CASE \
+             WHEN lease_until > ?3 THEN max(excluded.due, lease_until) ELSE excluded.due END",
+        )?
+        .execute(params![conv, now.saturating_add(debounce), now])?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Inbox for SqliteStore {
     async fn push(
@@ -57,19 +83,7 @@ impl Inbox for SqliteStore {
         let debounce = dur_ms(debounce);
         self.run(move |conn, now| {
             let tx = conn.savepoint()?;
-            let added = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO inbox_messages(conv, message_id, body) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![conv, message.message_id, body])?;
-            if added == 1 {
-                tx.prepare_cached(
-                    "INSERT INTO inbox_queue(conv, due, ready_at) VALUES (?1, ?2, ?2) \
-                     ON CONFLICT(conv) DO UPDATE SET due = excluded.due, ready_at = CASE \
-                     WHEN lease_until > ?3 THEN max(excluded.due, lease_until) ELSE excluded.due END",
-                )?
-                .execute(params![conv, now.saturating_add(debounce), now])?;
-            }
+            push_message(&tx, &conv, &message.message_id, &body, now, debounce)?;
             tx.commit()?;
             Ok(())
         })

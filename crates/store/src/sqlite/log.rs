@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use inkdesk_domain::ConversationId;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, dur_ms};
 use crate::StoreError;
@@ -11,6 +11,53 @@ use crate::ports::ConversationLog;
 
 pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
     ConversationId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Appends one turn (already JSON) and refreshes the conversation's retention; the caller
+/// owns the transaction.
+pub(super) fn append_turn(
+    tx: &Connection,
+    conv: &str,
+    body: &str,
+    last_at: i64,
+    now: i64,
+    retention: i64,
+    max_turns: i64,
+) -> Result<(), StoreError> {
+    let live: Option<i64> = tx
+        .prepare_cached("SELECT turns FROM conversations WHERE conv = ?1 AND expires_at > ?2")?
+        .query_row(params![conv, now], |r| r.get(0))
+        .optional()?;
+    if live.is_none() {
+        // Expired (or new): nothing older than the retention survives.
+        tx.prepare_cached("DELETE FROM turns WHERE conv = ?1")?
+            .execute([conv])?;
+    }
+    tx.prepare_cached("INSERT INTO turns(conv, body) VALUES (?1, ?2)")?
+        .execute(params![conv, body])?;
+    let mut count = live.unwrap_or(0) + 1;
+    if count > max_turns {
+        tx.prepare_cached(
+            "DELETE FROM turns WHERE conv = ?1 AND seq <= \
+             (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )?
+        .execute(params![conv, max_turns])?;
+        count = max_turns;
+    }
+    tx.prepare_cached(
+        "INSERT INTO conversations(conv, last_at, last_body, turns, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(conv) DO UPDATE SET \
+         last_at = excluded.last_at, last_body = excluded.last_body, \
+         turns = excluded.turns, expires_at = excluded.expires_at",
+    )?
+    .execute(params![
+        conv,
+        last_at,
+        body,
+        count,
+        now.saturating_add(retention)
+    ])?;
+    Ok(())
 }
 
 #[async_trait]
@@ -23,41 +70,7 @@ impl ConversationLog for SqliteStore {
         let last_at = ms(turn.at);
         self.run(move |conn, now| {
             let tx = conn.savepoint()?;
-            let live: Option<i64> = tx
-                .prepare_cached(
-                    "SELECT turns FROM conversations WHERE conv = ?1 AND expires_at > ?2",
-                )?
-                .query_row(params![conv, now], |r| r.get(0))
-                .optional()?;
-            if live.is_none() {
-                // Expired (or new): nothing older than the retention survives.
-                tx.prepare_cached("DELETE FROM turns WHERE conv = ?1")?
-                    .execute([&conv])?;
-            }
-            tx.prepare_cached("INSERT INTO turns(conv, body) VALUES (?1, ?2)")?
-                .execute(params![conv, body])?;
-            let mut count = live.unwrap_or(0) + 1;
-            if count > max_turns {
-                tx.prepare_cached(
-                    "DELETE FROM turns WHERE conv = ?1 AND seq <= \
-                     (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-                )?
-                .execute(params![conv, max_turns])?;
-                count = max_turns;
-            }
-            tx.prepare_cached(
-                "INSERT INTO conversations(conv, last_at, last_body, turns, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(conv) DO UPDATE SET \
-                 last_at = excluded.last_at, last_body = excluded.last_body, \
-                 turns = excluded.turns, expires_at = excluded.expires_at",
-            )?
-            .execute(params![
-                conv,
-                last_at,
-                body,
-                count,
-                now.saturating_add(retention)
-            ])?;
+            append_turn(&tx, &conv, &body, last_at, now, retention, max_turns)?;
             tx.commit()?;
             Ok(())
         })

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inkdesk_domain::ConversationId;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::log::parse_conv;
 use super::{SqliteStore, dur_ms};
@@ -13,22 +13,30 @@ use crate::StoreError;
 use crate::model::{Hold, HoldOutcome, Mute, SlotKey, from_ms, ms};
 use crate::ports::{Dedupe, Keyed, Outbox, SlotHolds, Takeover};
 
+/// Marks `id` seen for `ttl` ms; false if it already was (and the mark is live).
+pub(super) fn mark_seen(
+    conn: &Connection,
+    id: &str,
+    now: i64,
+    ttl: i64,
+) -> Result<bool, StoreError> {
+    // Inserts a new id, or takes over an expired one; a live id changes nothing.
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO dedupe(id, expires_at) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE \
+             SET expires_at = excluded.expires_at WHERE dedupe.expires_at <= ?3",
+        )?
+        .execute(params![id, now.saturating_add(ttl), now])?;
+    Ok(changed == 1)
+}
+
 #[async_trait]
 impl Dedupe for SqliteStore {
     async fn first_seen(&self, id: &str, ttl: Duration) -> Result<bool, StoreError> {
         let id = id.to_owned();
         let ttl = dur_ms(ttl);
-        self.run(move |conn, now| {
-            // Inserts a new id, or takes over an expired one; a live id changes nothing.
-            let changed = conn
-                .prepare_cached(
-                    "INSERT INTO dedupe(id, expires_at) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE \
-                     SET expires_at = excluded.expires_at WHERE dedupe.expires_at <= ?3",
-                )?
-                .execute(params![id, now.saturating_add(ttl), now])?;
-            Ok(changed == 1)
-        })
-        .await
+        self.run(move |conn, now| mark_seen(conn, &id, now, ttl))
+            .await
     }
 
     async fn forget(&self, id: &str) -> Result<(), StoreError> {

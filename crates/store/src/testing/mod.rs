@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod inbox;
+mod intake;
 mod state;
 
 use std::any::Any;
@@ -21,6 +22,7 @@ use crate::model::{PendingMessage, Role, StoreOptions, Turn};
 use crate::stores::Stores;
 
 pub use inbox::*;
+pub use intake::*;
 pub use state::*;
 
 /// Debounce window used by the suite.
@@ -156,6 +158,9 @@ macro_rules! conformance_suite {
                 health_ping_answers,
                 dedupe_forget_lets_a_redelivery_through,
                 keyed_values_expire_and_go_with_the_conversation,
+                intake_records_queues_and_dedupes,
+                intake_holds_back_for_pause_mute_and_standby,
+                intake_during_a_turn_waits_for_the_lease,
             );
         }
     };
