@@ -10,7 +10,8 @@ use url::Url;
 pub struct RedisConfig {
     /// `redis://` or `rediss://` (TLS) URL.
     pub url: SecretString,
-    /// Most pooled connections.
+    /// Most pooled connections. Calls share one multiplexed connection; the pool opens
+    /// and checks it, so a handful is plenty.
     pub pool_size: usize,
     /// Longest wait for a free pooled connection.
     pub wait_timeout: Duration,
@@ -28,7 +29,7 @@ impl RedisConfig {
     pub fn from_url(url: impl Into<String>) -> Self {
         Self {
             url: SecretString::from(url.into()),
-            pool_size: 64,
+            pool_size: 4,
             wait_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
             recycle_timeout: Duration::from_secs(1),
