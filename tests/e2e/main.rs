@@ -4,7 +4,6 @@
 
 #[path = "../../crates/calendar/tests/support/fake_google.rs"]
 mod fake_google;
-mod redis_server;
 mod support;
 
 mod admin;

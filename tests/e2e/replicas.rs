@@ -7,11 +7,11 @@ use inkdesk_webhook::app::StoreChoice;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::redis_server;
 use crate::support::{
     Options, Replica, graph_accepts_sends, model_replies, send_reply_completion, text_event,
     wait_for_sends,
 };
+use inkdesk_store::testing::redis_server;
 
 async fn replica(
     url: &str,
@@ -38,15 +38,15 @@ async fn replica(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_answer_each_burst_exactly_once() {
-    let Some(redis) = redis_server::start() else {
+    let Some((redis_url, _redis)) = redis_server::server() else {
         return;
     };
     let (graph, model) = (MockServer::start().await, MockServer::start().await);
     graph_accepts_sends(&graph).await;
     model_replies(&model, "Ευχαριστούμε! ❤️🐼").await;
     let lease = Duration::from_secs(30);
-    let a = replica(&redis.url, "e2e-burst", lease, &graph, &model).await;
-    let b = replica(&redis.url, "e2e-burst", lease, &graph, &model).await;
+    let a = replica(&redis_url, "e2e-burst", lease, &graph, &model).await;
+    let b = replica(&redis_url, "e2e-burst", lease, &graph, &model).await;
     let replicas = [&a, &b];
 
     const CONVERSATIONS: usize = 200;
@@ -98,7 +98,7 @@ async fn two_replicas_answer_each_burst_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_stopped_mid_turn_is_finished_by_the_other_after_the_lease() {
-    let Some(redis) = redis_server::start() else {
+    let Some((redis_url, _redis)) = redis_server::server() else {
         return;
     };
     let (graph, model) = (MockServer::start().await, MockServer::start().await);
@@ -114,7 +114,7 @@ async fn a_replica_stopped_mid_turn_is_finished_by_the_other_after_the_lease() {
         .mount(&model)
         .await;
     let lease = Duration::from_secs(4);
-    let a = replica(&redis.url, "e2e-crash", lease, &graph, &model).await;
+    let a = replica(&redis_url, "e2e-crash", lease, &graph, &model).await;
     a.post_signed(&text_event("7800001", "m_crash", "Γεια"))
         .await;
     // Debounce (1 s), then A claims and waits on the model; stop it mid-call.
@@ -127,7 +127,7 @@ async fn a_replica_stopped_mid_turn_is_finished_by_the_other_after_the_lease() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     a.running.kill();
-    let b = replica(&redis.url, "e2e-crash", lease, &graph, &model).await;
+    let b = replica(&redis_url, "e2e-crash", lease, &graph, &model).await;
     let sent = wait_for_sends(&graph, 1, Duration::from_secs(15)).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["recipient"]["id"], "7800001");

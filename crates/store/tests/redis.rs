@@ -7,69 +7,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inkdesk_domain::SystemClock;
+use inkdesk_store::testing::redis_server::{RedisServer, free_port, server};
 use inkdesk_store::testing::{Harness, conv};
 use inkdesk_store::{Health, Inbox, RedisConfig, RedisStore, StoreError, StoreOptions, Stores};
-
-/// A `redis-server` child process, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start_on(port: u16) -> std::io::Result<Self> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        Ok(Self { child, port })
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server for one test: `REDIS_URL`, or a fresh `redis-server`; `None` means skip.
-fn server() -> Option<(String, Option<RedisServer>)> {
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        return Some((url, None));
-    }
-    match RedisServer::start_on(free_port()) {
-        Ok(server) => Some((server.url(), Some(server))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var("INKDESK_REQUIRE_REDIS").as_deref() != Ok("1"),
-                "redis-server not found and INKDESK_REQUIRE_REDIS=1"
-            );
-            println!("SKIPPED: redis-server not found");
-            None
-        }
-        Err(e) => panic!("cannot start redis-server: {e}"),
-    }
-}
 
 /// Connects, retrying while the fresh server starts up.
 async fn stores(url: &str, options: StoreOptions) -> Stores {
@@ -155,7 +99,7 @@ async fn pool_recovers_after_redis_restarts() {
     let Some((url, Some(server))) = server() else {
         return;
     };
-    let port = server.port;
+    let port = server.port();
     let store =
         RedisStore::connect(&quick(&url), Arc::new(SystemClock), StoreOptions::default()).unwrap();
     wait_for(&store).await;
@@ -184,4 +128,58 @@ fn pending() -> inkdesk_store::PendingMessage {
         received_at: chrono::Utc::now(),
         payload: serde_json::json!({}),
     }
+}
+
+#[tokio::test]
+async fn a_corrupt_mute_fails_the_intake_without_writing_anything() {
+    use deadpool_redis::redis;
+    use inkdesk_store::{IncomingMessage, Role, Turn};
+    let Some((url, _server)) = server() else {
+        return;
+    };
+    let options = StoreOptions {
+        key_prefix: format!("inkdesk-test:{}:corrupt-mute", std::process::id()),
+        ..StoreOptions::default()
+    };
+    let stores = stores(&url, options.clone()).await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let mute_key = format!("{{{}:conv:c}}:mute", options.key_prefix);
+    redis::cmd("SET")
+        .arg(&mute_key)
+        .arg("not json")
+        .query_async::<()>(&mut raw)
+        .await
+        .unwrap();
+    let message = IncomingMessage {
+        event_key: "ev-corrupt".into(),
+        dedupe_ttl: Duration::from_secs(60),
+        turn: Turn {
+            role: Role::Customer,
+            text: "hi".into(),
+            message_id: Some("m1".into()),
+            at: chrono::Utc::now(),
+            data: None,
+        },
+        pending: pending(),
+        debounce: Duration::ZERO,
+        answerable: true,
+    };
+    let err = stores
+        .intake
+        .record_message(&conv("c"), message)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // Nothing was written: the redelivery will be recorded afresh.
+    assert!(stores.log.recent(&conv("c"), 5).await.unwrap().is_empty());
+    assert_eq!(stores.inbox.next_due().await.unwrap(), None);
+    assert!(
+        stores
+            .dedupe
+            .first_seen("ev-corrupt", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "a dedupe mark was left behind"
+    );
 }

@@ -9,6 +9,7 @@
 
 mod inbox;
 mod intake;
+pub mod redis_server;
 mod state;
 
 use std::any::Any;

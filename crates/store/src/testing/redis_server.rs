@@ -1,0 +1,73 @@
+//! A throwaway `redis-server` for tests that need a real Redis (this crate's adapter tests
+//! and the service's replica tests), or the server named by `REDIS_URL`.
+//!
+//! Without a `redis-server` binary, [`server`] prints `SKIPPED: redis-server not found`
+//! and returns `None`, unless `INKDESK_REQUIRE_REDIS=1` (CI), where it panics instead.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+/// A `redis-server` child process without persistence, killed on drop.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts a server on `port` (127.0.0.1 only).
+    pub fn start_on(port: u16) -> std::io::Result<Self> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Self { child, port })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its `redis://` URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server for one test: `REDIS_URL` (no process to own), or a fresh `redis-server`;
+/// `None` means skip the test.
+pub fn server() -> Option<(String, Option<RedisServer>)> {
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        return Some((url, None));
+    }
+    match RedisServer::start_on(free_port()) {
+        Ok(server) => Some((server.url(), Some(server))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var("INKDESK_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "redis-server not found and INKDESK_REQUIRE_REDIS=1"
+            );
+            println!("SKIPPED: redis-server not found");
+            None
+        }
+        Err(e) => panic!("cannot start redis-server: {e}"),
+    }
+}
