@@ -59,7 +59,7 @@ pub async fn seed(app: &TestApp, id: &str, hours_ago: i64) {
     .unwrap();
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -94,18 +94,24 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// The value of the first hidden `csrf` field in `html`.
-fn csrf_in(html: &str) -> String {
+pub fn csrf_in(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Logs in through the form; returns the session cookie's value.
 async fn login(app: &TestApp) -> String {
-    let form = client().get(app.url("/admin/login")).send().await.unwrap();
+    login_at(&app.url("")).await
+}
+
+/// Logs in through the form of the service at `base` (`http://host:port`).
+pub async fn login_at(base: &str) -> String {
+    let url = |path: &str| format!("{base}{path}");
+    let form = client().get(url("/admin/login")).send().await.unwrap();
     let double = set_cookie(&form, "inkdesk_login").unwrap();
     let csrf = csrf_in(&form.text().await.unwrap());
     let response = client()
-        .post(app.url("/admin/login"))
+        .post(url("/admin/login"))
         .header("cookie", format!("inkdesk_login={double}"))
         .form(&[("token", ADMIN_TOKEN), ("csrf", &csrf)])
         .send()

@@ -140,3 +140,50 @@ async fn a_replica_stopped_mid_turn_is_finished_by_the_other_after_the_lease() {
     );
     b.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_login_on_one_replica_is_known_to_the_other() {
+    use crate::admin::{client, csrf_in, login_at};
+    let Some((redis_url, _redis)) = redis_server::server() else {
+        return;
+    };
+    let (graph, model) = (MockServer::start().await, MockServer::start().await);
+    let lease = Duration::from_secs(30);
+    let a = replica(&redis_url, "e2e-admin", lease, &graph, &model).await;
+    let b = replica(&redis_url, "e2e-admin", lease, &graph, &model).await;
+    let base = |r: &Replica| format!("http://{}", r.running.addr);
+    let session = login_at(&base(&a)).await;
+    let cookie = format!("inkdesk_admin={session}");
+    let inbox = client()
+        .get(format!("{}/admin/", base(&b)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inbox.status(), 200, "the other replica knows the session");
+    let csrf = csrf_in(&inbox.text().await.unwrap());
+    let logout = client()
+        .post(format!("{}/admin/logout", base(&b)))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    let after = client()
+        .get(format!("{}/admin/", base(&a)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        303,
+        "logging out on one replica ends it on both"
+    );
+    assert_eq!(
+        after.headers()["location"],
+        "/admin/login",
+        "sent back to the login form"
+    );
+}

@@ -207,7 +207,7 @@ impl App {
             tracing::warn!(missing = line, "configuration incomplete");
         }
         let admin = Arc::new(
-            crate::admin::Console::new(settings, profile.time_zone)
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
                 .context("cannot build the admin console")?,
         );
         Ok(Self {

@@ -1,16 +1,20 @@
 //! Who may use the console: the bearer token (compared in constant time), login
-//! sessions kept in memory, the login rate limit and the cookies.
+//! sessions kept in the shared store (so any replica behind a load balancer knows them),
+//! the login rate limit (per replica) and the cookies.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use inkdesk_domain::{ConversationId, ValidationError};
+use inkdesk_store::{Keyed, StoreError};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
@@ -26,8 +30,8 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const LOGIN_ATTEMPTS: usize = 5;
 /// The rate limit's window.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
-/// Most live sessions kept; the oldest go first beyond it.
-const MAX_SESSIONS: usize = 1000;
+/// The reserved `Keyed` scope sessions live under (not an Instagram id: those are digits).
+const SESSION_SCOPE: &str = "inkdesk-admin-sessions";
 
 /// True when `given` equals `expected`, in time independent of where they differ.
 pub fn token_matches(expected: &SecretString, given: &str) -> bool {
@@ -48,52 +52,82 @@ pub fn random_token() -> String {
 }
 
 /// One logged-in browser.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     /// The session id (the cookie's value).
     pub id: String,
     /// The token every form of this session must carry.
     pub csrf: String,
-    expires: Instant,
 }
 
-/// Live sessions by id.
-#[derive(Debug, Default)]
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Both values are credentials: never in logs.
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+/// Live sessions, in the store's [`Keyed`] values under one reserved scope, with the
+/// store's TTL as their expiry. The key is a SHA-256 of the session id, so what the store
+/// holds cannot be replayed as a cookie.
 pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    keyed: Arc<dyn Keyed>,
+    scope: ConversationId,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
 }
 
 impl Sessions {
-    /// Starts a session.
-    pub fn create(&self) -> Session {
+    /// Sessions kept in `keyed`.
+    pub fn new(keyed: Arc<dyn Keyed>) -> Result<Self, ValidationError> {
+        Ok(Self {
+            keyed,
+            scope: ConversationId::parse(SESSION_SCOPE)?,
+        })
+    }
+
+    /// Starts a session; fails when the store cannot keep it.
+    pub async fn create(&self) -> Result<Session, StoreError> {
         let session = Session {
             id: random_token(),
             csrf: random_token(),
-            expires: Instant::now() + SESSION_TTL,
         };
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map.values().min_by_key(|s| s.expires).map(|s| s.id.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(session.id.clone(), session.clone());
-        session
+        let value = serde_json::json!({ "csrf": session.csrf });
+        self.keyed
+            .put(&self.scope, &key_of(&session.id), value, SESSION_TTL)
+            .await?;
+        Ok(session)
     }
 
-    /// The live session with this id.
-    pub fn get(&self, id: &str) -> Option<Session> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(id).filter(|s| s.expires > Instant::now()).cloned()
+    /// The live session with this id (none when the store cannot say).
+    pub async fn get(&self, id: &str) -> Option<Session> {
+        match self.keyed.get(&self.scope, &key_of(id)).await {
+            Ok(value) => Some(Session {
+                id: id.to_owned(),
+                csrf: value?.get("csrf")?.as_str()?.to_owned(),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "admin session store unavailable");
+                None
+            }
+        }
     }
 
     /// Ends a session.
-    pub fn remove(&self, id: &str) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(id);
+    pub async fn remove(&self, id: &str) {
+        if let Err(error) = self.keyed.delete(&self.scope, &key_of(id)).await {
+            tracing::warn!(%error, "admin session not removed from the store");
+        }
     }
+}
+
+/// The store key of a session id.
+fn key_of(id: &str) -> String {
+    format!("session:{}", hex::encode(Sha256::digest(id.as_bytes())))
 }
 
 /// Recent login attempts per client address.
@@ -176,8 +210,11 @@ impl FromRequestParts<AdminState> for Staff {
         parts: &mut Parts,
         state: &AdminState,
     ) -> Result<Self, Self::Rejection> {
-        cookie(&parts.headers, SESSION_COOKIE)
-            .and_then(|id| state.console().sessions.get(id))
+        let session = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(id) => state.console().sessions.get(id).await,
+            None => None,
+        };
+        session
             .map(Staff)
             .ok_or_else(|| Redirect::to("/admin/login").into_response())
     }
@@ -211,21 +248,40 @@ impl FromRequestParts<AdminState> for Bearer {
     }
 }
 
+/// What a login attempt came to.
+#[derive(Debug)]
+pub(super) enum Login {
+    /// This address used its attempts for the minute.
+    Limited,
+    /// Wrong token.
+    Refused,
+    /// The store could not keep the session.
+    Unavailable(StoreError),
+    /// Logged in.
+    Started(Session),
+}
+
 impl super::Console {
-    /// Checks the login form's token; `None` when this address is over its limit.
-    pub(super) fn try_login(&self, ip: Option<IpAddr>, given: &str) -> Option<Option<Session>> {
+    /// Checks the login form's token and starts a session.
+    pub(super) async fn try_login(&self, ip: Option<IpAddr>, given: &str) -> Login {
         if !self.limiter.allow(ip) {
-            return None;
+            return Login::Limited;
         }
         let ok = self
             .token
             .as_ref()
             .is_some_and(|expected| token_matches(expected, given));
-        Some(ok.then(|| self.sessions.create()))
+        if !ok {
+            return Login::Refused;
+        }
+        match self.sessions.create().await {
+            Ok(session) => Login::Started(session),
+            Err(error) => Login::Unavailable(error),
+        }
     }
 
-    pub(super) fn logout(&self, id: &str) {
-        self.sessions.remove(id);
+    pub(super) async fn logout(&self, id: &str) {
+        self.sessions.remove(id).await;
     }
 
     pub(super) fn secure_cookies(&self) -> bool {
@@ -262,14 +318,46 @@ mod tests {
         assert!(limiter.allow(ip));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn sessions_expire() {
-        let sessions = Sessions::default();
-        let session = sessions.create();
-        assert!(sessions.get(&session.id).is_some());
-        assert!(sessions.get("not-a-session").is_none());
-        tokio::time::advance(SESSION_TTL).await;
-        assert!(sessions.get(&session.id).is_none());
+    #[tokio::test]
+    async fn sessions_live_in_the_store_under_a_hash_and_expire() {
+        use inkdesk_domain::{Clock, ManualClock, SystemClock};
+        use inkdesk_store::{StoreOptions, Stores};
+        let clock = ManualClock::new(SystemClock.now());
+        let stores = Stores::memory(Arc::new(clock.clone()), StoreOptions::default());
+        let sessions = Sessions::new(stores.keyed.clone()).unwrap();
+        let session = sessions.create().await.unwrap();
+        let found = sessions.get(&session.id).await.unwrap();
+        assert_eq!(found.csrf, session.csrf);
+        assert!(sessions.get("not-a-session").await.is_none());
+        // Another replica on the same store knows the session.
+        let other = Sessions::new(stores.keyed.clone()).unwrap();
+        assert!(other.get(&session.id).await.is_some());
+        // The store holds a hash of the id, never the cookie's value.
+        let scope = ConversationId::parse(SESSION_SCOPE).unwrap();
+        assert!(
+            stores
+                .keyed
+                .get(&scope, &session.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            stores
+                .keyed
+                .get(&scope, &key_of(&session.id))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        clock.advance(chrono::Duration::from_std(SESSION_TTL).unwrap());
+        assert!(sessions.get(&session.id).await.is_none());
+        let again = sessions.create().await.unwrap();
+        sessions.remove(&again.id).await;
+        assert!(
+            other.get(&again.id).await.is_none(),
+            "logout ends it everywhere"
+        );
     }
 
     #[test]

@@ -70,6 +70,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("token", "Κωδικός διαχείρισης", "Admin token"),
     ("login_failed", "Λάθος κωδικός.", "Wrong token."),
     (
+        "login_unavailable",
+        "Η αποθήκευση δεν απαντά· δοκιμάστε ξανά σε λίγο.",
+        "The store is not answering; try again shortly.",
+    ),
+    (
         "login_limited",
         "Πολλές προσπάθειες· δοκιμάστε σε ένα λεπτό.",
         "Too many attempts; try again in a minute.",

@@ -2,8 +2,8 @@
 //! JSON API under `/admin/api`, both behind `INKDESK_ADMIN_TOKEN`.
 //!
 //! Map:
-//! - [`auth`]: the bearer token (constant-time), login sessions in memory, the login
-//!   rate limit, cookies.
+//! - [`auth`]: the bearer token (constant-time), login sessions in the shared store, the
+//!   login rate limit, cookies.
 //! - [`csrf`]: per-session tokens on every state-changing form.
 //! - [`i18n`]: Greek and English UI text.
 //! - [`view`]: what the pages and the API show (inbox, transcript, traces, bookings,
@@ -13,8 +13,8 @@
 //! - [`notify`]: handoff notifications (Telegram, signed webhook).
 //!
 //! The console is off (every path answers 404) while the token is unset. Sessions live in
-//! this process: replicas behind a load balancer need sticky sessions, or use the API
-//! with the bearer token.
+//! the store, so replicas behind a load balancer share them; the login rate limit is
+//! counted per replica.
 
 pub mod actions;
 pub mod api;
@@ -63,7 +63,11 @@ impl std::fmt::Debug for Console {
 
 impl Console {
     /// The console as configured: off without `INKDESK_ADMIN_TOKEN`.
-    pub fn new(settings: &Settings, time_zone: chrono_tz::Tz) -> Result<Self, ConsoleError> {
+    pub fn new(
+        settings: &Settings,
+        time_zone: chrono_tz::Tz,
+        keyed: Arc<dyn inkdesk_store::Keyed>,
+    ) -> Result<Self, ConsoleError> {
         let secure_cookies = settings
             .notify
             .public_url
@@ -71,7 +75,7 @@ impl Console {
             .is_some_and(|u| u.starts_with("https://"));
         Ok(Self {
             token: settings.admin_token.clone(),
-            sessions: Sessions::default(),
+            sessions: Sessions::new(keyed)?,
             limiter: LoginLimiter::default(),
             templates: pages::templates(time_zone)?,
             notifier: Notifier::new(settings.notify.clone())?,
@@ -104,6 +108,9 @@ pub enum ConsoleError {
     /// The HTTP client for notifications.
     #[error("notification client: {0}")]
     Http(#[from] reqwest::Error),
+    /// The sessions' reserved store scope is not a valid id (a bug caught by the tests).
+    #[error("admin sessions: {0}")]
+    Sessions(#[from] inkdesk_domain::ValidationError),
 }
 
 /// State of every admin handler.

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::actions::{self, ActionError};
 use super::api::TraceFilter;
-use super::auth::{self, LOGIN_CSRF_COOKIE, PeerIp, SESSION_COOKIE, Session, Staff};
+use super::auth::{self, LOGIN_CSRF_COOKIE, Login, PeerIp, SESSION_COOKIE, Session, Staff};
 use super::i18n::{LANG_COOKIE, Lang};
 use super::{AdminState, csrf, view};
 
@@ -218,8 +218,8 @@ pub async fn login(
     if !csrf::same(double_submit, &form.csrf) {
         return forbidden(&state, &headers);
     }
-    match state.console().try_login(ip, form.token.trim()) {
-        None => {
+    match state.console().try_login(ip, form.token.trim()).await {
+        Login::Limited => {
             tracing::warn!(?ip, "admin login rate-limited");
             login_page(
                 &state,
@@ -229,7 +229,7 @@ pub async fn login(
                 StatusCode::TOO_MANY_REQUESTS,
             )
         }
-        Some(None) => {
+        Login::Refused => {
             tracing::warn!(?ip, "admin login refused");
             login_page(
                 &state,
@@ -239,7 +239,17 @@ pub async fn login(
                 StatusCode::UNAUTHORIZED,
             )
         }
-        Some(Some(session)) => {
+        Login::Unavailable(error) => {
+            tracing::error!(%error, "admin session could not be stored");
+            login_page(
+                &state,
+                &query,
+                &headers,
+                Some("login_unavailable"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+        Login::Started(session) => {
             tracing::info!(?ip, "admin login");
             let cookie = auth::set_cookie(
                 SESSION_COOKIE,
@@ -274,7 +284,7 @@ pub async fn logout(
     if !csrf::valid(&session, &form.csrf) {
         return forbidden(&state, &headers);
     }
-    state.console().logout(&session.id);
+    state.console().logout(&session.id).await;
     let mut response = Redirect::to("/admin/login").into_response();
     let expired = auth::set_cookie(SESSION_COOKIE, "", std::time::Duration::ZERO, false);
     if let Ok(value) = HeaderValue::from_str(&expired) {
