@@ -187,3 +187,58 @@ async fn a_console_login_on_one_replica_is_known_to_the_other() {
         "sent back to the login form"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_answers_503_and_the_redelivery_is_answered_once() {
+    let Some((redis_url, Some(server))) = redis_server::server() else {
+        return; // REDIS_URL or no redis-server: this test needs a server it may stop
+    };
+    let port = server.port();
+    let (graph, model) = (MockServer::start().await, MockServer::start().await);
+    graph_accepts_sends(&graph).await;
+    model_replies(&model, "Γεια σας! ❤️🐼").await;
+    let app = replica(
+        &redis_url,
+        "e2e-outage",
+        Duration::from_secs(30),
+        &graph,
+        &model,
+    )
+    .await;
+    let event = text_event("5552001", "m_outage", "Γεια");
+
+    drop(server);
+    let refused = app.post_signed(&event).await;
+    assert_eq!(
+        refused.status(),
+        503,
+        "Meta must redeliver what was not recorded"
+    );
+
+    let _again = redis_server::RedisServer::start_on(port).unwrap();
+    // Meta redelivers the same event until it gets a 200.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = app.post_signed(&event).await.status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "redis never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A second redelivery after the 200 changes nothing.
+    assert_eq!(app.post_signed(&event).await.status(), 200);
+    let sent = wait_for_sends(&graph, 1, Duration::from_secs(10)).await;
+    assert_eq!(sent.len(), 1, "the redelivered message was answered");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        crate::support::sent_bodies(&graph).await.len(),
+        1,
+        "answered once"
+    );
+    app.running.stop().await;
+}

@@ -59,19 +59,29 @@ impl Attempt {
     }
 }
 
-/// The delay a response asks for: `retry-after-ms` (OpenAI) or `retry-after` in seconds.
-/// The HTTP-date form of `retry-after` is ignored (our own backoff applies).
+/// The delay a response asks for: `retry-after-ms` (OpenAI), or `retry-after` in seconds
+/// or as an HTTP date (one already past means "now").
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
+    let text = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(str::trim)
+    };
+    let number = |name: &str| {
+        text(name)
+            .and_then(|v| v.parse::<f64>().ok())
             .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    let date = || {
+        let at = chrono::DateTime::parse_from_rfc2822(text("retry-after")?).ok()?;
+        let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+        Some(wait.to_std().unwrap_or(Duration::ZERO))
     };
     number("retry-after-ms")
         .map(|ms| Duration::from_secs_f64(ms / 1000.0))
         .or_else(|| number("retry-after").map(Duration::from_secs_f64))
+        .or_else(date)
 }
 
 /// Check a response's status: success passes through, anything else becomes an [`Attempt`].
@@ -113,4 +123,41 @@ where
             tracing::debug!(?after, error = ?error, "retrying upstream call");
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> reqwest::header::HeaderMap {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_reads_milliseconds_seconds_or_an_http_date() {
+        let ms = headers(&[("retry-after-ms", "250"), ("retry-after", "9")]);
+        assert_eq!(retry_after(&ms), Some(Duration::from_millis(250)));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "1.5")])),
+            Some(Duration::from_millis(1500))
+        );
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(20))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let wait = retry_after(&headers(&[("retry-after", &soon)])).unwrap();
+        assert!(
+            wait > Duration::from_secs(17) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
+        let past = headers(&[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")]);
+        assert_eq!(retry_after(&past), Some(Duration::ZERO));
+        assert_eq!(retry_after(&headers(&[("retry-after", "-3")])), None);
+        assert_eq!(retry_after(&headers(&[])), None);
+    }
 }
