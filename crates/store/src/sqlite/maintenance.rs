@@ -80,8 +80,15 @@ pub(super) fn spawn_checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Resul
             let mut checkpointer = Checkpointer::default();
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL)
             {
-                if let Err(e) = checkpointer.tick(&conn) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                let started = std::time::Instant::now();
+                match checkpointer.tick(&conn) {
+                    Ok(Checkpoint::Passive) => {}
+                    Ok(done) => tracing::debug!(
+                        ?done,
+                        ms = started.elapsed().as_millis(),
+                        "WAL started over"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
             }
         })
