@@ -129,7 +129,7 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // 16 MiB of page cache (default 2 MiB). Throughput is the same either way, but after a
     // burst the database is large and the pages every message touches no longer fit: p99
     // at 1,000 req/s right after 100,000 messages is 7.6 ms with 2 MiB, 5.4 ms with 8 MiB,
-    // 2.2–3.3 ms with 16 MiB (about 16 MB more RSS).
+    // 2.2–3.8 ms with 16 MiB (about 16 MB more RSS).
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(SCHEMA)?;
