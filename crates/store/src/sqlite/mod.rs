@@ -89,7 +89,7 @@ type Job = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
 /// Every port in one SQLite file.
 ///
 /// One writer thread owns the connection. It takes calls from a channel and runs all that
-/// are waiting (up to [`BATCH`]) in one transaction, each inside its own savepoint, so each
+/// are waiting (up to `BATCH`, 256) in one transaction, each inside its own savepoint, so each
 /// call stays atomic and isolated while a burst of calls shares one commit (group commit).
 /// Results are reported only after the commit succeeded.
 #[derive(Debug)]
