@@ -277,7 +277,9 @@ impl Dedupe for RedisStore {
 
 /// Keyed values live in one hash per conversation (`{P:conv:ID}:kv`), each field a JSON
 /// envelope with its own expiry (Redis before 7.4 has no per-field TTL); the hash itself
-/// expires with its longest-lived field and goes with `delete_conversation`.
+/// expires with its longest-lived field and goes with `delete_conversation`. Expired fields
+/// stay until the whole hash expires, so a scope written every day never shrinks: callers
+/// that write many values (the tone embedding cache) rotate their scope.
 #[async_trait]
 impl Keyed for RedisStore {
     async fn put(
