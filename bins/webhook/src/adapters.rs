@@ -234,23 +234,12 @@ mod tests {
         // Stored under today's scope, which tomorrow's lookups no longer read.
         let today = clock.now().date_naive();
         let scope = ConversationId::parse(format!("inkdesk-tone-cache-{today}")).unwrap();
-        assert!(
-            stores
-                .keyed
-                .get(&scope, "tone:emb:abc")
-                .await
-                .unwrap()
-                .is_some()
-        );
+        let stored = || stores.keyed.get(&scope, "tone:emb:abc");
+        assert!(stored().await.unwrap().is_some());
         clock.advance(chrono::Duration::hours(25));
         assert_eq!(cache.get("tone:emb:abc").await, None);
         assert!(
-            stores
-                .keyed
-                .get(&scope, "tone:emb:abc")
-                .await
-                .unwrap()
-                .is_none(),
+            stored().await.unwrap().is_none(),
             "expired in the store too"
         );
     }

@@ -183,3 +183,62 @@ async fn a_corrupt_mute_fails_the_intake_without_writing_anything() {
         "a dedupe mark was left behind"
     );
 }
+
+#[tokio::test]
+async fn keyed_puts_sweep_expired_fields_out_of_the_hash() {
+    use deadpool_redis::redis;
+    let Some((url, _server)) = server() else {
+        return;
+    };
+    let options = StoreOptions {
+        key_prefix: format!("inkdesk-test:{}:keyed-sweep", std::process::id()),
+        ..StoreOptions::default()
+    };
+    let stores = stores(&url, options.clone()).await;
+    let scope = conv("scope");
+    let short = Duration::from_millis(100);
+    // Big values, so Redis keeps a real hash table and HSCAN works in batches.
+    let big = serde_json::json!("x".repeat(200));
+    for i in 0..60 {
+        let key = format!("old{i}");
+        stores
+            .keyed
+            .put(&scope, &key, big.clone(), short)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for i in 0..10 {
+        let key = format!("new{i}");
+        let live = Duration::from_secs(60);
+        stores
+            .keyed
+            .put(&scope, &key, big.clone(), live)
+            .await
+            .unwrap();
+    }
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let hash = format!("{{{}:conv:scope}}:kv", options.key_prefix);
+    let fields: i64 = redis::cmd("HLEN")
+        .arg(&hash)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(fields, 10, "only the live values are left");
+    assert_eq!(
+        stores.keyed.get(&scope, "new3").await.unwrap(),
+        Some(big.clone())
+    );
+    stores.log.delete_conversation(&scope).await.unwrap();
+    let left: i64 = redis::cmd("EXISTS")
+        .arg(&hash)
+        .arg(format!("{{{}:conv:scope}}:kvsweep", options.key_prefix))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        left, 0,
+        "the values and the sweep cursor go with the conversation"
+    );
+}

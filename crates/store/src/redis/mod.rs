@@ -8,6 +8,7 @@
 //! | `{P:conv:ID}:log` | list | turns as JSON, trimmed to `max_turns`, TTL = retention |
 //! | `{P:conv:ID}:msgs` / `:order` / `:meta` | hash / list / hash | pending messages, their order, due/token/lease |
 //! | `{P:conv:ID}:mute` | string | the mute, expiring at its end |
+//! | `{P:conv:ID}:kv` / `:kvsweep` | hash / string | keyed values (JSON with their own expiry); the sweep's cursor |
 //! | `{P:queue}:due` | zset | conversation → when it is claimable (due, or lease end) |
 //! | `{P:queue}:token` | counter | fencing tokens |
 //! | `{P:index}:convs` / `{P:index}:muted` | zset | conversation → last turn / mute end |
@@ -44,6 +45,7 @@ use crate::ports::{Dedupe, Health, Keyed, Outbox};
 const PENDING_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The Lua scripts, loaded once per connection on first use (EVALSHA, then EVAL fallback).
+/// `queue.lua` holds the queueing step both `push` and `record` take; it is prepended to them.
 struct Scripts {
     push: Script,
     claim: Script,
@@ -55,12 +57,16 @@ struct Scripts {
     release_all: Script,
     conversations: Script,
     record: Script,
+    keyed_put: Script,
 }
 
 impl Scripts {
     fn new() -> Self {
         Self {
-            push: Script::new(include_str!("scripts/push.lua")),
+            push: Script::new(concat!(
+                include_str!("scripts/queue.lua"),
+                include_str!("scripts/push.lua")
+            )),
             claim: Script::new(include_str!("scripts/claim.lua")),
             ack: Script::new(include_str!("scripts/ack.lua")),
             release: Script::new(include_str!("scripts/release.lua")),
@@ -69,7 +75,11 @@ impl Scripts {
             active: Script::new(include_str!("scripts/active.lua")),
             release_all: Script::new(include_str!("scripts/release_all.lua")),
             conversations: Script::new(include_str!("scripts/conversations.lua")),
-            record: Script::new(include_str!("scripts/record.lua")),
+            record: Script::new(concat!(
+                include_str!("scripts/queue.lua"),
+                include_str!("scripts/record.lua")
+            )),
+            keyed_put: Script::new(include_str!("scripts/keyed_put.lua")),
         }
     }
 }
@@ -276,10 +286,11 @@ impl Dedupe for RedisStore {
 }
 
 /// Keyed values live in one hash per conversation (`{P:conv:ID}:kv`), each field a JSON
-/// envelope with its own expiry (Redis before 7.4 has no per-field TTL); the hash itself
-/// expires with its longest-lived field and goes with `delete_conversation`. Expired fields
-/// stay until the whole hash expires, so a scope written every day never shrinks: callers
-/// that write many values (the tone embedding cache) rotate their scope.
+/// envelope `{"exp":<ms>,"v":<value>}` with its own expiry (Redis before 7.4 has no
+/// per-field TTL). Every put also sweeps a batch of fields and drops the expired ones
+/// (`scripts/keyed_put.lua`, resuming from a cursor in `{P:conv:ID}:kvsweep`), so a scope
+/// written every day stays as large as its live values. The hash expires with its
+/// longest-lived field and goes with `delete_conversation`.
 #[async_trait]
 impl Keyed for RedisStore {
     async fn put(
@@ -289,29 +300,20 @@ impl Keyed for RedisStore {
         value: serde_json::Value,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let hash = self.conv_key(conversation, "kv");
         let now = self.now_ms();
         let expires = now.saturating_add(i64::try_from(ttl_ms(ttl)).unwrap_or(i64::MAX));
-        let envelope = serde_json::json!({"v": value, "exp": expires}).to_string();
-        let (field, ttl) = (key.to_owned(), ttl_ms(ttl));
-        self.with_conn(|mut c| async move {
-            redis::pipe()
-                .hset(&hash, field, envelope)
-                .ignore()
-                .cmd("PEXPIRE")
-                .arg(&hash)
-                .arg(ttl)
-                .arg("GT")
-                .ignore()
-                .cmd("PEXPIRE")
-                .arg(&hash)
-                .arg(ttl)
-                .arg("NX")
-                .ignore()
-                .query_async::<()>(&mut c)
-                .await
-        })
-        .await
+        // Written by hand so "exp" comes first: the sweep reads it without parsing JSON.
+        let envelope = format!("{{\"exp\":{expires},\"v\":{value}}}");
+        let mut inv = self.scripts.keyed_put.prepare_invoke();
+        inv.key(self.conv_key(conversation, "kv"))
+            .key(self.conv_key(conversation, "kvsweep"))
+            .arg(key)
+            .arg(envelope)
+            .arg(ttl_ms(ttl))
+            .arg(now);
+        self.with_conn(|mut c| async move { inv.invoke_async::<i64>(&mut c).await })
+            .await
+            .map(|_| ())
     }
 
     async fn get(

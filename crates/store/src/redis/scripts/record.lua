@@ -1,5 +1,5 @@
 -- Record one customer message: dedupe mark, history append, pause/mute check, queue push.
--- One round trip. Redis does not undo a script's writes when it fails halfway, so every
+-- One round trip (queue_message: queue.lua). Redis does not undo a script's writes when it fails halfway, so every
 -- read and check comes first and nothing after the first write can fail.
 -- KEYS: 1 seen mark, 2 log (list), 3 conversation index (zset), 4 mute, 5 paused switch,
 --       6 msgs (hash), 7 order (list), 8 meta (hash), 9 due zset
@@ -36,18 +36,6 @@ redis.call('PEXPIRE', KEYS[3], ARGV[4])
 if outcome ~= 1 then
   return outcome
 end
-if redis.call('HSETNX', KEYS[6], ARGV[7], ARGV[8]) == 1 then
-  redis.call('RPUSH', KEYS[7], ARGV[7])
-  local due = tonumber(ARGV[10])
-  redis.call('HSET', KEYS[8], 'due', ARGV[10])
-  local lease = tonumber(redis.call('HGET', KEYS[8], 'lease') or '0')
-  local ready = due
-  if lease > now and lease > due then
-    ready = lease
-  end
-  redis.call('ZADD', KEYS[9], ready, ARGV[6])
-  for i = 6, 8 do
-    redis.call('PEXPIRE', KEYS[i], ARGV[11])
-  end
-end
+queue_message(KEYS[6], KEYS[7], KEYS[8], KEYS[9], ARGV[6], ARGV[7], ARGV[8], now,
+  tonumber(ARGV[10]), ARGV[11])
 return 1
