@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use inkdesk_domain::ConversationId;
+use inkdesk_domain::{ConversationId, ValidationError};
 use inkdesk_store::{Keyed, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -30,8 +30,7 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const LOGIN_ATTEMPTS: usize = 5;
 /// The rate limit's window.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
-/// Sessions live in reserved `Keyed` scopes `inkdesk-admin-sessions-YYYYMMDD`, one per
-/// UTC day of login (not Instagram ids: those are digits).
+/// The reserved `Keyed` scope sessions live under (not an Instagram id: those are digits).
 const SESSION_SCOPE: &str = "inkdesk-admin-sessions";
 
 /// True when `given` equals `expected`, in time independent of where they differ.
@@ -68,15 +67,12 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// Live sessions, in the store's [`Keyed`] values, with the store's TTL as their expiry.
-///
-/// A session id starts with its login day (`20261129.` + 256 random bits) and lives under
-/// that day's scope: on Redis a scope is one hash whose expired fields go only when the
-/// whole hash expires, so one scope for ever would keep every login there is; a scope per
-/// day is gone 12 hours after that day's last login. The key is a SHA-256 of the session
-/// id, so what the store holds cannot be replayed as a cookie.
+/// Live sessions, in the store's [`Keyed`] values under one reserved scope, with the
+/// store's TTL as their expiry. The key is a SHA-256 of the session id, so what the store
+/// holds cannot be replayed as a cookie.
 pub struct Sessions {
     keyed: Arc<dyn Keyed>,
+    scope: ConversationId,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -87,29 +83,29 @@ impl std::fmt::Debug for Sessions {
 
 impl Sessions {
     /// Sessions kept in `keyed`.
-    pub fn new(keyed: Arc<dyn Keyed>) -> Self {
-        Self { keyed }
+    pub fn new(keyed: Arc<dyn Keyed>) -> Result<Self, ValidationError> {
+        Ok(Self {
+            keyed,
+            scope: ConversationId::parse(SESSION_SCOPE)?,
+        })
     }
 
     /// Starts a session; fails when the store cannot keep it.
     pub async fn create(&self) -> Result<Session, StoreError> {
-        let id = format!("{}.{}", chrono::Utc::now().format("%Y%m%d"), random_token());
-        let scope = scope_of(&id)
-            .ok_or_else(|| StoreError::Corrupt(format!("no session scope for {}", &id[..8])))?;
         let session = Session {
-            id,
+            id: random_token(),
             csrf: random_token(),
         };
         let value = serde_json::json!({ "csrf": session.csrf });
         self.keyed
-            .put(&scope, &key_of(&session.id), value, SESSION_TTL)
+            .put(&self.scope, &key_of(&session.id), value, SESSION_TTL)
             .await?;
         Ok(session)
     }
 
     /// The live session with this id (none when the store cannot say).
     pub async fn get(&self, id: &str) -> Option<Session> {
-        match self.keyed.get(&scope_of(id)?, &key_of(id)).await {
+        match self.keyed.get(&self.scope, &key_of(id)).await {
             Ok(value) => Some(Session {
                 id: id.to_owned(),
                 csrf: value?.get("csrf")?.as_str()?.to_owned(),
@@ -123,20 +119,10 @@ impl Sessions {
 
     /// Ends a session.
     pub async fn remove(&self, id: &str) {
-        let Some(scope) = scope_of(id) else { return };
-        if let Err(error) = self.keyed.delete(&scope, &key_of(id)).await {
+        if let Err(error) = self.keyed.delete(&self.scope, &key_of(id)).await {
             tracing::warn!(%error, "admin session not removed from the store");
         }
     }
-}
-
-/// The scope of a session id: its login day's (`None` for an id of another shape).
-fn scope_of(id: &str) -> Option<ConversationId> {
-    let (day, _) = id.split_once('.')?;
-    if day.len() != 8 || !day.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    ConversationId::parse(format!("{SESSION_SCOPE}-{day}")).ok()
 }
 
 /// The store key of a session id.
@@ -338,19 +324,16 @@ mod tests {
         use inkdesk_store::{StoreOptions, Stores};
         let clock = ManualClock::new(SystemClock.now());
         let stores = Stores::memory(Arc::new(clock.clone()), StoreOptions::default());
-        let sessions = Sessions::new(stores.keyed.clone());
+        let sessions = Sessions::new(stores.keyed.clone()).unwrap();
         let session = sessions.create().await.unwrap();
         let found = sessions.get(&session.id).await.unwrap();
         assert_eq!(found.csrf, session.csrf);
         assert!(sessions.get("not-a-session").await.is_none());
-        assert!(sessions.get("2026.x").await.is_none());
-        let day = session.id.split_once('.').unwrap().0;
-        assert_eq!(day, chrono::Utc::now().format("%Y%m%d").to_string());
         // Another replica on the same store knows the session.
-        let other = Sessions::new(stores.keyed.clone());
+        let other = Sessions::new(stores.keyed.clone()).unwrap();
         assert!(other.get(&session.id).await.is_some());
         // The store holds a hash of the id, never the cookie's value.
-        let scope = ConversationId::parse(format!("{SESSION_SCOPE}-{day}")).unwrap();
+        let scope = ConversationId::parse(SESSION_SCOPE).unwrap();
         assert!(
             stores
                 .keyed

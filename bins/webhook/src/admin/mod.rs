@@ -75,7 +75,7 @@ impl Console {
             .is_some_and(|u| u.starts_with("https://"));
         Ok(Self {
             token: settings.admin_token.clone(),
-            sessions: Sessions::new(keyed),
+            sessions: Sessions::new(keyed)?,
             limiter: LoginLimiter::default(),
             templates: pages::templates(time_zone)?,
             notifier: Notifier::new(settings.notify.clone())?,
@@ -108,6 +108,9 @@ pub enum ConsoleError {
     /// The HTTP client for notifications.
     #[error("notification client: {0}")]
     Http(#[from] reqwest::Error),
+    /// The sessions' reserved store scope is not a valid id (a bug caught by the tests).
+    #[error("admin sessions: {0}")]
+    Sessions(#[from] inkdesk_domain::ValidationError),
 }
 
 /// State of every admin handler.
