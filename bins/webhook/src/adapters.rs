@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use inkdesk_assistant::confirm::{ConfirmationStore, ConfirmationStoreError, PendingConfirmation};
 use inkdesk_assistant::holds::{HoldError, OfferHolds};
 use inkdesk_calendar::Interval;
-use inkdesk_domain::{Clock, ConversationId};
+use inkdesk_domain::ConversationId;
 use inkdesk_store::{HoldOutcome, Keyed, SlotHolds, SlotKey};
 
 /// Offered-slot holds kept in the shared store, so every replica sees them.
@@ -152,40 +152,31 @@ impl ConfirmationStore for StoreConfirmations {
 }
 
 /// Query embeddings of tone retrieval, cached in the shared store so replicas and restarts
-/// reuse them. They live under a reserved scope of the `Keyed` port (no customer can have
-/// this id: Instagram ids are digits), as little-endian `f32` bytes in base64, for a day —
-/// burst texts rarely repeat for longer.
-///
-/// The scope changes with the UTC date (`inkdesk-tone-cache-2026-11-29`). On Redis a scope
-/// is one hash that expires a day after its last write, and expired fields inside it are
-/// only dropped with the whole hash: one scope for ever would grow by ~8 KB per distinct
-/// text every day without end. A scope per day bounds it to about two days of texts; the
-/// price is a cache miss for texts first seen just before midnight.
+/// reuse them. They live under one reserved scope of the `Keyed` port (no customer can
+/// have this id: Instagram ids are digits), as little-endian `f32` bytes in base64, for a
+/// day — burst texts rarely repeat for longer, and the store drops them on its own.
 pub struct StoreEmbeddingCache {
     keyed: Arc<dyn Keyed>,
-    clock: Arc<dyn Clock>,
+    scope: ConversationId,
 }
 
+/// The reserved scope of the cache.
+const EMBEDDING_SCOPE: &str = "inkdesk-tone-cache";
 /// How long a query embedding is kept.
 const EMBEDDING_TTL: StdDuration = StdDuration::from_secs(24 * 3600);
 
 impl StoreEmbeddingCache {
-    /// A cache over `keyed`, its days counted by `clock`.
-    pub fn new(keyed: Arc<dyn Keyed>, clock: Arc<dyn Clock>) -> Self {
-        Self { keyed, clock }
-    }
-
-    /// Today's scope.
-    fn scope(&self) -> Option<ConversationId> {
-        let today = self.clock.now().date_naive();
-        ConversationId::parse(format!("inkdesk-tone-cache-{today}")).ok()
+    /// A cache over `keyed`.
+    pub fn new(keyed: Arc<dyn Keyed>) -> Option<Self> {
+        let scope = ConversationId::parse(EMBEDDING_SCOPE).ok()?;
+        Some(Self { keyed, scope })
     }
 }
 
 #[async_trait]
 impl inkdesk_tone::retrieve::EmbeddingCache for StoreEmbeddingCache {
     async fn get(&self, key: &str) -> Option<Vec<f32>> {
-        let value = match self.keyed.get(&self.scope()?, key).await {
+        let value = match self.keyed.get(&self.scope, key).await {
             Ok(value) => value?,
             Err(error) => {
                 tracing::debug!(%error, "embedding cache unavailable");
@@ -207,8 +198,7 @@ impl inkdesk_tone::retrieve::EmbeddingCache for StoreEmbeddingCache {
     async fn put(&self, key: &str, vector: Vec<f32>) {
         let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
         let value = serde_json::Value::String(BASE64.encode(bytes));
-        let Some(scope) = self.scope() else { return };
-        if let Err(error) = self.keyed.put(&scope, key, value, EMBEDDING_TTL).await {
+        if let Err(error) = self.keyed.put(&self.scope, key, value, EMBEDDING_TTL).await {
             tracing::debug!(%error, "embedding not cached");
         }
     }
@@ -226,14 +216,12 @@ mod tests {
     async fn query_embeddings_round_trip_through_the_store_and_expire() {
         let clock = ManualClock::new(SystemClock.now());
         let stores = Stores::memory(Arc::new(clock.clone()), StoreOptions::default());
-        let cache = StoreEmbeddingCache::new(stores.keyed.clone(), Arc::new(clock.clone()));
+        let cache = StoreEmbeddingCache::new(stores.keyed.clone()).unwrap();
         let vector = vec![0.25_f32, -1.5, 3.0e-7, f32::MAX];
         assert_eq!(cache.get("tone:emb:abc").await, None);
         cache.put("tone:emb:abc", vector.clone()).await;
         assert_eq!(cache.get("tone:emb:abc").await, Some(vector.clone()));
-        // Stored under today's scope, which tomorrow's lookups no longer read.
-        let today = clock.now().date_naive();
-        let scope = ConversationId::parse(format!("inkdesk-tone-cache-{today}")).unwrap();
+        let scope = ConversationId::parse(EMBEDDING_SCOPE).unwrap();
         let stored = || stores.keyed.get(&scope, "tone:emb:abc");
         assert!(stored().await.unwrap().is_some());
         clock.advance(chrono::Duration::hours(25));

@@ -191,7 +191,7 @@ impl App {
                     )),
                     confirmations: Arc::new(StoreConfirmations::new(stores.keyed.clone())),
                     fetcher,
-                    tone: tone_retriever(settings, &stores, clock.clone()).await,
+                    tone: tone_retriever(settings, &stores).await,
                 };
                 Some(Arc::new(
                     Engine::new((*profile).clone(), deps, EngineConfig::default())
@@ -233,14 +233,12 @@ impl App {
 }
 
 /// Tone retrieval with query embeddings cached in the shared store.
-async fn tone_retriever(
-    settings: &Settings,
-    stores: &Stores,
-    clock: Arc<dyn Clock>,
-) -> Option<Arc<dyn ToneSource>> {
-    let cache: Arc<dyn inkdesk_tone::retrieve::EmbeddingCache> = Arc::new(
-        crate::adapters::StoreEmbeddingCache::new(stores.keyed.clone(), clock),
-    );
+async fn tone_retriever(settings: &Settings, stores: &Stores) -> Option<Arc<dyn ToneSource>> {
+    let cache: Arc<dyn inkdesk_tone::retrieve::EmbeddingCache> =
+        match crate::adapters::StoreEmbeddingCache::new(stores.keyed.clone()) {
+            Some(cache) => Arc::new(cache),
+            None => crate::commands::tone::memory_cache(),
+        };
     crate::commands::tone::retriever(settings, cache)
         .await
         .map(|r| r as Arc<dyn ToneSource>)
