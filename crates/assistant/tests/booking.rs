@@ -180,6 +180,7 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
                 price: None,
                 start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
                 duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+                idempotency_key: None,
             })
             .await
             .unwrap();
