@@ -77,6 +77,37 @@ impl OfferHolds for StoreOfferHolds {
             .collect())
     }
 
+    async fn reserve(
+        &self,
+        conversation: &ConversationId,
+        slot: Interval,
+        free_units: u32,
+        ttl: Duration,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, HoldError> {
+        if free_units == 0 {
+            return Ok(false);
+        }
+        let key = SlotKey {
+            start: slot.start,
+            end: slot.end,
+        };
+        // The store's hold refreshes a conversation that already holds the slot without
+        // counting: an offer hold would let two conversations offered the last unit both
+        // reserve it. Giving ours up first makes the atomic count decide between them.
+        self.holds
+            .release(&key, conversation)
+            .await
+            .map_err(hold_error)?;
+        let ttl = ttl.to_std().unwrap_or(StdDuration::from_secs(60));
+        let outcome = self
+            .holds
+            .hold(key, conversation, free_units, ttl)
+            .await
+            .map_err(hold_error)?;
+        Ok(outcome != HoldOutcome::Full)
+    }
+
     async fn release(&self, conversation: &ConversationId) -> Result<(), HoldError> {
         self.holds
             .release_all(conversation)

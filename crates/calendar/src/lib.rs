@@ -6,8 +6,9 @@
 //! - [`interval`]: `Interval`, `BusyInterval` (timed / all-day / transparent) and `Slot`
 //!   (serialises as RFC 3339 with the studio's offset).
 //! - [`availability`]: the pure engine — `find_slots`, `has_room`, `free_units` (how many
-//!   more appointments fit at a time), and `duration_for_price` (via `inkdesk-pricing`). Every rule of the
-//!   behaviour reference §3 lives here, decided in the studio's time zone.
+//!   more appointments fit at a time), and `duration_for_price` (via `inkdesk-pricing`).
+//!   Every rule of the behaviour reference §3 lives here, decided in the studio's time
+//!   zone.
 //! - [`port`]: the `Calendar` trait (async, object-safe), `NewBooking` (with its optional
 //!   idempotency key and `event_id_for_key`), `Booking` and `CalendarError`; the booking
 //!   checks every adapter shares, and `available_slots` (read the calendar over a
