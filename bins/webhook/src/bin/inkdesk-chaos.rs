@@ -610,15 +610,19 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
         args.book_every,
         args.lease_seconds
     );
-    start_replica(&shared, 0, &env).await?;
-    start_replica(&shared, 1, &env).await?;
-    let started = Instant::now();
     let store = Stores::redis(
         RedisConfig::from_url(args.redis_url.clone()),
         StoreOptions::default(),
     )
     .await
     .context("cannot reach Redis")?;
+    if !store.log.conversations(1).await?.is_empty() {
+        bail!("the Redis at --redis-url already holds conversations: start it empty");
+    }
+
+    start_replica(&shared, 0, &env).await?;
+    start_replica(&shared, 1, &env).await?;
+    let started = Instant::now();
 
     // Replica B dies every few seconds until every customer is answered.
     let killer = {
@@ -944,7 +948,10 @@ async fn main() -> anyhow::Result<ExitCode> {
         stop_killing: AtomicBool::new(false),
         args,
     });
-    let report = run(shared.clone()).await;
+    let report = tokio::select! {
+        report = run(shared.clone()) => report,
+        () = interrupted() => Err(anyhow::anyhow!("interrupted")),
+    };
     // Never leave a replica behind, whatever happened.
     stop_replica(&shared, 0).await;
     stop_replica(&shared, 1).await;
@@ -954,6 +961,18 @@ async fn main() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// SIGINT or SIGTERM: the replicas are stopped before exiting.
+async fn interrupted() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 fn free_port() -> anyhow::Result<u16> {
