@@ -12,5 +12,6 @@ mod booking;
 mod conversation;
 mod exactly_once;
 mod pricing;
+mod processes;
 mod replicas;
 mod webhook;

@@ -33,7 +33,10 @@ fn chunk(n: usize) -> String {
 /// The runner's journal at each step of a booking turn with a two-chunk reply.
 fn journal_steps(turn: usize) -> Vec<Value> {
     let turn_id = format!("t-{turn:08}-5f0c2a");
-    let handled = json!([format!("aWdfZAG1faWQ-in-{turn}-0"), format!("aWdfZAG1faWQ-in-{turn}-1")]);
+    let handled = json!([
+        format!("aWdfZAG1faWQ-in-{turn}-0"),
+        format!("aWdfZAG1faWQ-in-{turn}-1")
+    ]);
     let effect = json!([{"key": format!("book/{turn_id}/2026-06-02T08:00:00Z/60"),
         "result": {"status": "booked", "booking_id": "q1v7m0d9l2k3j4h5g6f7e8d9c0",
             "start": "2026-06-02T11:00:00+03:00", "end": "2026-06-02T12:00:00+03:00",
@@ -155,7 +158,10 @@ fn report(label: &str, mut timings: Timings) {
             percentile(values, 100.0),
         );
     }
-    println!("{label:<7} journal body at the last write: {} bytes", timings.bytes);
+    println!(
+        "{label:<7} journal body at the last write: {} bytes",
+        timings.bytes
+    );
 }
 
 fn main() {

@@ -359,7 +359,9 @@ fn content_text(message: &Value) -> String {
 fn model_answer(body: &Value, args: &Args) -> Value {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     let last_user = messages.iter().rposition(|m| m["role"] == "user");
-    let last_text = last_user.map(|k| content_text(&messages[k])).unwrap_or_default();
+    let last_text = last_user
+        .map(|k| content_text(&messages[k]))
+        .unwrap_or_default();
     let booked_this_turn =
         last_user.is_some_and(|k| messages[k..].iter().any(|m| m["role"] == "tool"));
     if let Some(pos) = last_text.rfind("ραντεβού στις ")
@@ -430,7 +432,10 @@ async fn start_replica(shared: &Shared, index: usize, env: &Env) -> anyhow::Resu
         .env("RUST_LOG", "warn")
         .env("REDIS_URL", &shared.args.redis_url)
         .env("INKDESK_DATA_DIR", &env.data_dir)
-        .env("INKDESK_LEASE_SECONDS", shared.args.lease_seconds.to_string())
+        .env(
+            "INKDESK_LEASE_SECONDS",
+            shared.args.lease_seconds.to_string(),
+        )
         .env("INKDESK_DEBOUNCE_SECONDS", "1")
         .env("IG_APP_SECRET", APP_SECRET)
         .env("IG_VERIFY_TOKEN", "chaos-verify")
@@ -536,7 +541,9 @@ fn answered_all(shared: &Shared, expected: &[Vec<String>]) -> bool {
         .collect();
     expected.iter().enumerate().all(|(i, chunks)| {
         let id = customer_id(i);
-        chunks.iter().all(|c| got.contains(&(id.as_str(), c.as_str())))
+        chunks
+            .iter()
+            .all(|c| got.contains(&(id.as_str(), c.as_str())))
     })
 }
 
@@ -773,7 +780,10 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
             println!("LOST: customer {i} ({id}) never answered");
         } else if have < chunks.len() {
             report.incomplete_replies += 1;
-            println!("INCOMPLETE: customer {i} got {have} of {} chunks", chunks.len());
+            println!(
+                "INCOMPLETE: customer {i} got {have} of {} chunks",
+                chunks.len()
+            );
         }
         if let (Some(first), Some(last)) = (firsts[i], got.iter().map(|s| s.received).max()) {
             latencies.push(last.saturating_duration_since(first).as_secs_f64());
@@ -907,7 +917,11 @@ fn print(report: &Report) -> bool {
     );
     let mut ok = !report.queued && report.open_journals == 0;
     for (what, value, met) in rows {
-        println!("{:<46} {value:<60} {}", what, if met { "ok" } else { "MISSED" });
+        println!(
+            "{:<46} {value:<60} {}",
+            what,
+            if met { "ok" } else { "MISSED" }
+        );
         ok &= met;
     }
     ok
