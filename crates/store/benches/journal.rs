@@ -176,6 +176,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // The tail is the machine's as much as the store's: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "{} turns per adapter; load average {} on {} cores",
+        turns,
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = Stores::sqlite(

@@ -429,7 +429,8 @@ async fn start_replica(shared: &Shared, index: usize, env: &Env) -> anyhow::Resu
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PORT", port.to_string())
-        .env("RUST_LOG", "warn")
+        // The runner's info lines say when a killed turn was resumed.
+        .env("RUST_LOG", "warn,inkdesk_assistant::runner=info")
         .env("REDIS_URL", &shared.args.redis_url)
         .env("INKDESK_DATA_DIR", &env.data_dir)
         .env(
@@ -531,6 +532,29 @@ struct Report {
     answer_latency_p99: f64,
     worst_window_gap_ms: u128,
     elapsed: f64,
+    /// How often each runner event appears in the replicas' logs.
+    log_events: Vec<(&'static str, usize)>,
+}
+
+/// Runner events counted in the replicas' logs (evidence that kills landed mid-turn).
+const LOG_EVENTS: [&str; 3] = [
+    "resuming a decided turn",
+    "lease lost during the turn",
+    "turn postponed",
+];
+
+fn count_log_events(work_dir: &Path) -> Vec<(&'static str, usize)> {
+    let logs: Vec<String> = std::fs::read_dir(work_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("replica-"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    LOG_EVENTS
+        .iter()
+        .map(|event| (*event, logs.iter().map(|l| l.matches(event).count()).sum()))
+        .collect()
 }
 
 fn answered_all(shared: &Shared, expected: &[Vec<String>]) -> bool {
@@ -707,6 +731,7 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
 
     let mut report = Report {
         kills,
+        log_events: count_log_events(&work_dir),
         queued,
         open_journals,
         elapsed,
@@ -915,6 +940,9 @@ fn print(report: &Report) -> bool {
             "yes".to_owned()
         }
     );
+    for (event, count) in &report.log_events {
+        println!("replicas' logs: \"{event}\" × {count}");
+    }
     let mut ok = !report.queued && report.open_journals == 0;
     for (what, value, met) in rows {
         println!(
