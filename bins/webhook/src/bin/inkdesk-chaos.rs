@@ -86,6 +86,13 @@ struct Args {
     /// Longest model latency, in seconds.
     #[arg(long, default_value_t = 3.0)]
     model_max_seconds: f64,
+    /// Shortest Send API latency, in milliseconds (half before Instagram takes the message,
+    /// half after its echo went out: the second half is the named window).
+    #[arg(long, default_value_t = 100)]
+    graph_min_ms: u64,
+    /// Longest Send API latency, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    graph_max_ms: u64,
     /// Where the replicas' data directory and logs go (default: a fresh temporary one).
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -289,6 +296,13 @@ async fn graph_send(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Json<Value> {
+    let latency = Duration::from_millis(
+        shared
+            .rng
+            .between(shared.args.graph_min_ms as f64, shared.args.graph_max_ms as f64)
+            as u64,
+    );
+    tokio::time::sleep(latency / 2).await;
     let received = Instant::now();
     let sender = headers
         .get("authorization")
@@ -322,6 +336,7 @@ async fn graph_send(
     if !deliver(&shared, prefer, &echo, 40).await {
         shared.echoes_undelivered.fetch_add(1, Ordering::Relaxed);
     }
+    tokio::time::sleep(latency / 2).await;
     lock(&shared.sends)[index].answered = Some(Instant::now());
     Json(json!({"recipient_id": recipient, "message_id": mid}))
 }
@@ -635,11 +650,15 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
         work_dir: work_dir.clone(),
     });
     println!(
-        "work dir {} · {} customers (every {}th books) · lease {} s · model 0.2–3 s",
+        "work dir {} · {} customers (every {}th books) · lease {} s · model {}–{} s · Send API {}–{} ms",
         work_dir.display(),
         args.conversations,
         args.book_every,
-        args.lease_seconds
+        args.lease_seconds,
+        args.model_min_seconds,
+        args.model_max_seconds,
+        args.graph_min_ms,
+        args.graph_max_ms
     );
     let store = Stores::redis(
         RedisConfig::from_url(args.redis_url.clone()),
