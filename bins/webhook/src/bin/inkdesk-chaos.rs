@@ -296,12 +296,10 @@ async fn graph_send(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Json<Value> {
-    let latency = Duration::from_millis(
-        shared
-            .rng
-            .between(shared.args.graph_min_ms as f64, shared.args.graph_max_ms as f64)
-            as u64,
-    );
+    let latency = Duration::from_millis(shared.rng.between(
+        shared.args.graph_min_ms as f64,
+        shared.args.graph_max_ms as f64,
+    ) as u64);
     tokio::time::sleep(latency / 2).await;
     let received = Instant::now();
     let sender = headers
