@@ -42,6 +42,10 @@ pub enum ToolFailure {
     /// The confirmation store failed.
     #[error(transparent)]
     Confirmations(#[from] ConfirmationStoreError),
+    /// The turn lost the right to act (lease gone, or a person took over): nothing more
+    /// may happen in it.
+    #[error(transparent)]
+    Fenced(#[from] super::ledger::Fenced),
 }
 
 /// The sender and the turn every tool acts for.
@@ -51,6 +55,7 @@ pub(crate) struct ToolContext<'a> {
     pub now: DateTime<Utc>,
     pub language: Language,
     pub images: &'a HashMap<String, Measurements>,
+    pub ledger: &'a dyn super::ledger::EffectLedger,
 }
 
 /// A tool's answer for the model, and whether it was a success.
@@ -104,6 +109,30 @@ fn booking_key(
     )
 }
 
+/// The journal key of a command that changes the calendar (`None` for reads and for
+/// changes that only ask a question). Built from the validated command, so the same
+/// request made again in a resumed turn maps to the same key however the model worded it.
+fn effect_key(command: &ToolCommand) -> Option<String> {
+    match command {
+        ToolCommand::BookAppointment(args) => Some(format!(
+            "book:{}T{}:{:?}:{}",
+            args.date,
+            args.time,
+            args.duration.map(|d| d.minutes()),
+            args.price.amount()
+        )),
+        ToolCommand::ConfirmCancellation(id) => Some(format!(
+            "cancel:{}",
+            id.as_ref().map_or("pending", EventId::as_str)
+        )),
+        ToolCommand::ConfirmReschedule(id) => Some(format!(
+            "reschedule:{}",
+            id.as_ref().map_or("pending", EventId::as_str)
+        )),
+        _ => None,
+    }
+}
+
 fn not_found() -> ToolAnswer {
     ToolAnswer::refused(json!({
         "error": "not_found",
@@ -113,7 +142,34 @@ fn not_found() -> ToolAnswer {
 
 impl Engine {
     /// Runs one validated command (not `send_reply`/`handoff_to_human`, which end the turn).
+    ///
+    /// Commands that change the calendar go through the turn's ledger: done before in this
+    /// turn → the recorded answer; otherwise the right to act is checked, the change made
+    /// and its answer recorded before anything else happens.
     pub(crate) async fn execute(
+        &self,
+        command: ToolCommand,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let Some(key) = effect_key(&command) else {
+            return self.run_command(command, ctx).await;
+        };
+        if let Some(content) = ctx.ledger.performed(&key).await {
+            tracing::debug!(conversation = %ctx.conversation, "effect already performed in this turn; answering from the journal");
+            let ok = content.get("error").is_none();
+            return Ok(ToolAnswer {
+                content,
+                ok,
+                asked_confirmation: false,
+            });
+        }
+        ctx.ledger.begin(&key).await?;
+        let answer = self.run_command(command, ctx).await?;
+        ctx.ledger.done(&key, &answer.content).await?;
+        Ok(answer)
+    }
+
+    async fn run_command(
         &self,
         command: ToolCommand,
         ctx: &ToolContext<'_>,
