@@ -188,6 +188,17 @@ where
     }
 }
 
+/// A replica on the test's Redis, retrying while the fresh server starts.
+async fn replica(options: impl Fn() -> Options, graph: &MockServer, model: &MockServer) -> Replica {
+    for _ in 0..200 {
+        if let Some(replica) = try_replica(options(), graph, model).await {
+            return replica;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis never answered");
+}
+
 fn conv(id: &str) -> ConversationId {
     ConversationId::parse(id).unwrap()
 }
@@ -267,14 +278,14 @@ async fn a_staff_reply_typed_during_the_turn_stops_the_bots_reply() {
         env: vec![("IG_GRAPH_BASE_URL", graph_url)],
         ..Options::default()
     };
-    let app = spawn_with(options, None, Some(model.clone())).await;
+    let app = spawn_with(options, None, Some(model)).await;
     graph.deliver_to(&app.running);
     app.post_signed(&text_event("5557101", "m_s1", "Έχετε ελεύθερο αύριο;"))
         .await;
     // Wait for the model call to start, then a person answers from the phone.
     assert!(
         wait_until(Duration::from_secs(10), || async {
-            !model
+            !app.model
                 .received_requests()
                 .await
                 .unwrap_or_default()
@@ -376,9 +387,7 @@ async fn crash_and_recover(url: &str, step: Step) -> CrashRun {
         ..Options::default()
     };
     let placeholder = MockServer::start().await;
-    let a = try_replica(options(Some(faults.clone())), &placeholder, &model)
-        .await
-        .unwrap();
+    let a = replica(|| options(Some(faults.clone())), &placeholder, &model).await;
     graph.deliver_to(&a.running);
     a.post_signed(&text_event(
         "5557201",
@@ -393,9 +402,7 @@ async fn crash_and_recover(url: &str, step: Step) -> CrashRun {
     a.running.kill();
     // The second replica starts after the crash and takes the conversation over once the
     // dead replica's lease runs out; echoes now reach it.
-    let b: Replica = try_replica(options(None), &placeholder, &model)
-        .await
-        .unwrap();
+    let b: Replica = replica(|| options(None), &placeholder, &model).await;
     graph.webhooks.lock().unwrap().clear();
     graph.deliver_to(&b.running);
     let c = conv("5557201");
@@ -498,8 +505,8 @@ async fn a_turn_slower_than_the_lease_is_kept_by_the_heartbeat_across_two_replic
         ..Options::default()
     };
     let placeholder = MockServer::start().await;
-    let a = try_replica(options(), &placeholder, &model).await.unwrap();
-    let b = try_replica(options(), &placeholder, &model).await.unwrap();
+    let a = replica(options, &placeholder, &model).await;
+    let b = replica(options, &placeholder, &model).await;
     graph.deliver_to(&a.running);
     a.post_signed(&text_event("5557301", "m_slow", "Γεια!"))
         .await;
@@ -581,7 +588,7 @@ async fn failed_sends_back_off_and_after_the_last_attempt_a_person_is_told() {
         }),
         ..Options::default()
     };
-    let app = spawn_with(options, Some(graph), Some(model.clone())).await;
+    let app = spawn_with(options, Some(graph), Some(model)).await;
     app.post_signed(&text_event("5557501", "m_fail", "Γεια"))
         .await;
     let stores = stores_of(&app.running).await;
@@ -599,7 +606,7 @@ async fn failed_sends_back_off_and_after_the_last_attempt_a_person_is_told() {
         "{turns:?}"
     );
     // The model was asked once: retries resume the journalled decision.
-    assert_eq!(model.received_requests().await.unwrap().len(), 1);
+    assert_eq!(app.model.received_requests().await.unwrap().len(), 1);
     assert!(
         stores.inbox.next_due().await.unwrap().is_none(),
         "left queued"

@@ -89,26 +89,6 @@ impl From<ToolArgError> for ToolAnswer {
     }
 }
 
-/// How long a booking's reservation of its slot lasts: longer than the slowest insert
-/// (Google's retries included), so that it never lapses while the insert is under way;
-/// a crashed replica's reservation keeps the slot from others no longer than this.
-const RESERVATION_TTL: Duration = Duration::minutes(5);
-
-/// The idempotency key of a booking: the conversation, the turn, the start and the length.
-fn booking_key(
-    conversation: &ConversationId,
-    turn: &TurnId,
-    start: DateTime<Utc>,
-    duration: AppointmentDuration,
-) -> String {
-    format!(
-        "{conversation}/{}/{}/{}",
-        turn.0,
-        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        duration.minutes()
-    )
-}
-
 /// The journal key of a command that changes the calendar (`None` for reads and for
 /// changes that only ask a question). Built from the validated command, so the same
 /// request made again in a resumed turn maps to the same key however the model worded it.
@@ -131,6 +111,26 @@ fn effect_key(command: &ToolCommand) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// How long a booking's reservation of its slot lasts: longer than the slowest insert
+/// (Google's retries included), so that it never lapses while the insert is under way;
+/// a crashed replica's reservation keeps the slot from others no longer than this.
+const RESERVATION_TTL: Duration = Duration::minutes(5);
+
+/// The idempotency key of a booking: the conversation, the turn, the start and the length.
+fn booking_key(
+    conversation: &ConversationId,
+    turn: &TurnId,
+    start: DateTime<Utc>,
+    duration: AppointmentDuration,
+) -> String {
+    format!(
+        "{conversation}/{}/{}/{}",
+        turn.0,
+        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration.minutes()
+    )
 }
 
 fn not_found() -> ToolAnswer {
