@@ -16,7 +16,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use inkdesk_http::BodyError;
 use url::Url;
 
 pub use address::{AllowHosts, is_public};
@@ -140,30 +141,18 @@ impl HttpFetcher {
     }
 
     async fn fetch_inner(&self, url: Url) -> Result<Downloaded, DownloadError> {
-        let mut response = self.client.get(url).send().await.map_err(network)?;
+        let response = self.client.get(url).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
             return Err(DownloadError::Status(status.as_u16()));
         }
-        let limit = self.max_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(DownloadError::TooLarge { limit });
-        }
-        let initial = response
-            .content_length()
-            .map_or(64 * 1024, |len| len as usize)
-            .min(limit);
-        let mut body = BytesMut::with_capacity(initial);
-        while let Some(chunk) = response.chunk().await.map_err(network)? {
-            if body.len() + chunk.len() > limit {
-                return Err(DownloadError::TooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Downloaded::sniffed(body.freeze()))
+        let body = inkdesk_http::read_body(response, self.max_bytes)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { limit } => DownloadError::TooLarge { limit },
+                BodyError::Transport(e) => network(e),
+            })?;
+        Ok(Downloaded::sniffed(body))
     }
 }
 
