@@ -19,7 +19,6 @@ use crate::support::{
     ACCOUNT, ADMIN_TOKEN, Options, TestApp, graph_accepts_sends, model_replies, spawn_app,
     spawn_with, text_event,
 };
-use inkdesk_store::ConversationLog as _;
 
 fn jpeg() -> Vec<u8> {
     let mut bytes = vec![
@@ -51,7 +50,11 @@ async fn an_attachment_aimed_at_a_non_public_address_is_never_downloaded() {
     // loopback address and must be refused when connecting.
     let app = spawn_app().await;
     graph_accepts_sends(&app.graph).await;
-    model_replies(&app.model, "Δεν μπόρεσα να ανοίξω την εικόνα, μπορείτε να την ξαναστείλετε; ❤️🐼").await;
+    model_replies(
+        &app.model,
+        "Δεν μπόρεσα να ανοίξω την εικόνα, μπορείτε να την ξαναστείλετε; ❤️🐼",
+    )
+    .await;
     let cdn = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_bytes(jpeg()))
@@ -102,7 +105,8 @@ async fn beyond_its_limits_the_server_answers_503_and_the_redelivery_is_recorded
         .await;
     Mock::given(method("GET"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"kind": "calendar#events", "items": []})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"kind": "calendar#events", "items": []})),
         )
         .mount(&google)
         .await;
@@ -231,7 +235,9 @@ async fn a_client_cannot_escape_the_login_limit_by_claiming_another_address() {
     }
     // Without INKDESK_TRUSTED_PROXY the header is ignored: all six came from 127.0.0.1.
     assert_eq!(
-        try_login(&app, &form, ADMIN_TOKEN, "198.51.100.77").await.status(),
+        try_login(&app, &form, ADMIN_TOKEN, "198.51.100.77")
+            .await
+            .status(),
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -250,12 +256,16 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     let form = login_form(&app).await;
     for _ in 0..5 {
         assert_eq!(
-            try_login(&app, &form, "wrong", "203.0.113.9").await.status(),
+            try_login(&app, &form, "wrong", "203.0.113.9")
+                .await
+                .status(),
             StatusCode::UNAUTHORIZED
         );
     }
     assert_eq!(
-        try_login(&app, &form, ADMIN_TOKEN, "203.0.113.9").await.status(),
+        try_login(&app, &form, ADMIN_TOKEN, "203.0.113.9")
+            .await
+            .status(),
         StatusCode::TOO_MANY_REQUESTS,
         "the guessing client is limited"
     );
@@ -267,7 +277,9 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        try_login(&app, &form, ADMIN_TOKEN, "198.51.100.1").await.status(),
+        try_login(&app, &form, ADMIN_TOKEN, "198.51.100.1")
+            .await
+            .status(),
         StatusCode::SEE_OTHER,
         "another client behind the same proxy logs in"
     );
@@ -318,7 +330,11 @@ async fn reserved_store_scopes_cannot_be_read_or_deleted_as_conversations() {
     let app = spawn_app().await;
     let session = login_at(&app.url("")).await;
     let cookie = format!("inkdesk_admin={session}");
-    for scope in ["inkdesk-admin-sessions", "inkdesk-admin-logins", "inkdesk-tone-cache"] {
+    for scope in [
+        "inkdesk-admin-sessions",
+        "inkdesk-admin-logins",
+        "inkdesk-tone-cache",
+    ] {
         let api = |verb: reqwest::Method| {
             client()
                 .request(verb, app.url(&format!("/admin/api/conversations/{scope}")))
@@ -375,14 +391,22 @@ async fn metrics_can_require_a_bearer_token() {
         }
         request.send()
     };
-    assert_eq!(scrape(None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        scrape(None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         scrape(Some("guess")).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
     let ok = scrape(Some("prometheus-scrape-0123")).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    assert!(ok.text().await.unwrap().contains("inkdesk_webhook_requests"));
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("inkdesk_webhook_ack_seconds_count")
+    );
 }
 
 const SCRIPT: &str = "<script>alert('inkdesk')</script>";
@@ -452,7 +476,10 @@ async fn markup_in_customer_messages_is_shown_escaped_on_every_console_page() {
         let status = app.post_signed(&text_event(id, mid, text)).await.status();
         assert_eq!(status, StatusCode::OK);
     }
-    assert_eq!(app.wait_for_sends(1, Duration::from_secs(15)).await.len(), 1);
+    assert_eq!(
+        app.wait_for_sends(1, Duration::from_secs(15)).await.len(),
+        1
+    );
     // The turn's trace is written with the reply.
     let log = app.running.app.stores.log.clone();
     assert!(
@@ -491,12 +518,18 @@ async fn markup_in_customer_messages_is_shown_escaped_on_every_console_page() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{page}");
         let html = response.text().await.unwrap();
-        assert!(!html.contains("<script"), "{page} carries a live script tag");
+        assert!(
+            !html.contains("<script"),
+            "{page} carries a live script tag"
+        );
         assert!(!html.contains("<img"), "{page} carries a live img tag");
         assert!(!html.contains("onerror=alert(1)>"), "{page}");
         if *shows_text {
             let escaped = html.contains(escaped_script) || html.contains(escaped_img);
-            assert!(escaped, "{page} does not show the message, escaped:\n{html}");
+            assert!(
+                escaped,
+                "{page} does not show the message, escaped:\n{html}"
+            );
             shown += 1;
         }
     }
@@ -595,7 +628,9 @@ async fn serve_listens_only_on_the_inkdesk_bind_address() {
     };
     assert!(
         eventually(Duration::from_secs(30), || async {
-            health("127.0.0.2").await.is_ok_and(|r| r.status() == StatusCode::OK)
+            health("127.0.0.2")
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
         })
         .await,
         "serve never answered on 127.0.0.2:{port}"

@@ -231,13 +231,17 @@ impl Settings {
         let concurrency = number::<usize>(env, "INKDESK_HTTP_MAX_CONCURRENCY")?
             .unwrap_or(defaults.max_concurrency);
         if timeout.is_zero() || concurrency == 0 {
-            bail!("INKDESK_HTTP_TIMEOUT_SECONDS and INKDESK_HTTP_MAX_CONCURRENCY must be at least 1");
+            bail!(
+                "INKDESK_HTTP_TIMEOUT_SECONDS and INKDESK_HTTP_MAX_CONCURRENCY must be at least 1"
+            );
         }
         let server = ServerSettings {
             bind: match env.get("INKDESK_BIND") {
                 None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 Some(raw) => raw.trim().parse().ok().with_context(|| {
-                    format!("INKDESK_BIND: `{raw}` is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)")
+                    format!(
+                        "INKDESK_BIND: `{raw}` is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)"
+                    )
                 })?,
             },
             limits: HttpLimits {
@@ -328,7 +332,8 @@ impl Settings {
     pub fn missing_for_production(&self) -> Vec<&'static str> {
         let mut missing = Vec::new();
         if self.check_for_serve().is_err() {
-            missing.push("INKDESK_ADMIN_TOKEN: shorter than 24 characters; `serve` refuses to start");
+            missing
+                .push("INKDESK_ADMIN_TOKEN: shorter than 24 characters; `serve` refuses to start");
         }
         if self.instagram.app_secret.is_none() {
             missing.push("IG_APP_SECRET: webhook POSTs are refused (503) until it is set");
@@ -529,7 +534,12 @@ mod tests {
                 .trusted_proxies
                 .contains("10.1.2.3".parse().unwrap())
         );
-        assert!(settings.server.download_allow_hosts.contains("cdn.internal"));
+        assert!(
+            settings
+                .server
+                .download_allow_hosts
+                .contains("cdn.internal")
+        );
     }
 
     #[test]
@@ -547,7 +557,8 @@ mod tests {
 
     #[test]
     fn serve_refuses_a_short_admin_token_without_printing_it() {
-        let short = Settings::from_env(&env(&[("INKDESK_ADMIN_TOKEN", "hunter2-hunter2")])).unwrap();
+        let short =
+            Settings::from_env(&env(&[("INKDESK_ADMIN_TOKEN", "hunter2-hunter2")])).unwrap();
         let err = short.check_for_serve().unwrap_err().to_string();
         assert!(err.contains("15 characters"), "{err}");
         assert!(err.contains("at least 24"), "{err}");
@@ -558,13 +569,15 @@ mod tests {
                 .iter()
                 .any(|line| line.starts_with("INKDESK_ADMIN_TOKEN"))
         );
-        let long = Settings::from_env(&env(&[(
-            "INKDESK_ADMIN_TOKEN",
-            "0123456789abcdef01234567",
-        )]))
-        .unwrap();
+        let long = Settings::from_env(&env(&[("INKDESK_ADMIN_TOKEN", "0123456789abcdef01234567")]))
+            .unwrap();
         assert!(long.check_for_serve().is_ok());
-        assert!(Settings::from_env(&env(&[])).unwrap().check_for_serve().is_ok());
+        assert!(
+            Settings::from_env(&env(&[]))
+                .unwrap()
+                .check_for_serve()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ async fn a_declared_length_over_the_cap_is_refused() {
     let server = serve(vec![b'x'; 1001]).await;
     let response = reqwest::get(server.uri()).await.unwrap();
     let err = read_body(response, 1000).await.unwrap_err();
-    assert!(matches!(err, BodyError::TooLarge { limit: 1000 }), "{err:?}");
+    assert!(
+        matches!(err, BodyError::TooLarge { limit: 1000 }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

@@ -221,7 +221,11 @@ mod tests {
         ] {
             assert!(secure_cookies(url), "{url:?}");
         }
-        for url in ["http://localhost:3000", "http://127.0.0.1:3000/", "http://[::1]:8080"] {
+        for url in [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000/",
+            "http://[::1]:8080",
+        ] {
             assert!(!secure_cookies(Some(url)), "{url}");
         }
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::actions::{self, ActionError};
 use super::api::TraceFilter;
-use super::auth::{self, LOGIN_CSRF_COOKIE, Login, ClientIp, SESSION_COOKIE, Session, Staff};
+use super::auth::{self, ClientIp, LOGIN_CSRF_COOKIE, Login, SESSION_COOKIE, Session, Staff};
 use super::i18n::{LANG_COOKIE, Lang};
 use super::{AdminState, csrf, view};
 

@@ -244,7 +244,7 @@ async fn pinecone_host(settings: &Settings) -> anyhow::Result<Url> {
         .with_context(|| format!("PINECONE_CONTROL_URL `{control}` is not a URL"))?;
     PineconeIndex::resolve_host(&control, key, name, HOST_LOOKUP_TIMEOUT)
         .await
-    .with_context(|| format!("cannot look up the host of Pinecone index {name}"))
+        .with_context(|| format!("cannot look up the host of Pinecone index {name}"))
 }
 
 /// A query-embedding cache in process memory (for `inkdesk chat`).

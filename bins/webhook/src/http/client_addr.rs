@@ -59,9 +59,7 @@ impl TrustedProxies {
     /// Whether `ip` is one of the trusted proxies.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0
-            .iter()
-            .any(|&(net, bits)| in_block(ip, net, bits))
+        self.0.iter().any(|&(net, bits)| in_block(ip, net, bits))
     }
 
     /// The list as written in `check-config`.
@@ -154,7 +152,10 @@ mod tests {
     fn forwarded_headers_are_ignored_unless_the_peer_is_a_trusted_proxy() {
         let none = TrustedProxies::default();
         let spoofed = headers(&["203.0.113.9"]);
-        assert_eq!(none.client(ip("198.51.100.4"), &spoofed), ip("198.51.100.4"));
+        assert_eq!(
+            none.client(ip("198.51.100.4"), &spoofed),
+            ip("198.51.100.4")
+        );
         let trusted = TrustedProxies::parse("10.0.0.5").unwrap();
         assert_eq!(
             trusted.client(ip("198.51.100.4"), &spoofed),
@@ -176,7 +177,10 @@ mod tests {
             trusted.client(ip("10.0.0.1"), &headers(&["10.9.9.9", "not-an-ip"])),
             ip("10.0.0.1")
         );
-        assert_eq!(trusted.client(ip("10.0.0.1"), &headers(&[])), ip("10.0.0.1"));
+        assert_eq!(
+            trusted.client(ip("10.0.0.1"), &headers(&[])),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]
@@ -187,7 +191,11 @@ mod tests {
         assert!(trusted.contains(ip("::ffff:172.16.0.9")));
         assert!(trusted.contains(ip("fd12::1")));
         assert!(!trusted.contains(ip("fe80::1")));
-        assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(
+            TrustedProxies::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
     }
 
     #[test]

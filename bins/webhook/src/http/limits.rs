@@ -137,7 +137,9 @@ mod tests {
             .await
             .unwrap();
         let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
@@ -179,13 +181,21 @@ mod tests {
             request_timeout: Duration::from_secs(2),
             max_concurrency: 1,
         };
-        let router = router(limits, Arc::new(Notify::new()), release.clone(), metrics.clone());
+        let router = router(
+            limits,
+            Arc::new(Notify::new()),
+            release.clone(),
+            metrics.clone(),
+        );
         let started = tokio::time::Instant::now();
         let (status, _) = call(&router, "/slow").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(started.elapsed(), Duration::from_secs(2));
         // The handler still runs and still counts against the limit.
-        assert_eq!(call(&router, "/fast").await.0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            call(&router, "/fast").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         release.notify_one();
         let mut status = StatusCode::SERVICE_UNAVAILABLE;
         for _ in 0..100 {

@@ -175,9 +175,8 @@ impl Resolve for PublicResolver {
         let allowed = self.allow.contains(&host);
         Box::pin(async move {
             // Port 0: reqwest puts the URL's port in.
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let kept: Vec<SocketAddr> = found
                 .into_iter()
                 .filter(|addr| allowed || is_public(addr.ip()))

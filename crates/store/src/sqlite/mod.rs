@@ -321,9 +321,14 @@ mod tests {
     async fn store(dir: &tempfile::TempDir, limits: Limits) -> Arc<SqliteStore> {
         let path = dir.path().join("store.sqlite3");
         Arc::new(
-            SqliteStore::open_with(&path, Arc::new(SystemClock), StoreOptions::default(), limits)
-                .await
-                .unwrap(),
+            SqliteStore::open_with(
+                &path,
+                Arc::new(SystemClock),
+                StoreOptions::default(),
+                limits,
+            )
+            .await
+            .unwrap(),
         )
     }
 
@@ -340,7 +345,11 @@ mod tests {
         let err = store.ping().await.unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
         assert!(format!("{err:?}").contains("did not answer"), "{err:?}");
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         drop(lock);
     }
 
