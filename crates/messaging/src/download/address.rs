@@ -3,10 +3,10 @@
 //! Attachment URLs come from the webhook, so from whoever can make Meta deliver a message:
 //! a URL naming `127.0.0.1`, a cloud metadata address or a name that resolves to one would
 //! turn the downloader into a way into the studio's network. Only public unicast addresses
-//! are allowed, and the check happens when connecting: [`PublicResolver`] is the client's
+//! are allowed, and the check happens when connecting: `PublicResolver` is the client's
 //! DNS resolver, so the address checked is the address connected to (a name that resolves
 //! to a public address once and to a private one later — DNS rebinding — is checked again
-//! at every connection). Literal IP hosts never reach a resolver, so [`url_allowed`]
+//! at every connection). Literal IP hosts never reach a resolver, so `url_allowed`
 //! checks them on the first URL and on every redirect.
 //!
 //! Host names in [`AllowHosts`] (`INKDESK_DOWNLOAD_ALLOW_HOSTS`) skip the check: tests
