@@ -11,6 +11,7 @@ mod admin_browser;
 mod booking;
 mod conversation;
 mod exactly_once;
+mod hardening;
 mod pricing;
 mod replicas;
 mod webhook;
