@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod change;
 mod inbox;
 mod intake;
 pub mod redis_server;
@@ -22,6 +23,7 @@ use inkdesk_domain::{Clock, ConversationId, ManualClock, SystemClock};
 use crate::model::{PendingMessage, Role, StoreOptions, Turn};
 use crate::stores::Stores;
 
+pub use change::*;
 pub use inbox::*;
 pub use intake::*;
 pub use state::*;
@@ -162,6 +164,9 @@ macro_rules! conformance_suite {
                 intake_records_queues_and_dedupes,
                 intake_holds_back_for_pause_mute_and_standby,
                 intake_during_a_turn_waits_for_the_lease,
+                unsent_message_leaves_history_traces_and_preview,
+                edited_message_changes_history_and_pending_copy,
+                message_change_races_appends_safely,
             );
         }
     };
