@@ -21,6 +21,7 @@
 mod config;
 mod inbox;
 mod intake;
+mod journal;
 mod log;
 mod state;
 
@@ -63,6 +64,8 @@ struct Scripts {
     keyed_put: Script,
     replace_turns: Script,
     replace_field: Script,
+    renew: Script,
+    journal: Script,
 }
 
 impl Scripts {
@@ -87,6 +90,8 @@ impl Scripts {
             keyed_put: Script::new(include_str!("scripts/keyed_put.lua")),
             replace_turns: Script::new(include_str!("scripts/replace_turns.lua")),
             replace_field: Script::new(include_str!("scripts/replace_field.lua")),
+            renew: Script::new(include_str!("scripts/renew.lua")),
+            journal: Script::new(include_str!("scripts/journal.lua")),
         }
     }
 }

@@ -10,6 +10,7 @@
 mod change;
 mod inbox;
 mod intake;
+mod journal;
 pub mod redis_server;
 mod state;
 
@@ -26,6 +27,7 @@ use crate::stores::Stores;
 pub use change::*;
 pub use inbox::*;
 pub use intake::*;
+pub use journal::*;
 pub use state::*;
 
 /// Debounce window used by the suite.
@@ -167,6 +169,10 @@ macro_rules! conformance_suite {
                 unsent_message_leaves_history_traces_and_preview,
                 edited_message_changes_history_and_pending_copy,
                 message_change_races_appends_safely,
+                journal_is_fenced_by_the_lease_and_closed_by_ack,
+                journal_stays_through_release_and_goes_with_the_conversation,
+                renew_extends_a_live_lease_only,
+                postpone_delays_the_retry_and_attempts_count_until_ack,
             );
         }
     };
