@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use inkdesk_domain::ConversationId;
-use inkdesk_messaging::SendOptions;
+use inkdesk_messaging::{ReplyWindows, SendKind, SendOptions, WindowClosed};
 use inkdesk_store::{Role, StoreError, Turn};
 use serde::Serialize;
 
@@ -30,12 +30,29 @@ pub enum ActionError {
     /// No send token is configured.
     #[error("IG_USER_ACCESS_TOKEN is not set; messages cannot be sent")]
     NoMessenger,
+    /// Meta's rules allow no reply now (answer 409).
+    #[error("{}", window_message(.0))]
+    WindowClosed(WindowClosed),
     /// Instagram refused or failed the send.
     #[error("sending failed: {0}")]
     Send(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn window_message(closed: &WindowClosed) -> String {
+    match closed {
+        WindowClosed::NoCustomerMessage => {
+            "the customer has not written in this conversation, so Instagram allows no reply"
+                .to_owned()
+        }
+        WindowClosed::Expired { closed_at } => format!(
+            "Instagram allows a person's reply (HUMAN_AGENT tag) only within 7 days of the \
+             customer's last message; that window closed at {}",
+            closed_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    }
 }
 
 /// Mutes the assistant in the conversation for `hours`.
@@ -68,7 +85,7 @@ pub async fn unmute(app: &App, conversation: &ConversationId) -> Result<(), Acti
 pub struct ReplySent {
     /// Instagram's ids of the sent chunks.
     pub message_ids: Vec<String>,
-    /// Whether the `HUMAN_AGENT` tag was used (over 24 h since the customer wrote).
+    /// Whether the `HUMAN_AGENT` tag was used (24 h to 7 days since the customer wrote).
     pub human_agent_tag: bool,
     /// The assistant stays quiet until then.
     pub muted_until: DateTime<Utc>,
@@ -76,6 +93,10 @@ pub struct ReplySent {
 
 /// Sends a staff reply, records it as a staff turn, remembers its ids (so the echo does
 /// not count as a new takeover) and keeps the assistant muted for the takeover time.
+///
+/// Meta's windows decide the tag: within 24 h of the customer's newest message a standard
+/// reply, up to 7 days one tagged `HUMAN_AGENT`, later — or with no customer message at all
+/// — none ([`ActionError::WindowClosed`], before anything is muted or sent).
 pub async fn reply(
     app: &App,
     conversation: &ConversationId,
@@ -93,7 +114,16 @@ pub async fn reply(
         .log
         .recent(conversation, view::TRANSCRIPT_LIMIT)
         .await?;
-    let human_agent_tag = view::outside_window(view::last_customer_at(&turns), app.clock.now());
+    let windows = ReplyWindows::new(view::last_customer_at(&turns), app.clock.now());
+    let human_agent_tag = match windows.check(SendKind::Standard) {
+        Ok(()) => false,
+        Err(_) => {
+            windows
+                .check(SendKind::HumanAgent)
+                .map_err(ActionError::WindowClosed)?;
+            true
+        }
+    };
     let options = if human_agent_tag {
         SendOptions::human_agent()
     } else {

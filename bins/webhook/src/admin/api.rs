@@ -22,6 +22,7 @@ impl IntoResponse for ActionError {
         let status = match &self {
             ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
             ActionError::NoMessenger => StatusCode::SERVICE_UNAVAILABLE,
+            ActionError::WindowClosed(_) => StatusCode::CONFLICT,
             ActionError::Send(_) => StatusCode::BAD_GATEWAY,
             ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

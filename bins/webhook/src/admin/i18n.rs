@@ -117,6 +117,31 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "More than 24 hours since the customer's last message: the reply is sent with the HUMAN_AGENT tag (up to 7 days).",
     ),
     (
+        "window_standard",
+        "Παράθυρο απάντησης (24 ώρες)",
+        "Reply window (24 hours)",
+    ),
+    (
+        "window_human_agent",
+        "Παράθυρο HUMAN_AGENT (7 ημέρες)",
+        "HUMAN_AGENT window (7 days)",
+    ),
+    ("window_open", "ανοιχτό, απομένουν", "open, time left"),
+    ("window_until", "έως", "until"),
+    ("window_closed", "έκλεισε στις", "closed at"),
+    (
+        "window_never",
+        "ο πελάτης δεν έχει γράψει ακόμη",
+        "the customer has not written yet",
+    ),
+    ("hours_short", "ώρ.", "h"),
+    ("minutes_short", "λεπ.", "min"),
+    (
+        "window_no_reply",
+        "Το Instagram δεν επιτρέπει απάντηση τώρα: έχουν περάσει 7 ημέρες από το τελευταίο μήνυμα του πελάτη ή δεν έχει γράψει ποτέ.",
+        "Instagram allows no reply now: the customer's last message is more than 7 days old, or they never wrote.",
+    ),
+    (
         "no_messenger",
         "Δεν έχει οριστεί IG_USER_ACCESS_TOKEN· δεν μπορούν να σταλούν μηνύματα.",
         "IG_USER_ACCESS_TOKEN is not set; messages cannot be sent.",

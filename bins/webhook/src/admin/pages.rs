@@ -133,6 +133,7 @@ fn action_failed(state: &AdminState, headers: &HeaderMap, error: ActionError) ->
     let status = match &error {
         ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
         ActionError::NoMessenger => StatusCode::SERVICE_UNAVAILABLE,
+        ActionError::WindowClosed(_) => StatusCode::CONFLICT,
         ActionError::Send(_) => StatusCode::BAD_GATEWAY,
         ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };

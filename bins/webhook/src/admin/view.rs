@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use inkdesk_domain::ConversationId;
+use inkdesk_messaging::{ReplyWindows, SendKind};
 use inkdesk_store::{Mute, Role, StoreError, Turn};
 use serde::Serialize;
 use serde_json::Value;
@@ -281,22 +282,63 @@ pub struct ConversationView {
     pub last_customer_at: Option<DateTime<Utc>>,
     /// True when a staff reply needs the `HUMAN_AGENT` tag (over 24 h since the customer wrote).
     pub needs_human_agent_tag: bool,
+    /// Meta's reply windows now: how long each stays open.
+    pub windows: WindowsView,
     /// Oldest first.
     pub entries: Vec<Entry>,
 }
 
-/// The last customer message's time in `turns`.
+/// The time of the customer's newest message in `turns`. A reaction is not a message:
+/// it does not reopen Meta's windows (the cautious reading of the policy).
 pub fn last_customer_at(turns: &[Turn]) -> Option<DateTime<Utc>> {
     turns
         .iter()
-        .filter(|t| t.role == Role::Customer)
+        .filter(|t| t.role == Role::Customer && !is_reaction(t))
         .map(|t| t.at)
         .max()
 }
 
-/// True when the standard messaging window (24 h after the customer's last message) is over.
-pub fn outside_window(last_customer: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    last_customer.is_none_or(|at| now - at >= chrono::Duration::hours(24))
+/// Whether a customer turn records a reaction rather than a message.
+pub fn is_reaction(turn: &Turn) -> bool {
+    turn.data
+        .as_ref()
+        .and_then(|d| d.get("reaction"))
+        .is_some_and(|r| !r.is_null())
+}
+
+/// One of Meta's reply windows, as the console shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WindowView {
+    /// Whether a send of this kind is allowed now.
+    pub open: bool,
+    /// When it closes (or closed); `None` when the customer never wrote.
+    pub closes_at: Option<DateTime<Utc>>,
+    /// Whole minutes left (0 once closed); `None` when the customer never wrote.
+    pub minutes_left: Option<i64>,
+}
+
+/// Both reply windows of a conversation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WindowsView {
+    /// 24 h after the customer's newest message: the bot, and staff without a tag.
+    pub standard: WindowView,
+    /// 7 days after it: staff with the `HUMAN_AGENT` tag.
+    pub human_agent: WindowView,
+}
+
+impl WindowsView {
+    /// The windows judged at `windows.now`.
+    pub fn of(windows: &ReplyWindows) -> Self {
+        let one = |kind| WindowView {
+            open: windows.is_open(kind),
+            closes_at: windows.closes_at(kind),
+            minutes_left: windows.remaining(kind).map(|d| d.num_minutes()),
+        };
+        Self {
+            standard: one(SendKind::Standard),
+            human_agent: one(SendKind::HumanAgent),
+        }
+    }
 }
 
 /// The conversation's transcript; `None` when nothing is stored about it.
@@ -316,6 +358,7 @@ pub async fn conversation(
     let status = Status::of(app.stores.takeover.muted(conversation).await?, paused);
     let id = conversation.to_string();
     let last_customer = last_customer_at(&turns);
+    let windows = ReplyWindows::new(last_customer, app.clock.now());
     let entries = turns
         .iter()
         .map(|turn| {
@@ -343,7 +386,8 @@ pub async fn conversation(
         status,
         awaiting_confirmation: awaiting_confirmation(app, conversation).await?,
         last_customer_at: last_customer,
-        needs_human_agent_tag: outside_window(last_customer, app.clock.now()),
+        needs_human_agent_tag: !windows.is_open(SendKind::Standard),
+        windows: WindowsView::of(&windows),
         entries,
     }))
 }
@@ -548,13 +592,28 @@ mod tests {
     }
 
     #[test]
-    fn the_window_closes_after_24_hours() {
+    fn windows_show_time_left_and_reactions_do_not_reopen_them() {
         let now = Utc::now();
-        assert!(!outside_window(
-            Some(now - chrono::Duration::hours(23)),
-            now
-        ));
-        assert!(outside_window(Some(now - chrono::Duration::hours(24)), now));
-        assert!(outside_window(None, now));
+        let turn = |hours_ago: i64, data: Option<Value>| Turn {
+            role: Role::Customer,
+            text: "x".into(),
+            message_id: None,
+            at: now - chrono::Duration::hours(hours_ago),
+            data,
+        };
+        let turns = [
+            turn(30, None),
+            turn(1, Some(serde_json::json!({"reaction": {"emoji": "❤"}}))),
+        ];
+        let last = last_customer_at(&turns);
+        assert_eq!(last, Some(now - chrono::Duration::hours(30)));
+        let view = WindowsView::of(&ReplyWindows::new(last, now));
+        assert!(!view.standard.open);
+        assert_eq!(view.standard.minutes_left, Some(0));
+        assert!(view.human_agent.open);
+        assert_eq!(view.human_agent.minutes_left, Some(138 * 60));
+        let never = WindowsView::of(&ReplyWindows::new(None, now));
+        assert!(!never.human_agent.open);
+        assert_eq!(never.human_agent.minutes_left, None);
     }
 }
