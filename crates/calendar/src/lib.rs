@@ -39,7 +39,7 @@ pub mod port;
 pub mod testing;
 
 pub use embedded::EmbeddedCalendar;
-pub use port::{Booking, Calendar, CalendarError, NewBooking, available_slots};
+pub use port::{Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, available_slots};
 pub mod google;
 
 pub use google::{Credentials, GoogleCalendar, GoogleConfig};

@@ -93,6 +93,7 @@ macro_rules! calendar_behaviour_suite {
             upcoming_for_lists_only_that_conversations_future_bookings,
             list_upcoming_is_sorted_and_limited,
             concurrent_creates_never_exceed_capacity,
+            forget_customer_keeps_the_time_blocked_without_the_customer,
         );
     };
     (@cases $make:expr; $($name:ident),+ $(,)?) => {
@@ -367,4 +368,61 @@ pub async fn concurrent_creates_never_exceed_capacity(cal: Arc<dyn Calendar>) {
     }
     assert_eq!((won, taken), (2, 3));
     assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// A privacy request: the conversation's bookings lose every personal field and stop being
+/// bookings, but their time stays blocked; other customers' bookings are untouched.
+pub async fn forget_customer_keeps_the_time_blocked_without_the_customer(cal: Arc<dyn Calendar>) {
+    let late = cal
+        .create(new_booking("conv-a", at(wednesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    let early = cal
+        .create(new_booking("conv-a", at(tuesday(), 15, 0), 60))
+        .await
+        .unwrap();
+    let other = cal
+        .create(new_booking("conv-b", at(tuesday(), 15, 0), 60))
+        .await
+        .unwrap();
+    let conv = ConversationId::parse("conv-a").unwrap();
+    let forgotten = cal.forget_customer(&conv).await.unwrap();
+    let ids: Vec<_> = forgotten.iter().map(|f| f.id.clone()).collect();
+    assert_eq!(ids, [early.id.clone(), late.id.clone()]);
+    assert_eq!(
+        (forgotten[0].start, forgotten[0].end),
+        (early.start, early.end)
+    );
+    assert!(
+        cal.upcoming_for(&conv, suite_now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        cal.get(&early.id).await,
+        Err(CalendarError::NotFound(_) | CalendarError::Gone(_))
+    ));
+    let listed: Vec<_> = cal
+        .list_upcoming(suite_now(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(listed, [other.id.clone()]);
+    // The time is still taken: Tuesday 15:00 is full (the kept entry and conv-b).
+    let busy = cal
+        .busy(Interval::new(at(tuesday(), 0, 0), at(wednesday(), 23, 0)))
+        .await
+        .unwrap();
+    assert_eq!(busy.len(), 3, "{busy:?}");
+    assert!(matches!(
+        cal.create(new_booking("conv-c", at(tuesday(), 15, 0), 60))
+            .await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+    // Nothing is left to forget; the other customer keeps everything.
+    assert!(cal.forget_customer(&conv).await.unwrap().is_empty());
+    assert_eq!(cal.get(&other.id).await.unwrap(), other);
 }
