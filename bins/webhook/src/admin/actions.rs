@@ -39,6 +39,9 @@ pub enum ActionError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The calendar failed (nothing was deleted; try again).
+    #[error("the calendar failed, so nothing was deleted: {0}")]
+    Calendar(#[from] inkdesk_calendar::CalendarError),
 }
 
 fn window_message(closed: &WindowClosed) -> String {
@@ -166,11 +169,32 @@ pub async fn reply(
     })
 }
 
-/// Deletes everything the store holds about the conversation (a privacy request).
-pub async fn delete(app: &App, conversation: &ConversationId) -> Result<(), ActionError> {
+/// What a privacy delete did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    /// Calendar entries whose customer details were removed; their time stays blocked.
+    /// The studio sees them here (and in its calendar as "customer details deleted").
+    pub anonymised_bookings: Vec<inkdesk_calendar::ForgottenBooking>,
+}
+
+/// Deletes everything inkdesk holds about the conversation (a privacy request).
+///
+/// First the calendar: every booking of the conversation, past and future, loses the
+/// customer's name, phone and design note (Google events too) and its link to the
+/// conversation; its time stays blocked so the studio's day stays right. Then the store:
+/// history, traces, queue, mute, holds and pending confirmations. The calendar goes first
+/// so that a failure there deletes nothing and the request can simply be repeated.
+pub async fn delete(app: &App, conversation: &ConversationId) -> Result<Deleted, ActionError> {
+    let anonymised_bookings = app.calendar.forget_customer(conversation).await?;
     app.stores.log.delete_conversation(conversation).await?;
-    tracing::info!(%conversation, "conversation deleted from the console");
-    Ok(())
+    tracing::info!(
+        %conversation,
+        bookings = anonymised_bookings.len(),
+        "conversation deleted from the console"
+    );
+    Ok(Deleted {
+        anonymised_bookings,
+    })
 }
 
 /// Turns the assistant off (`true`) or on for every conversation.

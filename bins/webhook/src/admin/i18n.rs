@@ -149,8 +149,23 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("delete", "Διαγραφή όλων", "Delete everything"),
     (
         "delete_confirm",
-        "Να διαγραφούν οριστικά όλα τα στοιχεία αυτής της συνομιλίας (ιστορικό, αναμονή, σίγαση); Τα ραντεβού στο ημερολόγιο μένουν.",
-        "Permanently delete everything about this conversation (history, queue, mute)? Calendar bookings stay.",
+        "Να διαγραφούν οριστικά όλα τα στοιχεία αυτής της συνομιλίας (ιστορικό, ίχνη, αναμονή, σίγαση); Στα ραντεβού του πελάτη (παλιά και επόμενα) σβήνονται όνομα, τηλέφωνο και σχέδιο· η ώρα μένει κλεισμένη στο ημερολόγιο.",
+        "Permanently delete everything about this conversation (history, traces, queue, mute)? The customer's bookings, past and future, lose their name, phone and design; their time stays blocked in the calendar.",
+    ),
+    (
+        "export",
+        "Εξαγωγή όλων των στοιχείων (JSON)",
+        "Export everything (JSON)",
+    ),
+    (
+        "unsent_by_customer",
+        "Ο πελάτης ανακάλεσε αυτό το μήνυμα.",
+        "The customer unsent this message.",
+    ),
+    (
+        "unsent_by_studio",
+        "Το στούντιο ανακάλεσε αυτό το μήνυμα.",
+        "The studio unsent this message.",
     ),
     ("delete_yes", "Ναι, διαγραφή", "Yes, delete"),
     ("cancel", "Άκυρο", "Cancel"),

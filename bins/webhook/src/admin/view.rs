@@ -257,6 +257,8 @@ pub struct Entry {
     pub role: &'static str,
     /// What was said (or the tool summary).
     pub text: String,
+    /// The sender unsent this message: its text is gone.
+    pub unsent: bool,
     /// When.
     pub at: DateTime<Utc>,
     /// The platform's message id.
@@ -364,12 +366,8 @@ pub async fn conversation(
         .map(|turn| {
             let data = turn.data.as_ref();
             Entry {
-                role: match turn.role {
-                    Role::Customer => "customer",
-                    Role::Assistant => "assistant",
-                    Role::Staff => "staff",
-                    Role::Tool => "tool",
-                },
+                role: role_name(turn.role),
+                unsent: inkdesk_store::change::is_unsent(turn),
                 text: turn.text.clone(),
                 at: turn.at,
                 message_id: turn.message_id.clone(),
@@ -450,19 +448,152 @@ pub struct BookingView {
 /// Up to 200 upcoming bookings, soonest first.
 pub async fn bookings(app: &App) -> Result<Vec<BookingView>, inkdesk_calendar::CalendarError> {
     let list = app.calendar.list_upcoming(app.clock.now(), 200).await?;
-    Ok(list
-        .into_iter()
-        .map(|b| BookingView {
-            id: b.id.to_string(),
-            conversation: b.conversation.to_string(),
-            customer: b.customer.to_string(),
-            phone: b.phone.to_string(),
-            design: b.design.as_ref().map(|d| d.as_str().to_owned()),
-            price: b.price.as_ref().map(ToString::to_string),
-            start: b.start,
-            minutes: (b.end - b.start).num_minutes(),
+    Ok(list.into_iter().map(booking_view).collect())
+}
+
+/// Why an export could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The calendar failed.
+    #[error(transparent)]
+    Calendar(#[from] inkdesk_calendar::CalendarError),
+}
+
+/// One turn of the history as exported (traces are listed on their own).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportTurn {
+    /// `customer`, `assistant`, `staff` or `tool`.
+    pub role: &'static str,
+    /// What was said.
+    pub text: String,
+    /// The platform's message id.
+    pub message_id: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What else is stored with it (attachments, image analyses, handoff notes).
+    pub data: Option<Value>,
+}
+
+/// A mute as exported.
+#[derive(Debug, Clone, Serialize)]
+pub struct MuteExport {
+    /// When it ends.
+    pub until: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything inkdesk holds about one customer: the answer to a data-access request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Export {
+    /// The file's format and version.
+    pub format: &'static str,
+    /// The customer's Instagram-scoped id (the conversation).
+    pub conversation: String,
+    /// When the file was made.
+    pub exported_at: DateTime<Utc>,
+    /// Days the history is kept after the latest message.
+    pub history_retention_days: u32,
+    /// Every kept turn, oldest first.
+    pub transcript: Vec<ExportTurn>,
+    /// What the assistant did in each of its turns (model and tool calls).
+    pub traces: Vec<TraceView>,
+    /// The customer's bookings, past and future, with the name, phone and design stored.
+    pub bookings: Vec<BookingView>,
+    /// Whether a person has the conversation (the bot muted), and until when.
+    pub mute: Option<MuteExport>,
+    /// A cancel or reschedule question waiting for the customer's yes.
+    pub pending_confirmation: Option<Value>,
+    /// Consents the customer gave. inkdesk asks for none today, so this list is empty;
+    /// it is part of the format so that a consent recorded later is exported here.
+    pub consents: Vec<Value>,
+}
+
+/// Collects [`Export`] for `conversation`.
+pub async fn export(app: &App, conversation: &ConversationId) -> Result<Export, ExportError> {
+    let id = conversation.to_string();
+    let turns = app
+        .stores
+        .log
+        .recent(conversation, TRANSCRIPT_LIMIT)
+        .await?;
+    let traces = turns.iter().filter_map(|t| trace_of(&id, t)).collect();
+    let transcript = turns
+        .iter()
+        .map(|t| ExportTurn {
+            role: role_name(t.role),
+            text: t.text.clone(),
+            message_id: t.message_id.clone(),
+            at: t.at,
+            data: t.data.as_ref().and_then(|d| match d {
+                Value::Object(map) => {
+                    let rest: serde_json::Map<String, Value> = map
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "trace")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    (!rest.is_empty()).then_some(Value::Object(rest))
+                }
+                other => Some(other.clone()),
+            }),
         })
-        .collect())
+        .collect();
+    // From the epoch: past bookings too.
+    let bookings = app
+        .calendar
+        .upcoming_for(conversation, DateTime::UNIX_EPOCH)
+        .await?
+        .into_iter()
+        .map(booking_view)
+        .collect();
+    let mute = app
+        .stores
+        .takeover
+        .muted(conversation)
+        .await?
+        .map(|m| MuteExport {
+            until: m.until,
+            reason: m.reason,
+        });
+    let key = crate::adapters::confirmation_key(conversation);
+    let pending_confirmation = app.stores.keyed.get(conversation, &key).await?;
+    Ok(Export {
+        format: "inkdesk-export/1",
+        conversation: id,
+        exported_at: app.clock.now(),
+        history_retention_days: app.profile.conversation.history_retention_days,
+        transcript,
+        traces,
+        bookings,
+        mute,
+        pending_confirmation,
+        consents: Vec::new(),
+    })
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Customer => "customer",
+        Role::Assistant => "assistant",
+        Role::Staff => "staff",
+        Role::Tool => "tool",
+    }
+}
+
+fn booking_view(b: inkdesk_calendar::Booking) -> BookingView {
+    BookingView {
+        id: b.id.to_string(),
+        conversation: b.conversation.to_string(),
+        customer: b.customer.to_string(),
+        phone: b.phone.to_string(),
+        design: b.design.as_ref().map(|d| d.as_str().to_owned()),
+        price: b.price.as_ref().map(ToString::to_string),
+        start: b.start,
+        minutes: (b.end - b.start).num_minutes(),
+    }
 }
 
 /// Today's counts, from the conversation log.
