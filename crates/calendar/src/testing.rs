@@ -410,7 +410,7 @@ pub async fn forget_customer_keeps_the_time_blocked_without_the_customer(cal: Ar
         .into_iter()
         .map(|b| b.id)
         .collect();
-    assert_eq!(listed, [other.id.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&other.id));
     // The time is still taken: Tuesday 15:00 is full (the kept entry and conv-b).
     let busy = cal
         .busy(Interval::new(at(tuesday(), 0, 0), at(wednesday(), 23, 0)))

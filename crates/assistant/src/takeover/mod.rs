@@ -121,9 +121,8 @@ pub fn reaction_starts_turn(
         return true;
     };
     is_heart(&reaction.emoji)
-        && pending.is_some_and(|p| {
-            p.expires_at > now && p.question_mids.iter().any(|m| *m == reaction.target_mid)
-        })
+        && pending
+            .is_some_and(|p| p.expires_at > now && p.question_mids.contains(&reaction.target_mid))
 }
 
 /// The engine's view of a customer's message event (text, attachments, quick reply,
