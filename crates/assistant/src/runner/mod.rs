@@ -559,10 +559,15 @@ impl TurnRun<'_> {
         )
     }
 
-    /// The newest customer message among those queued, if any.
+    /// The newest customer message among those queued, if any. A reaction is not a
+    /// message: it does not open Meta's window (the cautious reading of the policy).
     fn newest_customer_message(&self) -> Option<DateTime<Utc>> {
         let (messages, _) = self.bounded();
-        messages.iter().map(|m| m.sent_at).max()
+        messages
+            .iter()
+            .filter(|m| m.reaction.is_none())
+            .map(|m| m.sent_at)
+            .max()
     }
 
     fn window_open(&self) -> bool {
@@ -806,6 +811,23 @@ impl TurnRun<'_> {
                 .await?;
             }
             let sent = plan.sent_text();
+            if sent.is_empty()
+                && plan.handoff.is_none()
+                && let Some(record) = plan.record.clone()
+            {
+                // A turn that chose to send nothing still leaves its trace.
+                let data = TurnData::Trace(record);
+                append(
+                    ports,
+                    conversation,
+                    Role::Tool,
+                    "no reply needed",
+                    None,
+                    now,
+                    &data,
+                )
+                .await?;
+            }
             if !sent.is_empty() {
                 let record = plan.record.clone().map(TurnData::Trace);
                 let turn = Turn {
