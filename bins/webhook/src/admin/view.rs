@@ -80,6 +80,9 @@ pub struct InboxRow {
     pub status: Status,
     /// A cancel or reschedule question waits for the customer's yes.
     pub awaiting_confirmation: bool,
+    /// The customer's last message is unanswered and older than Meta's 24-hour window:
+    /// the bot may not answer it; a person must (with the `HUMAN_AGENT` tag, within 7 days).
+    pub needs_a_person: bool,
 }
 
 /// Whether the conversation has a pending cancel/reschedule confirmation.
@@ -114,16 +117,24 @@ pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
             preview: s.last_preview,
             turns: s.turns,
             awaiting_confirmation: false,
+            needs_a_person: false,
         })
         .collect();
+    let now = app.clock.now();
     for row in &mut rows {
         if let Ok(conversation) = ConversationId::parse(row.conversation.as_str()) {
             row.awaiting_confirmation = awaiting_confirmation(app, &conversation).await?;
+            row.needs_a_person = inkdesk_assistant::runner::requeue::needs_a_person(
+                app.stores.log.as_ref(),
+                &conversation,
+                now,
+            )
+            .await?;
         }
     }
     rows.sort_by_key(|r| {
         (
-            !matches!(r.status, Status::HandedOff { .. }),
+            !(matches!(r.status, Status::HandedOff { .. }) || r.needs_a_person),
             std::cmp::Reverse(r.last_at),
         )
     });

@@ -122,7 +122,9 @@ pub struct TurnRecord {
     pub outcome: TurnOutcomeKind,
     /// For failures: the error chain, for operators (never sent to the customer).
     pub failure: Option<String>,
-    /// Tone examples shown to the model (ids and scores).
+    /// Tone examples shown to the model (ids and scores). Absent in records written before
+    /// tone retrieval existed.
+    #[serde(default)]
     pub tone: ToneRecord,
     /// Wall time of the whole turn.
     pub latency: Duration,

@@ -154,10 +154,16 @@ impl GoogleCalendar {
     ) -> Result<Self, CalendarError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .timeout(config.request_timeout)
             .build()
             .map_err(CalendarError::unavailable)?;
         Ok(Self {
-            auth: TokenSource::new(http.clone(), credentials, Arc::clone(&clock)),
+            auth: TokenSource::new(
+                http.clone(),
+                config.request_timeout,
+                credentials,
+                Arc::clone(&clock),
+            ),
             http,
             config,
             profile,
