@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use deadpool_redis::redis;
 use inkdesk_domain::ConversationId;
 
-use super::REWRITE_ATTEMPTS;
 use super::inbox::parse_conv;
 use super::{RedisStore, ttl_ms};
 use crate::StoreError;
@@ -95,45 +94,37 @@ impl ConversationLog for RedisStore {
         change: &MessageChange,
     ) -> Result<usize, StoreError> {
         let log = self.conv_key(conversation, "log");
-        // Read, plan in Rust, then compare-and-set in one script; a concurrent append that
-        // trimmed the list makes the script refuse, and the plan is made again.
-        for _ in 0..REWRITE_ATTEMPTS {
-            let key = log.clone();
-            let bodies: Vec<String> = self
-                .with_conn(|mut c| async move {
-                    redis::cmd("LRANGE")
-                        .arg(&key)
-                        .arg(0)
-                        .arg(-1)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await?;
-            let turns: Vec<Turn> = bodies
-                .iter()
-                .map(|b| serde_json::from_str(b))
-                .collect::<Result<_, _>>()?;
-            let changes = plan(&turns, message_id, change);
-            if changes.is_empty() {
-                return Ok(0);
-            }
-            let mut inv = self.scripts.replace_turns.prepare_invoke();
-            inv.key(&log);
-            for (index, turn) in &changes {
-                inv.arg(*index)
-                    .arg(&bodies[*index])
-                    .arg(serde_json::to_string(turn)?);
-            }
-            let done: i64 = self
-                .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
-                .await?;
-            if done == 1 {
-                return Ok(changes.len());
-            }
+        // Read, plan in Rust, then replace each changed entry in one script that finds it
+        // by its old body, so appends (which trim the head and shift indices) meanwhile do
+        // not matter.
+        let key = log.clone();
+        let bodies: Vec<String> = self
+            .with_conn(|mut c| async move {
+                redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let turns: Vec<Turn> = bodies
+            .iter()
+            .map(|b| serde_json::from_str(b))
+            .collect::<Result<_, _>>()?;
+        let changes = plan(&turns, message_id, change);
+        if changes.is_empty() {
+            return Ok(0);
         }
-        Err(StoreError::unavailable(
-            "the history kept changing while a message change was applied",
-        ))
+        let mut inv = self.scripts.replace_turns.prepare_invoke();
+        inv.key(&log);
+        for (index, turn) in &changes {
+            inv.arg(&bodies[*index]).arg(serde_json::to_string(turn)?);
+        }
+        let replaced: usize = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Ok(replaced)
     }
 
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {

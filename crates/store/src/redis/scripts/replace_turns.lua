@@ -1,14 +1,15 @@
--- Compare-and-set of history entries: every listed entry must still hold its old body,
--- then all are replaced; otherwise nothing changes and 0 tells the caller to read again
--- (an append that trimmed the list shifts every index).
+-- Replaces history entries by content, wherever they are now: an append that trimmed the
+-- list meanwhile shifts every index, so each entry is found again by its old body (LPOS,
+-- Redis 6.0.6+). An entry trimmed away meanwhile is gone and needs no change.
 -- KEYS: 1 log list
--- ARGV: index, old body, new body, … (repeated)
-for i = 1, #ARGV, 3 do
-  if redis.call('LINDEX', KEYS[1], tonumber(ARGV[i])) ~= ARGV[i + 1] then
-    return 0
+-- ARGV: old body, new body, … (repeated)
+-- Returns how many entries were replaced.
+local replaced = 0
+for i = 1, #ARGV, 2 do
+  local at = redis.call('LPOS', KEYS[1], ARGV[i])
+  if at then
+    redis.call('LSET', KEYS[1], at, ARGV[i + 1])
+    replaced = replaced + 1
   end
 end
-for i = 1, #ARGV, 3 do
-  redis.call('LSET', KEYS[1], tonumber(ARGV[i]), ARGV[i + 2])
-end
-return 1
+return replaced
