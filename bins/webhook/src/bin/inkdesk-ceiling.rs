@@ -32,11 +32,7 @@ struct Ceiling {
 }
 
 /// Verify, parse, answer: the service's webhook minus the store.
-async fn receive(
-    State(state): State<Arc<Ceiling>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
+async fn receive(State(state): State<Arc<Ceiling>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let signature = headers
         .get(SIGNATURE_HEADER)
         .and_then(|value| value.to_str().ok());
