@@ -6,7 +6,7 @@
 # Usage: scripts/bench-webhook.sh [seconds] [rounds]        (defaults: 60 s, 3 rounds)
 #   BURST_SECONDS=20   length of the -c32 throughput run (the burst)
 #   SERVERS="embedded redis ceiling"   which servers, in this order within each round
-#   BODIES=200000      signed bodies per wrk run (unique message ids, 500 senders)
+#   BODIES=300000      signed bodies per wrk run (unique message ids, 500 senders)
 #
 # Each round starts every server afresh and runs, against each:
 #   1. ready: exec to the first /health answer;
@@ -26,7 +26,7 @@ SECONDS_PER_RUN=${1:-60}
 ROUNDS=${2:-3}
 BURST_SECONDS=${BURST_SECONDS:-20}
 SERVERS=${SERVERS:-embedded redis ceiling}
-BODIES=${BODIES:-200000}
+BODIES=${BODIES:-300000}
 TARGET=${CARGO_TARGET_DIR:-target}
 command -v wrk >/dev/null || { echo "wrk is not installed (Debian: apt-get install wrk)" >&2; exit 1; }
 cargo build --release -p inkdesk-webhook --bins >/dev/null

@@ -9,10 +9,10 @@
 //! Every request carries a fresh message id (so deduplication never short-cuts it) from one
 //! of `--conversations` senders, signed with HMAC-SHA256 exactly as Meta signs.
 //!
-//! In the open loop (`--rate` > 0) each request has a scheduled send time and its latency
-//! is counted from that time, not from when it actually left: a request that had to wait
-//! for its connection because the server stalled counts the wait (no coordinated
-//! omission). `--write-bodies` writes `signature<TAB>body` lines instead of sending, for
+//! In the open loop (`--rate` > 0) each request has a scheduled send time. A request
+//! whose connection was still waiting for the previous answer at that time counts its
+//! latency from the scheduled time, not from when it finally left, so a server stall also
+//! counts against the requests queued behind it (no coordinated omission). `--write-bodies` writes `signature<TAB>body` lines instead of sending, for
 //! `scripts/webhook.lua` (wrk).
 
 use std::sync::Arc;
@@ -128,11 +128,17 @@ async fn main() -> anyhow::Result<()> {
                     p.mul_f64(worker as f64 / args.concurrency as f64)
                 });
             while Instant::now() < deadline {
-                // Open loop: latency counts from the scheduled time (see the module doc).
+                // Open loop: a request that is already late when its connection becomes
+                // free counts from its scheduled time (see the module doc); one sent on
+                // time counts from when it leaves, so the timer's own lateness (tokio's
+                // timer has millisecond steps) is not blamed on the server.
                 let mut scheduled = None;
                 if let Some(period) = period {
-                    tokio::time::sleep_until(next.into()).await;
-                    scheduled = Some(next);
+                    if Instant::now() >= next {
+                        scheduled = Some(next);
+                    } else {
+                        tokio::time::sleep_until(next.into()).await;
+                    }
                     next += period;
                 }
                 let n = seq.fetch_add(1, Ordering::Relaxed);
