@@ -187,5 +187,9 @@ async fn acknowledged_messages_survive_kill_9_of_the_process() {
             kept.extend(turn.message_id);
         }
     }
-    assert_eq!(kept.len(), MESSAGES, "every acknowledged message is in the file");
+    assert_eq!(
+        kept.len(),
+        MESSAGES,
+        "every acknowledged message is in the file"
+    );
 }

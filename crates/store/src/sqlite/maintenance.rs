@@ -137,7 +137,22 @@ impl Purger {
     /// Runs one bounded step in a transaction of its own; the next one is due at once
     /// if this one left work, else after [`PURGE_INTERVAL`].
     pub(super) fn step(&mut self, conn: &mut Connection, now: i64) {
-        let more = match purge(conn, now, PURGE_STEP) {
+        // IMMEDIATE: take the write lock first (waiting out a RESTART), rather than read,
+        // then find the snapshot stale when upgrading (SQLITE_BUSY at once).
+        let step = |conn: &mut Connection| -> Result<bool, StoreError> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            match purge(conn, now, PURGE_STEP) {
+                Ok(more) => {
+                    conn.execute_batch("COMMIT")?;
+                    Ok(more)
+                }
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        };
+        let more = match step(conn) {
             Ok(more) => more,
             Err(e) => {
                 tracing::warn!(error = %e, "purging expired rows failed");
@@ -222,7 +237,10 @@ impl Checkpointer {
                 break;
             }
         }
-        run_checkpoint(conn, "RESTART")?;
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
+        if busy != 0 {
+            tracing::debug!("WAL restart could not finish; the next tick tries again");
+        }
         Ok(Checkpoint::Restart)
     }
 }

@@ -130,12 +130,10 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // The checkpointer thread copies the WAL back (see `maintenance`), never a commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // Each call runs in a savepoint, whose sub-journal is a temp file by default: in
-    // memory it saves a file write per page per call (webhook 10,800 → 12,900 req/s).
+    // memory it saves a file write per page per call.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // 16 MiB of page cache (default 2 MiB). Throughput is the same either way, but after a
-    // burst the database is large and the pages every message touches no longer fit: p99
-    // at 1,000 req/s right after 100,000 messages is 7.6 ms with 2 MiB, 5.4 ms with 8 MiB,
-    // 2.2–3.8 ms with 16 MiB (about 16 MB more RSS).
+    // 16 MiB of page cache (default 2 MiB): after a burst the database is large and the
+    // pages every message touches would no longer fit (about 16 MB more RSS).
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(SCHEMA)?;
