@@ -10,6 +10,8 @@ mod admin;
 mod admin_browser;
 mod booking;
 mod conversation;
+mod exactly_once;
+mod hardening;
 mod pricing;
 mod replicas;
 mod webhook;

@@ -97,6 +97,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Awaiting confirmation of a booking change",
     ),
     (
+        "state_needs_person",
+        "Αναπάντητο πάνω από 24 ώρες: απαντά μόνο άνθρωπος",
+        "Unanswered for over 24 h: only a person may reply",
+    ),
+    (
         "state_paused",
         "Ο βοηθός είναι σε παύση",
         "Assistant paused",

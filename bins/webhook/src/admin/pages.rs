@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::actions::{self, ActionError};
 use super::api::TraceFilter;
-use super::auth::{self, LOGIN_CSRF_COOKIE, Login, PeerIp, SESSION_COOKIE, Session, Staff};
+use super::auth::{self, ClientIp, LOGIN_CSRF_COOKIE, Login, SESSION_COOKIE, Session, Staff};
 use super::i18n::{LANG_COOKIE, Lang};
 use super::{AdminState, csrf, view};
 
@@ -209,7 +209,7 @@ pub struct LoginForm {
 /// `POST /admin/login`: rate-limited per address; sets the session cookie.
 pub async fn login(
     State(state): State<AdminState>,
-    PeerIp(ip): PeerIp,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -382,7 +382,7 @@ pub async fn unmute(
         Err(response) => return response,
     };
     match actions::unmute(&state.app, &id).await {
-        Ok(()) => back_to(&id),
+        Ok(_) => back_to(&id),
         Err(e) => action_failed(&state, &headers, e),
     }
 }

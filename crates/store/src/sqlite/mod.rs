@@ -14,9 +14,16 @@
 //! file. Expired rows are purged in small steps of their own while no call waits, and the
 //! WAL is copied back into the database by a checkpointer thread of its own (see
 //! `maintenance` for what each used to cost the callers).
+//!
+//! Bounds: at most 4,096 calls wait for the writer (one more fails at once as
+//! `Unavailable`, which the webhook answers with 503 so Meta redelivers), and a call
+//! whose answer takes longer than 10 s fails as `Unavailable` (a stalled disk, a lock held
+//! by another process). Every call is atomic, so a call that timed out either happens
+//! whole, later, or not at all.
 
 mod inbox;
 mod intake;
+mod journal;
 mod log;
 mod maintenance;
 mod state;
@@ -61,7 +68,8 @@ CREATE TABLE IF NOT EXISTS inbox_queue (
     due INTEGER NOT NULL,
     ready_at INTEGER NOT NULL,
     token INTEGER,
-    lease_until INTEGER
+    lease_until INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS inbox_by_ready ON inbox_queue(ready_at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -80,11 +88,28 @@ CREATE TABLE IF NOT EXISTS holds (
     PRIMARY KEY (slot_start, slot_end, conv)
 );
 CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);
+CREATE TABLE IF NOT EXISTS turn_journals (conv TEXT PRIMARY KEY, token INTEGER NOT NULL, body TEXT NOT NULL);
 INSERT OR IGNORE INTO counters(name, value) VALUES ('token', 0), ('paused', 0);
 ";
 
 /// Most calls folded into one transaction by the writer thread.
 const BATCH: usize = 256;
+
+/// How many calls may wait for the writer, and how long one waits for its answer.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    queue: usize,
+    call_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            queue: 4096,
+            call_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// What the writer thread hands back once the batch's commit is known.
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -99,7 +124,8 @@ type Job = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
 /// Results are reported only after the commit succeeded.
 #[derive(Debug)]
 pub struct SqliteStore {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
+    call_timeout: Duration,
     /// Dropped with the store, which stops the checkpointer thread.
     _checkpoints: mpsc::Sender<()>,
     clock: Arc<dyn Clock>,
@@ -137,7 +163,23 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(SCHEMA)?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Brings a database made by an older version up to the current schema.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_attempts: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('inbox_queue') WHERE name = 'attempts')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_attempts {
+        conn.execute_batch(
+            "ALTER TABLE inbox_queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
 }
 
 /// Busy handler: retry every 100 µs for up to five seconds.
@@ -230,9 +272,18 @@ impl SqliteStore {
         clock: Arc<dyn Clock>,
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_owned();
+        Self::open_with(path.as_ref(), clock, options, Limits::default()).await
+    }
+
+    async fn open_with(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        options: StoreOptions,
+        limits: Limits,
+    ) -> Result<Self, StoreError> {
+        let path = path.to_owned();
         let writer_clock = clock.clone();
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(limits.queue);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel();
         std::thread::Builder::new()
@@ -257,6 +308,7 @@ impl SqliteStore {
         ready_rx.await.map_err(StoreError::unavailable)??;
         Ok(Self {
             jobs: jobs_tx,
+            call_timeout: limits.call_timeout,
             _checkpoints: stop_tx,
             clock,
             options,
@@ -281,11 +333,23 @@ impl SqliteStore {
                 });
             })
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?;
-        rx.await
-            .map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => {
+                StoreError::unavailable("the embedded store is overloaded (too many waiting calls)")
+            }
+            mpsc::TrySendError::Disconnected(_) => {
+                StoreError::unavailable("the SQLite writer thread stopped")
+            }
+        })?;
+        match tokio::time::timeout(self.call_timeout, rx).await {
+            Ok(answer) => {
+                answer.map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?
+            }
+            Err(_) => Err(StoreError::unavailable(format!(
+                "the embedded store did not answer within {:?}",
+                self.call_timeout
+            ))),
+        }
     }
 }
 
@@ -300,5 +364,89 @@ impl Health for SqliteStore {
         self.run(|conn, _| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use inkdesk_domain::SystemClock;
+
+    use super::*;
+
+    /// A second connection holding the write lock, as another process could.
+    fn hold_write_lock(path: &Path) -> Connection {
+        let other = Connection::open(path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        other
+    }
+
+    async fn store(dir: &tempfile::TempDir, limits: Limits) -> Arc<SqliteStore> {
+        let path = dir.path().join("store.sqlite3");
+        Arc::new(
+            SqliteStore::open_with(
+                &path,
+                Arc::new(SystemClock),
+                StoreOptions::default(),
+                limits,
+            )
+            .await
+            .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_call_the_writer_cannot_answer_in_time_fails_as_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            queue: 16,
+            call_timeout: Duration::from_millis(200),
+        };
+        let store = store(&dir, limits).await;
+        let lock = hold_write_lock(&dir.path().join("store.sqlite3"));
+        let started = Instant::now();
+        let err = store.ping().await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(format!("{err:?}").contains("did not answer"), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(lock);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_beyond_the_queue_fail_at_once_and_the_queued_ones_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            queue: 2,
+            call_timeout: Duration::from_secs(20),
+        };
+        let store = store(&dir, limits).await;
+        let lock = hold_write_lock(&dir.path().join("store.sqlite3"));
+        // The writer takes the first call and waits on the lock; two more fill the queue.
+        let first = tokio::spawn({
+            let store = store.clone();
+            async move { store.ping().await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let queued: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.ping().await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let err = store.ping().await.unwrap_err();
+        assert!(format!("{err:?}").contains("overloaded"), "{err:?}");
+        assert!(started.elapsed() < Duration::from_millis(100));
+        drop(lock);
+        first.await.unwrap().unwrap();
+        for call in queued {
+            call.await.unwrap().unwrap();
+        }
     }
 }
