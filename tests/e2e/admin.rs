@@ -316,7 +316,9 @@ async fn api_actions_change_the_store() {
         None,
     )
     .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let report: Value = deleted.json().await.unwrap();
+    assert_eq!(report["anonymised_bookings"], json!([]));
     assert!(stores.log.recent(&id, 10).await.unwrap().is_empty());
     let gone = api(&app, reqwest::Method::GET, "/conversations/5552001", None).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);

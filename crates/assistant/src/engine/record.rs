@@ -88,6 +88,8 @@ pub enum ToneRecord {
 pub enum TurnOutcomeKind {
     /// The model's reply was produced.
     Replied,
+    /// The model decided the customer's new messages need no answer: nothing is sent.
+    NoReply,
     /// The conversation was handed to a person (with the fixed text).
     HandedOff {
         /// Why.
