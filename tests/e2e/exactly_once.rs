@@ -228,6 +228,12 @@ async fn echoes_arriving_before_the_send_api_answers_never_mute_or_log_a_staff_t
     let stores = stores_of(&app.running).await;
     for customer in ["5557001", "5557002", "5557003"] {
         let c = conv(customer);
+        // The reply is logged once its last chunk is out, a moment after Graph saw it.
+        wait_until(Duration::from_secs(5), || async {
+            let turns = stores.log.recent(&c, 20).await.unwrap();
+            turns.iter().any(|t| t.role == Role::Assistant)
+        })
+        .await;
         assert!(
             stores.takeover.muted(&c).await.unwrap().is_none(),
             "our own echo muted {customer}"
