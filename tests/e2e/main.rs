@@ -12,6 +12,7 @@ mod booking;
 mod conversation;
 mod exactly_once;
 mod hardening;
+mod meta_rules;
 mod pricing;
 mod replicas;
 mod webhook;

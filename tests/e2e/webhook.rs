@@ -64,7 +64,7 @@ async fn unknown_events_and_other_accounts_are_acknowledged_and_ignored() {
     let app = spawn_app().await;
     let unknown = json!({"object":"instagram","entry":[{"id": ACCOUNT, "time": 1,
         "messaging":[{"sender":{"id":"5550002"},"recipient":{"id": ACCOUNT},"timestamp":crate::support::now_ms(),
-        "message_edit":{"mid":"m_e","text":"edited"}}]}]})
+        "pass_thread_control":{"new_owner_app_id":"123","metadata":"m"}}]}]})
     .to_string();
     assert_eq!(app.post_signed(&unknown).await.status(), 200);
     let other = text_event("5550002", "m_other", "hi").replace(ACCOUNT, "17841499999999999");

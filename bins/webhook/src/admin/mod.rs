@@ -151,6 +151,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/conversations/{id}/mute", post(api::mute))
         .route("/conversations/{id}/unmute", post(api::unmute))
         .route("/conversations/{id}/reply", post(api::reply))
+        .route("/conversations/{id}/export", get(api::export))
         .route("/pause", post(api::pause))
         .route("/resume", post(api::resume))
         .route("/bookings", get(api::bookings))
@@ -164,6 +165,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/c/{id}/mute", post(pages::mute))
         .route("/c/{id}/unmute", post(pages::unmute))
         .route("/c/{id}/reply", post(pages::reply))
+        .route("/c/{id}/export", get(pages::export))
         .route(
             "/c/{id}/delete",
             get(pages::confirm_delete).post(pages::delete),

@@ -133,8 +133,10 @@ fn action_failed(state: &AdminState, headers: &HeaderMap, error: ActionError) ->
     let status = match &error {
         ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
         ActionError::NoMessenger => StatusCode::SERVICE_UNAVAILABLE,
+        ActionError::WindowClosed(_) => StatusCode::CONFLICT,
         ActionError::Send(_) => StatusCode::BAD_GATEWAY,
         ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ActionError::Calendar(_) => StatusCode::BAD_GATEWAY,
     };
     error_page(state, headers, status, error)
 }
@@ -444,8 +446,25 @@ pub async fn delete(
         Err(response) => return response,
     };
     match actions::delete(&state.app, &id).await {
-        Ok(()) => Redirect::to("/admin/").into_response(),
+        Ok(_) => Redirect::to("/admin/").into_response(),
         Err(e) => action_failed(&state, &headers, e),
+    }
+}
+
+/// `GET /admin/c/{id}/export`: the customer's data as a JSON download.
+pub async fn export(
+    State(state): State<AdminState>,
+    Staff(_): Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let id = match conversation_id(&state, &headers, id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    match view::export(&state.app, &id).await {
+        Ok(export) => super::api::export_file(&id, &export),
+        Err(e) => error_page(&state, &headers, StatusCode::BAD_GATEWAY, e),
     }
 }
 

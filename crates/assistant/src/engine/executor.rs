@@ -193,7 +193,9 @@ impl Engine {
             ToolCommand::ConfirmCancellation(id) => self.confirm_cancel(id, ctx).await,
             ToolCommand::RequestReschedule(args) => self.request_reschedule(args, ctx).await,
             ToolCommand::ConfirmReschedule(id) => self.confirm_reschedule(id, ctx).await,
-            ToolCommand::Handoff { .. } | ToolCommand::SendReply { .. } => Ok(ToolAnswer::refused(
+            ToolCommand::Handoff { .. }
+            | ToolCommand::SendReply { .. }
+            | ToolCommand::NoReply { .. } => Ok(ToolAnswer::refused(
                 json!({"error": "handled by the engine"}),
             )),
         }

@@ -88,6 +88,8 @@ pub enum ToneRecord {
 pub enum TurnOutcomeKind {
     /// The model's reply was produced.
     Replied,
+    /// The model decided the customer's new messages need no answer: nothing is sent.
+    NoReply,
     /// The conversation was handed to a person (with the fixed text).
     HandedOff {
         /// Why.
@@ -120,7 +122,9 @@ pub struct TurnRecord {
     pub outcome: TurnOutcomeKind,
     /// For failures: the error chain, for operators (never sent to the customer).
     pub failure: Option<String>,
-    /// Tone examples shown to the model (ids and scores).
+    /// Tone examples shown to the model (ids and scores). Absent in records written before
+    /// tone retrieval existed.
+    #[serde(default)]
     pub tone: ToneRecord,
     /// Wall time of the whole turn.
     pub latency: Duration,

@@ -450,6 +450,12 @@ impl TurnRun<'_> {
             return Ok(RunOutcome::Recorded);
         };
 
+        if stored.is_none() && self.bounded().0.is_empty() {
+            // Nothing the engine can read (undecodable entries only): handled, unanswered.
+            let (_, handled) = self.bounded();
+            ports.inbox.ack(self.claim, &handled).await?;
+            return Ok(RunOutcome::NoReply);
+        }
         let journal = match stored {
             Some(journal) if journal.plan.is_some() => {
                 tracing::info!(%conversation, turn = %journal.turn.0, "resuming a decided turn");

@@ -28,6 +28,10 @@ pub const QUOTE: &str = "quote";
 pub const HANDOFF_TO_HUMAN: &str = "handoff_to_human";
 /// Name of the tool that ends a turn with the reply.
 pub const SEND_REPLY: &str = "send_reply";
+/// `send_reply`'s default outcome: the text is sent.
+pub const OUTCOME_REPLY: &str = "reply";
+/// `send_reply`'s outcome for messages that need no answer: nothing is sent.
+pub const OUTCOME_NO_REPLY: &str = "no_reply";
 
 /// The style classes of the price formula, as the tools and the vision prompt name them.
 pub const STYLES: [&str; 10] = [
@@ -194,11 +198,14 @@ pub fn tool_specs() -> Vec<ToolSpec> {
         ToolSpec {
             name: SEND_REPLY,
             description: "Ends the turn: sends the message to the customer and records the \
-                intents recognised in the customer's new messages, in the order answered.",
+                intents recognised in the customer's new messages, in the order answered. \
+                When the new messages need no answer at all (a bare thanks or emoji after \
+                your last word), set outcome to no_reply and leave text empty: nothing is sent.",
             parameters: object(
                 json!({
                     "text": {"type": "string", "description": "The message for the customer, ending with the studio's signature."},
                     "intents": {"type": "array", "items": {"type": "string", "enum": intents}},
+                    "outcome": {"type": "string", "enum": [OUTCOME_REPLY, OUTCOME_NO_REPLY], "description": "reply (default) or no_reply."},
                 }),
                 &["text", "intents"],
             ),

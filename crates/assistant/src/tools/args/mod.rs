@@ -178,6 +178,12 @@ pub enum ToolCommand {
         /// Intents the model recognised (unknown names dropped).
         intents: Vec<Intent>,
     },
+    /// End the turn without a message (`send_reply` with `outcome: "no_reply"`): the
+    /// customer's new messages need no answer.
+    NoReply {
+        /// Intents the model recognised (unknown names dropped).
+        intents: Vec<Intent>,
+    },
 }
 
 /// Validates the call of tool `name` with `arguments`.
@@ -384,7 +390,6 @@ impl Args<'_> {
     }
 
     fn reply(&self) -> Result<ToolCommand, ToolArgError> {
-        let text = self.required_text("text")?.trim().to_owned();
         let intents = match self.map.get("intents") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -393,6 +398,14 @@ impl Args<'_> {
                 .collect(),
             _ => Vec::new(),
         };
+        match self.text("outcome")?.map(str::trim) {
+            None | Some(schema::OUTCOME_REPLY) => {}
+            Some(schema::OUTCOME_NO_REPLY) => return Ok(ToolCommand::NoReply { intents }),
+            Some(_) => {
+                return Err(ToolArgError::new("outcome", "must be reply or no_reply"));
+            }
+        }
+        let text = self.required_text("text")?.trim().to_owned();
         Ok(ToolCommand::SendReply { text, intents })
     }
 }

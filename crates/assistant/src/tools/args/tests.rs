@@ -200,6 +200,37 @@ fn handoff_reply_and_unknown_tools() {
             .field,
         "text"
     );
+    // No reply needs no text; an unknown outcome is refused.
+    assert_eq!(
+        parse(
+            "send_reply",
+            json!({"text": "", "intents": ["follow_up"], "outcome": "no_reply"})
+        )
+        .unwrap(),
+        ToolCommand::NoReply {
+            intents: Intent::parse("follow_up").into_iter().collect()
+        }
+    );
+    assert_eq!(
+        parse(
+            "send_reply",
+            json!({"text": "Hi", "intents": [], "outcome": "reply"})
+        )
+        .unwrap(),
+        ToolCommand::SendReply {
+            text: "Hi".to_owned(),
+            intents: vec![]
+        }
+    );
+    assert_eq!(
+        parse(
+            "send_reply",
+            json!({"text": "Hi", "intents": [], "outcome": "maybe"})
+        )
+        .unwrap_err()
+        .field,
+        "outcome"
+    );
     assert_eq!(
         parse("delete_everything", json!({})).unwrap_err().field,
         "tool"
