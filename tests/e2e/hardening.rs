@@ -61,9 +61,9 @@ async fn an_attachment_aimed_at_a_non_public_address_is_never_downloaded() {
         .mount(&cdn)
         .await;
     let port = cdn.address().port();
-    let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": 1764400000000u64,
+    let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": crate::support::now_ms(),
         "messaging": [{"sender": {"id": "5559101"}, "recipient": {"id": ACCOUNT},
-            "timestamp": 1764400000000u64,
+            "timestamp": crate::support::now_ms(),
             "message": {"mid": "m_ssrf_1", "text": "Πόσο κάνει αυτό;",
                 "attachments": [
                     {"type": "image", "payload": {"url": format!("http://localhost:{port}/v/t51/a.jpg")}},
