@@ -28,8 +28,7 @@ use inkdesk_calendar::{Calendar, EmbeddedCalendar};
 use inkdesk_domain::{ConversationId, ManualClock, StudioProfile};
 use inkdesk_messaging::StaticFetcher;
 use inkdesk_openai::{
-    ChatRequest, ChatResponse, ImageDetail, Message, ModelTask, ScriptedModel, ToolCall,
-    UserPart,
+    ChatRequest, ChatResponse, ImageDetail, Message, ModelTask, ScriptedModel, ToolCall, UserPart,
 };
 use inkdesk_tone::review::ToneExample;
 use serde_json::{Value, json};
@@ -273,6 +272,27 @@ async fn table(tone: Option<Arc<dyn ToneSource>>) {
         config,
     )
     .unwrap();
+    let tokens = |s: &str| bpe.encode_with_special_tokens(s).len();
+    let schema_tokens: Vec<(String, usize)> = engine
+        .tool_definitions()
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                tokens(&t.name) + tokens(&t.description) + tokens(&t.parameters.to_string()),
+            )
+        })
+        .collect();
+    println!(
+        "Stable prefix: system prompt {} tokens, tool schemas {} ({}).\n",
+        tokens(engine.prompts().system()),
+        schema_tokens.iter().map(|(_, n)| n).sum::<usize>(),
+        schema_tokens
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let conversation = ConversationId::parse("bench").unwrap();
     let image_mid = "bench-m1";
     let rose = image_ref(image_mid, 0);
@@ -281,14 +301,19 @@ async fn table(tone: Option<Arc<dyn ToneSource>>) {
     let mut history: Vec<HistoryEntry> = Vec::new();
     let mut known = HashMap::new();
     let mut all: Vec<(ModelTask, Counted)> = Vec::new();
-    println!(
-        "| turn | calls | prompt tokens | of which image | cached | effective |"
-    );
+    println!("| turn | calls | prompt tokens | of which image | cached | effective |");
     println!("|---:|---:|---:|---:|---:|---:|");
     for n in 0..10 {
-        let (text, with_image, responses) = script(n, &rose, &booking_id(calendar.as_ref(), &conversation, clock_now(&clock)).await);
+        let (text, with_image, responses) = script(
+            n,
+            &rose,
+            &booking_id(calendar.as_ref(), &conversation, clock_now(&clock)).await,
+        );
         let before = model.requests().len();
-        let completions: Vec<usize> = responses.iter().map(|r| completion_tokens(&bpe, r)).collect();
+        let completions: Vec<usize> = responses
+            .iter()
+            .map(|r| completion_tokens(&bpe, r))
+            .collect();
         for r in responses {
             model.push(Ok(r));
         }
@@ -314,7 +339,12 @@ async fn table(tone: Option<Arc<dyn ToneSource>>) {
                 at,
             )
             .await;
-        assert!(outcome.handoff.is_none(), "turn {} failed: {:?}", n + 1, outcome.record.failure);
+        assert!(
+            outcome.handoff.is_none(),
+            "turn {} failed: {:?}",
+            n + 1,
+            outcome.record.failure
+        );
         assert_eq!(model.remaining(), 0, "turn {} left script unused", n + 1);
         for a in &outcome.analyses {
             if let ImageAnalysis::Measured(m) = &a.analysis {
@@ -421,7 +451,7 @@ fn script(n: usize, rose: &str, booking: &str) -> (&'static str, bool, Vec<ChatR
         ]),
         7 => ("Μπορώ τελικά να το μεταφέρω το Σάββατο στις 12:00;", false, reschedule_request(booking)),
         8 => ("Ναι, κανονίστε το", false, vec![
-            tool("c15", "confirm_reschedule", json!({"booking_id": booking})),
+            tool("c15", "change_booking", json!({"action": "move", "step": "confirm", "booking_id": booking})),
             reply("c16", "Έγινε! Σας περιμένουμε το Σάββατο 21 Νοεμβρίου στις 12:00. ❤️🐼", &["booking_confirmation"]),
         ]),
         _ => ("Ευχαριστώ, τα λέμε!", false, vec![
@@ -430,11 +460,18 @@ fn script(n: usize, rose: &str, booking: &str) -> (&'static str, bool, Vec<ChatR
     }
 }
 
-fn reschedule_request(booking: &str) -> Vec<ChatResponse> {
+fn reschedule_request(_booking: &str) -> Vec<ChatResponse> {
     vec![
-        tool("c12", "find_my_bookings", json!({})),
-        tool("c13", "request_reschedule", json!({"booking_id": booking, "new_date": "2026-11-21", "new_time": "12:00"})),
-        reply("c14", "Να μεταφέρουμε το ραντεβού σας από την Παρασκευή 20 Νοεμβρίου 17:00 στο Σάββατο 21 Νοεμβρίου 12:00; ❤️🐼", &["booking_reschedule"]),
+        tool(
+            "c13",
+            "change_booking",
+            json!({"action": "move", "step": "ask", "new_date": "2026-11-21", "new_time": "12:00"}),
+        ),
+        reply(
+            "c14",
+            "Να μεταφέρουμε το ραντεβού σας από την Παρασκευή 20 Νοεμβρίου 17:00 στο Σάββατο 21 Νοεμβρίου 12:00; ❤️🐼",
+            &["booking_reschedule"],
+        ),
     ]
 }
 

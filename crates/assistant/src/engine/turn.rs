@@ -507,7 +507,7 @@ fn tool_record(
 fn intents_from_tools(tools: &[ToolRecord]) -> Vec<Intent> {
     let found: Vec<Intent> = tools
         .iter()
-        .filter_map(|t| Intent::from_tool(&t.name))
+        .filter_map(|t| Intent::from_tool_call(&t.name, &t.arguments))
         .collect();
     if found.is_empty() {
         vec![Intent::Other]

@@ -331,12 +331,23 @@ pub fn check_turn(
             tool_missing(tool, view.tools),
         ));
     }
-    for name in &expect.not_tools {
+    for forbidden in &expect.not_tools {
+        let args = forbidden.args();
+        let label = match args.as_object() {
+            Some(map) if !map.is_empty() => format!("did not call {}({args})", forbidden.name()),
+            _ => format!("did not call {}", forbidden.name()),
+        };
         checks.push(Check::verdict(
-            format!("did not call {name}"),
+            label,
             view.tools
                 .iter()
-                .find(|t| &t.name == name)
+                .find(|t| {
+                    t.name == forbidden.name()
+                        && subset(
+                            &args,
+                            &serde_json::from_str(&t.arguments).unwrap_or(Value::Null),
+                        )
+                })
                 .map(|t| format!("called {}({})", t.name, t.arguments)),
         ));
     }

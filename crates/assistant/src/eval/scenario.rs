@@ -213,6 +213,34 @@ fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
+/// A call that must not happen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum NotTool {
+    /// Any call of this tool.
+    Name(String),
+    /// Calls of this tool with these arguments (a subset).
+    Call(ToolStep),
+}
+
+impl NotTool {
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(n) => n,
+            Self::Call(step) => &step.name,
+        }
+    }
+
+    /// The arguments a forbidden call has (empty: any call).
+    pub fn args(&self) -> Value {
+        match self {
+            Self::Name(_) => empty_object(),
+            Self::Call(step) => step.args.clone(),
+        }
+    }
+}
+
 /// Which handoff a turn should end in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -246,9 +274,10 @@ pub struct Expect {
     /// Tools that must have been called (arguments as a subset).
     #[serde(default)]
     pub tools: Vec<ToolStep>,
-    /// Tools that must not have been called.
+    /// Tools that must not have been called: a name, or a name with arguments (then only
+    /// calls whose arguments include those count).
     #[serde(default)]
-    pub not_tools: Vec<String>,
+    pub not_tools: Vec<NotTool>,
     /// How the turn ends (default: no handoff).
     #[serde(default)]
     pub handoff: ExpectedHandoff,
