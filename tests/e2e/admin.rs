@@ -270,7 +270,7 @@ async fn api_actions_change_the_store() {
         None,
     )
     .await;
-    assert_eq!(unmuted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(unmuted.status(), StatusCode::OK);
     assert!(stores.takeover.muted(&id).await.unwrap().is_none());
 
     api(&app, reqwest::Method::POST, "/pause", None).await;

@@ -10,6 +10,7 @@ mod admin;
 mod admin_browser;
 mod booking;
 mod conversation;
+mod exactly_once;
 mod pricing;
 mod replicas;
 mod webhook;

@@ -78,9 +78,9 @@ async fn an_image_is_downloaded_measured_and_priced_by_the_formula() {
         .mount(&app.model)
         .await;
 
-    let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": 1764400000000u64,
+    let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": crate::support::now_ms(),
         "messaging": [{"sender": {"id": "5552001"}, "recipient": {"id": ACCOUNT},
-            "timestamp": 1764400000000u64,
+            "timestamp": crate::support::now_ms(),
             "message": {"mid": mid, "text": "Πόσο κοστίζει αυτό;",
                 "attachments": [{"type": "image", "payload": {"url": format!("{}/v/t51/rose.jpg", cdn.uri())}}]}}]}]})
     .to_string();

@@ -39,6 +39,12 @@ pub struct Options {
     pub lease: Duration,
     /// Extra environment variables (e.g. notification settings), or removals with "".
     pub env: Vec<(&'static str, String)>,
+    /// A calendar shared by replicas (instead of each one's own in memory).
+    pub calendar: Option<Arc<dyn inkdesk_calendar::Calendar>>,
+    /// Where turns stop as if the process died (crash injection).
+    pub faults: Option<Arc<dyn inkdesk_assistant::runner::faults::FaultPlan>>,
+    /// Runner settings (deadlines, retries).
+    pub runner: Option<inkdesk_assistant::runner::RunnerConfig>,
 }
 
 impl Default for Options {
@@ -49,6 +55,9 @@ impl Default for Options {
             with_model: true,
             lease: Duration::from_secs(60),
             env: Vec::new(),
+            calendar: None,
+            faults: None,
+            runner: None,
         }
     }
 }
@@ -155,6 +164,16 @@ async fn build(
             idle_poll: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(5),
         }),
+        calendar: options.calendar,
+        faults: options.faults,
+        runner: options.runner.or_else(|| {
+            Some(inkdesk_assistant::runner::RunnerConfig {
+                lease: options.lease,
+                retry_base: Duration::from_millis(200),
+                retry_max: Duration::from_secs(2),
+                ..inkdesk_assistant::runner::RunnerConfig::default()
+            })
+        }),
         ..Overrides::default()
     };
     let app = App::build(&settings, StudioProfile::example(), overrides).await?;
@@ -258,17 +277,23 @@ pub fn send_reply_completion(text: &str) -> Value {
     })
 }
 
+/// Now, in the milliseconds Meta's timestamps use: fixtures are dated now, as Meta dates
+/// live events (the bot answers only inside the 24-hour window of the customer's message).
+pub fn now_ms() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
+}
+
 /// A webhook body with one customer text message.
 pub fn text_event(sender: &str, mid: &str, text: &str) -> String {
     json!({
         "object": "instagram",
         "entry": [{
             "id": ACCOUNT,
-            "time": 1764400000000u64,
+            "time": now_ms(),
             "messaging": [{
                 "sender": {"id": sender},
                 "recipient": {"id": ACCOUNT},
-                "timestamp": 1764400000000u64,
+                "timestamp": now_ms(),
                 "message": {"mid": mid, "text": text}
             }]
         }]
@@ -282,11 +307,11 @@ pub fn echo_event(customer: &str, mid: &str, text: &str) -> String {
         "object": "instagram",
         "entry": [{
             "id": ACCOUNT,
-            "time": 1764400000000u64,
+            "time": now_ms(),
             "messaging": [{
                 "sender": {"id": ACCOUNT},
                 "recipient": {"id": customer},
-                "timestamp": 1764400000000u64,
+                "timestamp": now_ms(),
                 "message": {"mid": mid, "text": text, "is_echo": true}
             }]
         }]

@@ -63,7 +63,7 @@ async fn bad_signature_is_403_malformed_is_400_oversize_is_413() {
 async fn unknown_events_and_other_accounts_are_acknowledged_and_ignored() {
     let app = spawn_app().await;
     let unknown = json!({"object":"instagram","entry":[{"id": ACCOUNT, "time": 1,
-        "messaging":[{"sender":{"id":"5550002"},"recipient":{"id": ACCOUNT},"timestamp":1764400000000u64,
+        "messaging":[{"sender":{"id":"5550002"},"recipient":{"id": ACCOUNT},"timestamp":crate::support::now_ms(),
         "message_edit":{"mid":"m_e","text":"edited"}}]}]})
     .to_string();
     assert_eq!(app.post_signed(&unknown).await.status(), 200);

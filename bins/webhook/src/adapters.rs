@@ -77,6 +77,37 @@ impl OfferHolds for StoreOfferHolds {
             .collect())
     }
 
+    async fn reserve(
+        &self,
+        conversation: &ConversationId,
+        slot: Interval,
+        free_units: u32,
+        ttl: Duration,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, HoldError> {
+        if free_units == 0 {
+            return Ok(false);
+        }
+        let key = SlotKey {
+            start: slot.start,
+            end: slot.end,
+        };
+        // The store's hold refreshes a conversation that already holds the slot without
+        // counting: an offer hold would let two conversations offered the last unit both
+        // reserve it. Giving ours up first makes the atomic count decide between them.
+        self.holds
+            .release(&key, conversation)
+            .await
+            .map_err(hold_error)?;
+        let ttl = ttl.to_std().unwrap_or(StdDuration::from_secs(60));
+        let outcome = self
+            .holds
+            .hold(key, conversation, free_units, ttl)
+            .await
+            .map_err(hold_error)?;
+        Ok(outcome != HoldOutcome::Full)
+    }
+
     async fn release(&self, conversation: &ConversationId) -> Result<(), HoldError> {
         self.holds
             .release_all(conversation)
@@ -211,6 +242,67 @@ mod tests {
     use inkdesk_tone::retrieve::EmbeddingCache;
 
     use super::*;
+
+    /// Two conversations were both offered the last unit of a slot (their offer holds
+    /// fill it); when both reserve it at once, exactly one wins, every time.
+    async fn exactly_one_of_two_offered_conversations_reserves_the_last_unit(stores: Stores) {
+        let holds = Arc::new(StoreOfferHolds::new(stores.holds.clone(), 2));
+        let now = Utc::now();
+        let ttl = Duration::minutes(5);
+        for round in 0..20 {
+            let start = now + Duration::days(2) + Duration::hours(round);
+            let slot = Interval::new(start, start + Duration::minutes(60));
+            let (a, b) = (
+                ConversationId::parse(format!("81{round:03}")).unwrap(),
+                ConversationId::parse(format!("82{round:03}")).unwrap(),
+            );
+            holds.hold(&a, &[slot], ttl, now).await.unwrap();
+            holds.hold(&b, &[slot], ttl, now).await.unwrap();
+            let (got_a, got_b) = tokio::join!(
+                holds.reserve(&a, slot, 1, ttl, now),
+                holds.reserve(&b, slot, 1, ttl, now)
+            );
+            let (got_a, got_b) = (got_a.unwrap(), got_b.unwrap());
+            assert!(got_a ^ got_b, "round {round}: {got_a} {got_b}");
+            let winner = if got_a { &a } else { &b };
+            // The winner reserving again (a retry) keeps it; a third party is refused.
+            assert!(holds.reserve(winner, slot, 1, ttl, now).await.unwrap());
+            let c = ConversationId::parse(format!("83{round:03}")).unwrap();
+            assert!(!holds.reserve(&c, slot, 1, ttl, now).await.unwrap());
+            assert!(!holds.reserve(&c, slot, 0, ttl, now).await.unwrap());
+            // Once it booked and let go, the slot's room is the calendar's to tell.
+            holds.release(winner).await.unwrap();
+            assert!(holds.reserve(&c, slot, 1, ttl, now).await.unwrap());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reserving_the_last_unit_on_the_memory_store() {
+        let stores = Stores::memory(Arc::new(SystemClock), StoreOptions::default());
+        exactly_one_of_two_offered_conversations_reserves_the_last_unit(stores).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reserving_the_last_unit_on_redis() {
+        let Some((url, _server)) = inkdesk_store::testing::redis_server::server() else {
+            return;
+        };
+        let options = StoreOptions {
+            key_prefix: format!("inkdesk-reserve:{}", std::process::id()),
+            ..StoreOptions::default()
+        };
+        let mut stores = None;
+        for _ in 0..100 {
+            match Stores::redis(inkdesk_store::RedisConfig::from_url(&url), options.clone()).await {
+                Ok(s) => {
+                    stores = Some(s);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(StdDuration::from_millis(50)).await,
+            }
+        }
+        exactly_one_of_two_offered_conversations_reserves_the_last_unit(stores.unwrap()).await;
+    }
 
     #[tokio::test]
     async fn query_embeddings_round_trip_through_the_store_and_expire() {

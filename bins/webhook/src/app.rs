@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use inkdesk_assistant::runner::{Runner, RunnerConfig, RunnerPorts};
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, GoogleConfig};
@@ -33,7 +34,7 @@ pub struct WebhookSecrets {
 /// How workers claim and run turns.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Lease on a claimed conversation: longer than the slowest turn.
+    /// Lease on a claimed conversation (renewed by the turn's heartbeat).
     pub lease: Duration,
     /// Turns running at once in this replica.
     pub concurrency: usize,
@@ -46,7 +47,7 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(180),
+            lease: Duration::from_secs(60),
             concurrency: 16,
             idle_poll: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(20),
@@ -83,6 +84,8 @@ pub struct App {
     pub wake_workers: Arc<Notify>,
     /// The admin console's state (sessions, notifier); off without `INKDESK_ADMIN_TOKEN`.
     pub admin: Arc<crate::admin::Console>,
+    /// Runs claimed turns.
+    pub runner: Arc<Runner>,
 }
 
 impl std::fmt::Debug for App {
@@ -126,6 +129,10 @@ pub struct Overrides {
     pub ephemeral: bool,
     /// Retry upstream calls after milliseconds instead of seconds (tests).
     pub fast_retries: bool,
+    /// Stop turns where this plan says (crash-injection tests).
+    pub faults: Option<Arc<dyn inkdesk_assistant::runner::faults::FaultPlan>>,
+    /// Use these runner settings (tests: short leases and deadlines).
+    pub runner: Option<RunnerConfig>,
 }
 
 impl App {
@@ -210,7 +217,43 @@ impl App {
             crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
                 .context("cannot build the admin console")?,
         );
+        let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
+            lease: Duration::from_secs(settings.turns.lease_seconds),
+            ..WorkerConfig::default()
+        });
+        let metrics = Arc::new(Metrics::new());
+        let runner_config = overrides.runner.unwrap_or_else(|| RunnerConfig {
+            lease: worker.lease,
+            turn_deadline: Duration::from_secs(settings.turns.deadline_seconds),
+            max_attempts: settings.turns.max_attempts,
+            max_messages: settings.turns.max_messages,
+            max_images: settings.turns.max_images,
+            history_turns: profile.conversation.history_turns as usize,
+            handoff_mute: Duration::from_secs(
+                u64::from(profile.conversation.takeover_mute_minutes) * 60,
+            ),
+            ..RunnerConfig::default()
+        });
+        let ports = RunnerPorts {
+            inbox: stores.inbox.clone(),
+            journal: stores.journal.clone(),
+            log: stores.log.clone(),
+            takeover: stores.takeover.clone(),
+            outbox: stores.outbox.clone(),
+            engine: engine.clone(),
+            messenger: messenger.clone(),
+            observer: Arc::new(crate::worker::ServiceObserver {
+                metrics: metrics.clone(),
+                admin: admin.clone(),
+            }),
+            clock: clock.clone(),
+        };
+        let mut runner = Runner::new(ports, runner_config);
+        if let Some(faults) = overrides.faults {
+            runner = runner.with_faults(faults);
+        }
         Ok(Self {
+            runner: Arc::new(runner),
             profile,
             clock,
             stores,
@@ -218,14 +261,14 @@ impl App {
             engine,
             model,
             messenger,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             webhook: WebhookSecrets {
                 app_secret: settings.instagram.app_secret.clone(),
                 verify_token: settings.instagram.verify_token.clone(),
                 account_id: settings.instagram.account_id.clone(),
             },
             debounce,
-            worker: overrides.worker.unwrap_or_default(),
+            worker,
             wake_workers: Arc::new(Notify::new()),
             admin,
         })

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
 use inkdesk_assistant::message::CustomerMessage;
+use inkdesk_assistant::runner::echo::{EchoStores, is_own_echo};
 use inkdesk_assistant::takeover::{EventDecision, MuteCause, decide};
 use inkdesk_messaging::{EventKind, InboundEvent};
 use inkdesk_store::{
@@ -75,7 +76,14 @@ enum Effect {
 async fn meaning(app: &App, event: &InboundEvent) -> Result<EventDecision, StoreError> {
     let conversation = &event.conversation;
     let sent_by_us = match &event.kind {
-        EventKind::Echo(echo) => app.stores.outbox.contains(&echo.mid).await?,
+        EventKind::Echo(echo) => {
+            let stores = EchoStores {
+                outbox: app.stores.outbox.as_ref(),
+                journal: app.stores.journal.as_ref(),
+                keyed: app.stores.keyed.as_ref(),
+            };
+            is_own_echo(stores, conversation, &echo.mid, echo.text.as_deref()).await?
+        }
         _ => false,
     };
     let target_text = match &event.kind {

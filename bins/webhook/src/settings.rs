@@ -159,6 +159,56 @@ pub struct Settings {
     pub google: GoogleSettings,
     /// Tone examples (embeddings, Pinecone).
     pub tone: ToneSettings,
+    /// How turns are leased, bounded and retried.
+    pub turns: TurnSettings,
+}
+
+/// How turns are leased, bounded and retried (see the runner in inkdesk-assistant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnSettings {
+    /// `INKDESK_LEASE_SECONDS` (60): a claimed conversation's lease, renewed by a heartbeat.
+    pub lease_seconds: u64,
+    /// `INKDESK_TURN_DEADLINE_SECONDS` (300): the longest a turn may take.
+    pub deadline_seconds: u64,
+    /// `INKDESK_TURN_MAX_ATTEMPTS` (5): failed attempts before a person takes over.
+    pub max_attempts: u32,
+    /// `INKDESK_TURN_MAX_MESSAGES` (20): messages one turn answers.
+    pub max_messages: usize,
+    /// `INKDESK_TURN_MAX_IMAGES` (4): images one turn analyses.
+    pub max_images: usize,
+}
+
+impl Default for TurnSettings {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 60,
+            deadline_seconds: 300,
+            max_attempts: 5,
+            max_messages: 20,
+            max_images: 4,
+        }
+    }
+}
+
+impl TurnSettings {
+    fn from_env(env: &dyn Env) -> anyhow::Result<Self> {
+        let d = Self::default();
+        let turns = Self {
+            lease_seconds: number(env, "INKDESK_LEASE_SECONDS")?.unwrap_or(d.lease_seconds),
+            deadline_seconds: number(env, "INKDESK_TURN_DEADLINE_SECONDS")?
+                .unwrap_or(d.deadline_seconds),
+            max_attempts: number(env, "INKDESK_TURN_MAX_ATTEMPTS")?.unwrap_or(d.max_attempts),
+            max_messages: number(env, "INKDESK_TURN_MAX_MESSAGES")?.unwrap_or(d.max_messages),
+            max_images: number(env, "INKDESK_TURN_MAX_IMAGES")?.unwrap_or(d.max_images),
+        };
+        if turns.lease_seconds < 3 {
+            bail!("INKDESK_LEASE_SECONDS must be at least 3 (the heartbeat renews every third)");
+        }
+        if turns.max_attempts == 0 || turns.max_messages == 0 {
+            bail!("INKDESK_TURN_MAX_ATTEMPTS and INKDESK_TURN_MAX_MESSAGES must be at least 1");
+        }
+        Ok(turns)
+    }
 }
 
 fn flag(value: Option<String>) -> anyhow::Result<bool> {
@@ -206,6 +256,7 @@ impl Settings {
                 .unwrap_or_else(|| "./data".into())
                 .into(),
             debounce: number::<u64>(env, "INKDESK_DEBOUNCE_SECONDS")?.map(Duration::from_secs),
+            turns: TurnSettings::from_env(env)?,
             debug: flag(env.get("DEBUG")).context("DEBUG")?,
             log_file: env.get("APP_LOG_FILE").map(PathBuf::from),
             admin_token: secret("INKDESK_ADMIN_TOKEN"),
@@ -299,6 +350,26 @@ impl Settings {
                     .map_or("from studio profile".into(), |d| d.as_secs().to_string()),
             ),
             ("DEBUG".into(), self.debug.to_string()),
+            (
+                "INKDESK_LEASE_SECONDS".into(),
+                self.turns.lease_seconds.to_string(),
+            ),
+            (
+                "INKDESK_TURN_DEADLINE_SECONDS".into(),
+                self.turns.deadline_seconds.to_string(),
+            ),
+            (
+                "INKDESK_TURN_MAX_ATTEMPTS".into(),
+                self.turns.max_attempts.to_string(),
+            ),
+            (
+                "INKDESK_TURN_MAX_MESSAGES".into(),
+                self.turns.max_messages.to_string(),
+            ),
+            (
+                "INKDESK_TURN_MAX_IMAGES".into(),
+                self.turns.max_images.to_string(),
+            ),
             ("APP_LOG_FILE".into(), path(&self.log_file)),
             ("INKDESK_ADMIN_TOKEN".into(), set(&self.admin_token)),
             ("OPENAI_API_KEY".into(), set(&self.model.api_key)),

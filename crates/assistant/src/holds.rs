@@ -38,6 +38,23 @@ pub trait OfferHolds: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<Interval>, HoldError>;
 
+    /// Takes one unit of exactly `slot` for `conversation` until `now + ttl`, atomically
+    /// against every replica, when fewer than `free_units` other conversations hold it:
+    /// what booking does before its final re-check and insert. `false` means others hold
+    /// every free unit (the slot is taken). The conversation's own earlier hold on the slot
+    /// (from an offer) does not count for it: it is given up and taken anew under the
+    /// limit, so two conversations that were both offered the last unit cannot both win.
+    /// `free_units` is the calendar's room at the slot (capacity minus overlapping
+    /// entries), holds not subtracted — they are what this call counts.
+    async fn reserve(
+        &self,
+        conversation: &ConversationId,
+        slot: Interval,
+        free_units: u32,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HoldError>;
+
     /// Drops the conversation's holds (after it booked).
     async fn release(&self, conversation: &ConversationId) -> Result<(), HoldError>;
 }
@@ -88,11 +105,71 @@ impl OfferHolds for MemoryOfferHolds {
             .collect())
     }
 
+    async fn reserve(
+        &self,
+        conversation: &ConversationId,
+        slot: Interval,
+        free_units: u32,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HoldError> {
+        let mut holds = self.holds.lock().unwrap_or_else(PoisonError::into_inner);
+        holds.retain(|(c, i, until)| *until > now && !(c == conversation && *i == slot));
+        let others = holds.iter().filter(|(_, i, _)| *i == slot).count();
+        if others >= free_units as usize {
+            return Ok(false);
+        }
+        holds.push((conversation.clone(), slot, now + ttl));
+        Ok(true)
+    }
+
     async fn release(&self, conversation: &ConversationId) -> Result<(), HoldError> {
         self.holds
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(c, _, _)| c != conversation);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn conv(id: &str) -> ConversationId {
+        ConversationId::parse(id).unwrap()
+    }
+
+    #[tokio::test]
+    async fn reserving_counts_other_holders_of_the_exact_slot_only() {
+        let holds = MemoryOfferHolds::new();
+        let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
+        let slot = Interval::new(now + Duration::hours(5), now + Duration::hours(6));
+        let overlapping = Interval::new(slot.start, slot.end + Duration::minutes(30));
+        let ttl = Duration::minutes(10);
+        // Both were offered the last unit; only one of them can reserve it.
+        holds.hold(&conv("a"), &[slot], ttl, now).await.unwrap();
+        holds
+            .hold(&conv("b"), &[slot, overlapping], ttl, now)
+            .await
+            .unwrap();
+        assert!(!holds.reserve(&conv("a"), slot, 1, ttl, now).await.unwrap());
+        holds.release(&conv("b")).await.unwrap();
+        assert!(holds.reserve(&conv("a"), slot, 1, ttl, now).await.unwrap());
+        assert!(!holds.reserve(&conv("b"), slot, 1, ttl, now).await.unwrap());
+        assert!(holds.reserve(&conv("b"), slot, 2, ttl, now).await.unwrap());
+        assert!(!holds.reserve(&conv("c"), slot, 2, ttl, now).await.unwrap());
+        assert!(!holds.reserve(&conv("c"), slot, 0, ttl, now).await.unwrap());
+        // Repeating one's own reservation is not blocked by it; expiry frees the units.
+        assert!(holds.reserve(&conv("a"), slot, 2, ttl, now).await.unwrap());
+        let later = now + ttl + Duration::seconds(1);
+        assert!(
+            holds
+                .reserve(&conv("c"), slot, 1, ttl, later)
+                .await
+                .unwrap()
+        );
     }
 }

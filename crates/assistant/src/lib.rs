@@ -23,20 +23,12 @@
 //! - [`tone`](mod@tone): the [`tone::ToneSource`] port (the studio's past replies similar to
 //!   the burst, from inkdesk-tone), shown at the end of the request as tone examples.
 //!
-//! # Wiring a worker turn (the binary)
+//! - [`runner`]: [`runner::Runner`] — one claimed conversation's turn, exactly once: the
+//!   turn journal, the lease heartbeat and fencing, per-chunk delivery records, the
+//!   outcome in the log, the handoff, the failure policy; [`runner::echo`] tells our
+//!   echoes from a person's; [`runner::requeue`] answers what arrived while muted or paused.
 //!
-//! ```text
-//! claim = inbox.claim(...)                       // store
-//! if takeover.is_muted(conv): log pending, ack, return
-//! input = TurnInput { conversation, turn: TurnId(claim token), pending: claim's
-//!         CustomerMessages, history: log's last N turns, known_images: log's analyses }
-//! outcome = engine.respond(input, clock.now()).await   // never an Err
-//! store outcome.analyses on their messages; append outcome.customer_entry
-//! ids = engine.deliver(messenger, conv, &outcome).await?; outbox.remember(ids)
-//! append outcome.assistant_entry(now); if let Some(h) = outcome.handoff { takeover.mute(conv,
-//!         profile.conversation.takeover_mute_minutes); notify studio }
-//! inbox.ack(claim); trace outcome.record (DEBUG: it holds names and phones)
-//! ```
+//! The binary's workers claim conversations and hand each claim to [`runner::Runner::run`].
 //!
 //! Webhook events that need no turn go through [`takeover::decide`].
 //!
@@ -54,6 +46,7 @@ pub mod language;
 pub mod locale;
 pub mod message;
 pub mod prompt;
+pub mod runner;
 pub mod takeover;
 pub mod tone;
 pub mod tools;

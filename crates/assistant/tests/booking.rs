@@ -183,6 +183,7 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
                 price: None,
                 start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
                 duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+                idempotency_key: None,
             })
             .await
             .unwrap();
@@ -221,4 +222,75 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
         ("2026-11-20".to_owned(), "12:00".to_owned())
     );
     assert!(world.bookings_of("3001").await.is_empty());
+}
+
+/// A booking turn run twice under one turn id (retried, or resumed on another replica):
+/// the second run finds the booking the first made — even though the slot has filled
+/// since — and nothing is booked twice. A new turn asking the same is refused.
+#[tokio::test]
+async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice() {
+    let world = World::new();
+    let mut nikos = world.conversation("4001");
+    let book = || {
+        call(
+            "book_appointment",
+            json!({"date": "2026-11-20", "time": "11:00", "name": "Νίκος Ρ",
+                   "phone": "6912345678", "design": "άγκυρα", "price": 95}),
+        )
+    };
+    let turn = inkdesk_assistant::confirm::TurnId("4001-resumed".to_owned());
+    world.then_tools(vec![book()]);
+    world.then_reply("Κλείσαμε Παρασκευή 11:00 ❤️🐼", &["booking_new"]);
+    let msg = nikos.text(&world, "Παρασκευή 11:00, Νίκος Ρ 6912345678");
+    let first = nikos
+        .turn_with_id(&world, turn.clone(), vec![msg.clone()])
+        .await;
+    assert_eq!(first.record.outcome, TurnOutcomeKind::Replied);
+    let made = world.last_tool_results()[0].clone();
+    assert_eq!(made["booked"], true, "{made}");
+
+    // Meanwhile another customer takes the other unit of 11:00 (capacity 2).
+    world
+        .calendar
+        .create(inkdesk_calendar::NewBooking {
+            conversation: ConversationId::parse("9003").unwrap(),
+            customer: inkdesk_domain::CustomerName::parse("Walk In").unwrap(),
+            phone: inkdesk_domain::PhoneNumber::parse("6912345679", Default::default()).unwrap(),
+            design: None,
+            price: None,
+            start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
+            duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap();
+
+    world.then_tools(vec![book()]);
+    world.then_reply("Κλείσαμε Παρασκευή 11:00 ❤️🐼", &["booking_new"]);
+    let again = nikos.turn_with_id(&world, turn, vec![msg.clone()]).await;
+    assert_eq!(again.record.outcome, TurnOutcomeKind::Replied);
+    let found = world.last_tool_results()[0].clone();
+    assert_eq!(found["booked"], true, "{found}");
+    assert_eq!(found["booking_id"], made["booking_id"]);
+    assert_eq!(found["when"], made["when"]);
+    let mine = world.bookings_of("4001").await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].id.as_str(), made["booking_id"].as_str().unwrap());
+    assert_eq!(
+        world
+            .calendar
+            .list_upcoming(world.now(), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // A later turn is a new request: its own slot is full now.
+    world.then_tools(vec![book()]);
+    world.then_reply("Η 11:00 έκλεισε ❤️🐼", &["booking_new"]);
+    let other_turn = nikos.turn(&world, vec![msg]).await;
+    assert_eq!(other_turn.record.outcome, TurnOutcomeKind::Replied);
+    assert_eq!(world.last_tool_results()[0]["error"], "slot_taken");
+    assert_eq!(world.bookings_of("4001").await.len(), 1);
 }

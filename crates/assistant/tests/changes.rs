@@ -4,6 +4,7 @@
 mod support;
 
 use chrono::{TimeZone, Utc};
+use inkdesk_assistant::confirm::ConfirmationStore;
 use inkdesk_calendar::{Booking, Calendar, NewBooking};
 use inkdesk_domain::{AppointmentDuration, ConversationId, CustomerName, PhoneNumber};
 use serde_json::json;
@@ -20,6 +21,7 @@ async fn booked(world: &World, conversation: &str, hour_utc: u32) -> Booking {
             price: None,
             start: Utc.with_ymd_and_hms(2026, 11, 20, hour_utc, 0, 0).unwrap(),
             duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
+            idempotency_key: None,
         })
         .await
         .unwrap()
@@ -246,4 +248,46 @@ async fn a_heart_on_the_confirmation_question_is_the_customers_yes() {
     assert!(tail.contains("reacted ❤ to this question"), "{tail}");
     assert_eq!(world.last_tool_results()[0]["cancelled"], true);
     assert!(world.bookings_of("5005").await.is_empty());
+}
+
+/// A confirmation run again after its cancel went through (the turn was retried before
+/// it recorded the outcome): the booking is already cancelled, which is done — not "no
+/// such booking" — and nothing else is touched.
+#[tokio::test]
+async fn confirming_a_cancellation_that_already_happened_is_done() {
+    let world = World::new();
+    let booking = booked(&world, "5009", 12).await;
+    let id = booking.id.as_str().to_owned();
+    let mut chat = world.conversation("5009");
+    world.then_tools(vec![call(
+        "request_cancellation",
+        json!({"booking_id": id}),
+    )]);
+    world.then_reply("Να το ακυρώσουμε; ❤️🐼", &["booking_cancel"]);
+    let msg = chat.text(&world, "Ακύρωση παρακαλώ");
+    assert!(chat.turn(&world, vec![msg]).await.asked_confirmation);
+
+    // The earlier run of the confirming turn cancelled it in the calendar, then stopped.
+    world.calendar.cancel(&booking.id).await.unwrap();
+    world.advance_minutes(2);
+    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
+    let yes = chat.text(&world, "Ναι");
+    chat.turn(&world, vec![yes]).await;
+    let result = &world.last_tool_results()[0];
+    assert_eq!(result["cancelled"], true, "{result}");
+    assert!(
+        result["when"].as_str().unwrap().contains("14:00"),
+        "{result}"
+    );
+    let conversation = ConversationId::parse("5009").unwrap();
+    assert!(
+        world
+            .confirmations
+            .get(&conversation)
+            .await
+            .unwrap()
+            .is_none(),
+        "the confirmation is used up"
+    );
 }

@@ -216,6 +216,52 @@ pub fn has_room(
         && occupancy.has_room(Interval::new(start, start + duration.as_chrono()))
 }
 
+/// How many more appointments at `start` lasting `duration` the calendar has room for:
+/// the capacity minus the most entries running at once during the appointment's occupied
+/// span (buffers included, transparent entries and `ignore` skipped), 0 on a closed date.
+/// `free_units(..) > 0` exactly when [`has_room`] (without holds) is true. A caller that
+/// reserves capacity elsewhere (the store's slot holds) passes this as the slot's limit.
+pub fn free_units(
+    profile: &StudioProfile,
+    busy: &[BusyInterval],
+    start: DateTime<Utc>,
+    duration: AppointmentDuration,
+    ignore: Option<&EventId>,
+) -> u32 {
+    let before = Duration::minutes(i64::from(profile.booking.buffer_before_minutes));
+    let after = Duration::minutes(i64::from(profile.booking.buffer_after_minutes));
+    let occupied = Interval::new(start - before, start + duration.as_chrono() + after);
+    let tz = profile.time_zone;
+    let date = start.with_timezone(&tz).date_naive();
+    let mut edges: Vec<(DateTime<Utc>, i64)> = Vec::new();
+    for entry in busy
+        .iter()
+        .filter(|b| !b.transparent && (ignore.is_none() || b.event.as_ref() != ignore))
+    {
+        match entry.span {
+            BusySpan::AllDay { first, end } if first <= date && date < end => return 0,
+            BusySpan::Timed(iv) if !iv.is_empty() => {
+                let from = (iv.start - before).max(occupied.start);
+                let to = (iv.end + after).min(occupied.end);
+                if from < to {
+                    edges.push((from, 1));
+                    edges.push((to, -1));
+                }
+            }
+            _ => {}
+        }
+    }
+    // Ends sort before starts at the same instant: spans are half-open.
+    edges.sort_unstable();
+    let (mut load, mut most) = (0_i64, 0_i64);
+    for (_, delta) in edges {
+        load += delta;
+        most = most.max(load);
+    }
+    let capacity = i64::from(profile.booking.capacity.max(1));
+    u32::try_from((capacity - most).max(0)).unwrap_or(0)
+}
+
 /// Round-robin over days: the `r`-th pass takes the `r`-th free slot of each day.
 fn spread(days: Vec<Vec<Slot>>, limit: usize) -> Vec<Slot> {
     let mut picked = Vec::with_capacity(limit);

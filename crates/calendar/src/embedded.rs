@@ -3,8 +3,10 @@
 //!
 //! Every call runs on the blocking pool. `create` and `reschedule` re-read the calendar
 //! and write inside one `BEGIN IMMEDIATE` transaction, so two writers — tasks or processes
-//! sharing the file — cannot both take the last unit of capacity. Cancelled bookings stay
-//! as tombstones so their ids answer `Gone`, not `NotFound`.
+//! sharing the file — cannot both take the last unit of capacity. The same transaction
+//! first looks the booking's id up, so a `create` repeated with the same idempotency key
+//! returns the booking it made. Cancelled bookings stay as tombstones so their ids answer
+//! `Gone`, not `NotFound` (and a key whose booking was cancelled is not booked again).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +21,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::interval::{BusyInterval, Interval};
 use crate::port::{
-    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, slot_taken,
+    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, same_request,
+    slot_taken,
 };
 
 /// File name of the calendar inside the data dir.
@@ -228,6 +231,14 @@ fn new_event_id() -> Result<EventId, CalendarError> {
     EventId::parse(&uuid::Uuid::new_v4().simple().to_string()).map_err(CalendarError::from)
 }
 
+/// What `create` found inside its transaction.
+enum Created {
+    Inserted,
+    /// The booking's id (its idempotency key) was booked before.
+    Existing(Booking),
+    Full,
+}
+
 fn to_utc(seconds: i64) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, seconds))
 }
@@ -373,18 +384,23 @@ impl Calendar for EmbeddedCalendar {
         let now = self.clock.now();
         let profile = Arc::clone(&self.profile);
         let (start, duration) = (new.start, new.duration);
-        profile.check_appointment(start, duration, now)?;
-        let booking = Booking::from_new(new_event_id()?, new);
+        let booking = Booking::from_new(new.event_id()?, new);
         let row = booking.clone();
-        let inserted = self
+        let outcome = self
             .run_checked(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(CalendarError::unavailable)?;
+                // The same idempotency key made this booking before: it is the answer.
+                match find_row(&tx, &row.id, profile.phone_region) {
+                    Ok(existing) => return same_request(existing, &row).map(Created::Existing),
+                    Err(CalendarError::NotFound(_)) => {}
+                    Err(other) => return Err(other),
+                }
                 let window = recheck_window(&profile, row.start, row.duration);
                 let busy = read_busy(&tx, &profile, window).map_err(CalendarError::unavailable)?;
-                if !check_bookable(&profile, &busy, row.start, row.duration, None, now)? {
-                    return Ok(false);
+                if !check_bookable(&profile, &busy, row.start, row.duration, Some(&row.id), now)? {
+                    return Ok(Created::Full);
                 }
                 tx.execute(
                     "INSERT INTO bookings (id, conversation, customer, phone, design, price,
@@ -405,14 +421,19 @@ impl Calendar for EmbeddedCalendar {
                 )
                 .map_err(CalendarError::unavailable)?;
                 tx.commit().map_err(CalendarError::unavailable)?;
-                Ok(true)
+                Ok(Created::Inserted)
             })
             .await?;
-        if inserted {
-            tracing::info!(booking = %booking.id, "booking created");
-            Ok(booking)
-        } else {
-            Err(slot_taken(self, &self.profile, start, duration, now).await)
+        match outcome {
+            Created::Inserted => {
+                tracing::info!(booking = %booking.id, "booking created");
+                Ok(booking)
+            }
+            Created::Existing(existing) => {
+                tracing::info!(booking = %existing.id, "booking already made with this key");
+                Ok(existing)
+            }
+            Created::Full => Err(slot_taken(self, &self.profile, start, duration, now).await),
         }
     }
 

@@ -29,6 +29,57 @@ pub struct NewBooking {
     pub start: DateTime<Utc>,
     /// Length of the appointment.
     pub duration: AppointmentDuration,
+    /// Makes the booking idempotent: the same key always gives the same booking. The
+    /// event id is derived from it ([`event_id_for_key`]), so a repeated `create` — a
+    /// retried call, a turn resumed on another replica — finds the booking it made instead
+    /// of a duplicate or a "slot taken". `None` gives a fresh random id (the command line).
+    /// Callers put in it what makes the request one decision, e.g. the conversation, the
+    /// turn, the start and the length.
+    pub idempotency_key: Option<String>,
+}
+
+impl NewBooking {
+    /// The id the booking gets: derived from the idempotency key, or fresh and random.
+    pub fn event_id(&self) -> Result<EventId, CalendarError> {
+        match &self.idempotency_key {
+            Some(key) => event_id_for_key(key),
+            None => EventId::parse(&uuid::Uuid::new_v4().simple().to_string())
+                .map_err(CalendarError::from),
+        }
+    }
+}
+
+/// Domain separation for [`event_id_for_key`]: a later scheme gets a new tag.
+const KEY_TAG: &[u8] = b"inkdesk booking id v1\0";
+
+/// Google's base32hex alphabet in lowercase: what event ids may contain.
+const BASE32HEX: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+
+/// The event id of the booking made with idempotency key `key`: SHA-256 of the key in
+/// base32hex (52 characters of `0-9a-v`), valid for Google Calendar and [`EventId`]
+/// (so the `Err` cannot happen; it keeps the function panic-free).
+pub fn event_id_for_key(key: &str) -> Result<EventId, CalendarError> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(KEY_TAG);
+    hasher.update(key.as_bytes());
+    let digest = hasher.finalize();
+    let mut text = String::with_capacity(52);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for byte in digest.iter() {
+        buffer = (buffer << 8) | u32::from(*byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            text.push(char::from(BASE32HEX[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        text.push(char::from(
+            BASE32HEX[((buffer << (5 - bits)) & 31) as usize],
+        ));
+    }
+    EventId::parse(&text).map_err(CalendarError::from)
 }
 
 /// An appointment in the calendar, as made by inkdesk.
@@ -161,6 +212,23 @@ pub trait Calendar: Send + Sync {
     ) -> Result<Vec<Booking>, CalendarError>;
 }
 
+/// The answer to a `create` whose id already holds `existing`: that booking when it is
+/// the same conversation's (the key was used before), otherwise an error — ids derived
+/// from keys that name the conversation cannot clash, so this is a fault, not a booking.
+pub fn same_request(existing: Booking, asked: &Booking) -> Result<Booking, CalendarError> {
+    if existing.conversation == asked.conversation {
+        Ok(existing)
+    } else {
+        Err(CalendarError::Unavailable(
+            format!(
+                "event id {} already holds another conversation's booking",
+                asked.id
+            )
+            .into(),
+        ))
+    }
+}
+
 /// How many days after the requested one `SlotTaken` alternatives are looked for.
 pub const ALTERNATIVE_DAYS: i64 = 7;
 
@@ -247,4 +315,36 @@ pub async fn available_slots(
 ) -> Result<Vec<Slot>, CalendarError> {
     let busy = calendar.busy(request.window(profile)).await?;
     Ok(find_slots(profile, &busy, holds_of_others, request, now))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_key_gives_one_stable_google_valid_id() {
+        let id = event_id_for_key("1784/turn-7/2026-12-01T10:00:00Z/90").unwrap();
+        assert_eq!(id.as_str().len(), 52);
+        assert!(
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+        );
+        assert_eq!(
+            event_id_for_key("1784/turn-7/2026-12-01T10:00:00Z/90").unwrap(),
+            id
+        );
+        assert_ne!(
+            event_id_for_key("1784/turn-8/2026-12-01T10:00:00Z/90").unwrap(),
+            id
+        );
+        // Pinned (computed independently): a changed derivation would make a resumed turn
+        // miss the booking it made before the upgrade.
+        assert_eq!(
+            id.as_str(),
+            "5c7immpsklrg175ngspelr6l6cfl7lch161n9i6n42lcd1lh3s40"
+        );
+    }
 }

@@ -27,7 +27,7 @@ use rust_decimal::Decimal;
 
 use crate::Interval;
 pub use crate::port::MockCalendar;
-use crate::port::{Calendar, CalendarError, NewBooking};
+use crate::port::{Calendar, CalendarError, NewBooking, event_id_for_key};
 
 /// The profile adapters under test use: the first studio's defaults (Athens,
 /// Monday–Saturday 11:00–20:00, capacity 2, 3 h notice).
@@ -73,6 +73,20 @@ pub fn new_booking(conversation: &str, start: DateTime<Utc>, minutes: i64) -> Ne
         price: Some(Price::new(Decimal::from(150), Decimal::from(5000)).unwrap()),
         start,
         duration: AppointmentDuration::from_minutes(minutes, 600).unwrap(),
+        idempotency_key: None,
+    }
+}
+
+/// [`new_booking`] with an idempotency key.
+pub fn keyed_booking(
+    conversation: &str,
+    key: &str,
+    start: DateTime<Utc>,
+    minutes: i64,
+) -> NewBooking {
+    NewBooking {
+        idempotency_key: Some(key.to_owned()),
+        ..new_booking(conversation, start, minutes)
     }
 }
 
@@ -93,6 +107,11 @@ macro_rules! calendar_behaviour_suite {
             upcoming_for_lists_only_that_conversations_future_bookings,
             list_upcoming_is_sorted_and_limited,
             concurrent_creates_never_exceed_capacity,
+            creating_twice_with_the_same_key_gives_one_booking,
+            a_keys_own_booking_never_makes_its_slot_taken,
+            concurrent_creates_with_one_key_make_one_booking,
+            a_key_whose_booking_was_cancelled_is_not_booked_again,
+            rescheduling_twice_to_the_same_time_is_one_move,
         );
     };
     (@cases $make:expr; $($name:ident),+ $(,)?) => {
@@ -366,5 +385,123 @@ pub async fn concurrent_creates_never_exceed_capacity(cal: Arc<dyn Calendar>) {
         }
     }
     assert_eq!((won, taken), (2, 3));
+    assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// A keyed booking's id is derived from the key; creating again with the key returns that
+/// booking, and only a different key makes a second one.
+pub async fn creating_twice_with_the_same_key_gives_one_booking(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 14, 0);
+    let first = cal
+        .create(keyed_booking("conv-a", "conv-a/turn-1/14:00/60", start, 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.id,
+        event_id_for_key("conv-a/turn-1/14:00/60").unwrap()
+    );
+    let again = cal
+        .create(keyed_booking("conv-a", "conv-a/turn-1/14:00/60", start, 60))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(cal.get(&first.id).await.unwrap(), first);
+    let conv = ConversationId::parse("conv-a").unwrap();
+    assert_eq!(
+        cal.upcoming_for(&conv, suite_now()).await.unwrap(),
+        std::slice::from_ref(&first)
+    );
+    let busy = cal
+        .busy(Interval::new(start, start + Duration::minutes(60)))
+        .await
+        .unwrap();
+    assert_eq!(busy.len(), 1, "{busy:?}");
+    let other = cal
+        .create(keyed_booking("conv-a", "conv-a/turn-2/14:00/60", start, 60))
+        .await
+        .unwrap();
+    assert_ne!(other.id, first.id);
+    assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// With the slot full — its own booking and another conversation's — repeating the key
+/// still answers with its booking, never `SlotTaken`; anyone else is refused.
+pub async fn a_keys_own_booking_never_makes_its_slot_taken(cal: Arc<dyn Calendar>) {
+    let start = at(wednesday(), 12, 0);
+    let mine = cal
+        .create(keyed_booking("conv-a", "conv-a/t1/slot", start, 90))
+        .await
+        .unwrap();
+    cal.create(new_booking("conv-b", start, 60)).await.unwrap();
+    let again = cal
+        .create(keyed_booking("conv-a", "conv-a/t1/slot", start, 90))
+        .await
+        .unwrap();
+    assert_eq!(again.id, mine.id);
+    assert_eq!(again.duration.minutes(), 90);
+    match cal
+        .create(keyed_booking("conv-c", "conv-c/t1/slot", start, 60))
+        .await
+    {
+        Err(CalendarError::SlotTaken { alternatives }) => assert!(!alternatives.is_empty()),
+        other => panic!("expected SlotTaken, got {other:?}"),
+    }
+    assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// Two simultaneous creates with one key (a turn run twice at once): one booking, both
+/// callers get it.
+pub async fn concurrent_creates_with_one_key_make_one_booking(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 17, 0);
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let cal = Arc::clone(&cal);
+            tokio::spawn(async move {
+                cal.create(keyed_booking("conv-a", "conv-a/t9/17:00", start, 60))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap().unwrap().id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 1);
+}
+
+/// A key whose booking was cancelled answers `Gone`: repeating the request does not bring
+/// the appointment back.
+pub async fn a_key_whose_booking_was_cancelled_is_not_booked_again(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 12, 0);
+    let made = cal
+        .create(keyed_booking("conv-a", "conv-a/t2/12:00", start, 60))
+        .await
+        .unwrap();
+    cal.cancel(&made.id).await.unwrap();
+    match cal
+        .create(keyed_booking("conv-a", "conv-a/t2/12:00", start, 60))
+        .await
+    {
+        Err(CalendarError::Gone(id)) => assert_eq!(id, made.id),
+        other => panic!("expected Gone, got {other:?}"),
+    }
+    assert!(cal.list_upcoming(suite_now(), 10).await.unwrap().is_empty());
+}
+
+/// Moving a booking to where it already is (a repeated reschedule) succeeds, even when
+/// the slot is otherwise full, and changes nothing.
+pub async fn rescheduling_twice_to_the_same_time_is_one_move(cal: Arc<dyn Calendar>) {
+    let target = at(wednesday(), 15, 0);
+    let made = cal
+        .create(new_booking("conv-a", at(tuesday(), 11, 0), 60))
+        .await
+        .unwrap();
+    let moved = cal.reschedule(&made.id, target, None).await.unwrap();
+    cal.create(new_booking("conv-b", target, 60)).await.unwrap();
+    let again = cal.reschedule(&made.id, target, None).await.unwrap();
+    assert_eq!(again, moved);
+    assert_eq!(cal.get(&made.id).await.unwrap(), moved);
     assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
 }

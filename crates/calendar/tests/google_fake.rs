@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Arc;
 
-use inkdesk_calendar::testing::{at, new_booking, suite_now};
+use inkdesk_calendar::testing::{at, keyed_booking, new_booking, suite_now};
 use inkdesk_calendar::{Calendar, CalendarError};
 use inkdesk_domain::EventId;
 use serde_json::json;
@@ -66,4 +66,65 @@ async fn studio_entries_in_google_close_days_and_fill_slots() {
     cal.create(new_booking("conv-a", at(december(2), 12, 0), 60))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn an_insert_whose_answer_was_lost_is_read_back_from_its_409() {
+    let fake = FakeGoogle::start(10).await;
+    let cal = calendar(&fake.server);
+    fake.lose_next_insert_answer();
+    let made = cal
+        .create(new_booking("conv-a", at(december(1), 12, 0), 60))
+        .await
+        .unwrap();
+    assert_eq!(fake.live_ids(), [made.id.to_string()]);
+    assert_eq!(cal.get(&made.id).await.unwrap(), made);
+    let inserts = fake
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/events"))
+        .count();
+    assert_eq!(inserts, 2, "the retry met the stored event");
+}
+
+#[tokio::test]
+async fn a_keyed_id_holding_another_conversations_event_is_never_returned() {
+    let fake = FakeGoogle::start(10).await;
+    let cal = calendar(&fake.server);
+    let start = at(december(1), 12, 0);
+    let theirs = cal
+        .create(keyed_booking("conv-b", "shared-key", start, 60))
+        .await
+        .unwrap();
+    match cal
+        .create(keyed_booking("conv-a", "shared-key", start, 60))
+        .await
+    {
+        Err(CalendarError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(fake.live_ids(), [theirs.id.to_string()]);
+}
+
+#[tokio::test]
+async fn a_keyed_id_taken_by_a_studio_event_is_an_error_not_a_booking() {
+    let fake = FakeGoogle::start(10).await;
+    let start = at(december(1), 12, 0);
+    let new = keyed_booking("conv-a", "conv-a/t1/12:00", start, 60);
+    let id = new.event_id().unwrap();
+    fake.seed(json!({
+        "id": id.as_str(),
+        "summary": "Artist meeting",
+        "start": {"dateTime": "2026-12-03T11:00:00+02:00"},
+        "end": {"dateTime": "2026-12-03T12:00:00+02:00"}
+    }));
+    let cal = calendar(&fake.server);
+    match cal.create(new).await {
+        Err(CalendarError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(fake.live_ids(), [id.to_string()]);
 }

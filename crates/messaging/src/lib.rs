@@ -14,6 +14,8 @@
 //!   backoff, classified errors) and [`RecordingMessenger`] (a fake that records).
 //! - [`download`]: the [`AttachmentFetcher`] port, [`HttpFetcher`] (http(s) only, timeout,
 //!   8 MB streamed cap, MIME sniffed from bytes) and [`StaticFetcher`].
+//! - [`window`]: Meta's 24-hour (standard) and 7-day (`HUMAN_AGENT`) reply windows,
+//!   [`ReplyWindows`]; nothing sends to a customer without asking it.
 //!
 //! Invariants: parsing never panics and only a body that is not a JSON object is an error;
 //! secrets are [`secrecy::SecretString`] and never logged; message text is never logged
@@ -27,6 +29,7 @@ pub mod outbound;
 pub mod signature;
 pub mod split;
 pub mod verify;
+pub mod window;
 
 #[cfg(feature = "testing")]
 pub use download::MockAttachmentFetcher;
@@ -43,3 +46,4 @@ pub use outbound::{
 pub use signature::{SignatureError, signature_header, verify_signature};
 pub use split::{MAX_MESSAGE_BYTES, split_message};
 pub use verify::{VerifyError, verify_subscription};
+pub use window::{ReplyWindows, SendKind, WindowClosed};

@@ -47,16 +47,16 @@ pub mod testing;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, Mute, NotQueued,
-    PendingMessage, Role, SlotKey, StoreOptions, Turn,
+    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
+    Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
 };
 pub use ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
 };
 #[cfg(feature = "testing")]
 pub use ports::{
     MockConversationLog, MockDedupe, MockHealth, MockInbox, MockIntake, MockOutbox, MockSlotHolds,
-    MockTakeover,
+    MockTakeover, MockTurnJournal,
 };
 pub use redis::{RedisConfig, RedisStore};
 pub use sqlite::SqliteStore;

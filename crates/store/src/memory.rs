@@ -12,11 +12,11 @@ use inkdesk_domain::{Clock, ConversationId};
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, Mute, NotQueued,
-    PendingMessage, SlotKey, StoreOptions, Turn, after, preview,
+    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
+    Mute, NotQueued, PendingMessage, SlotKey, StoreOptions, Turn, after, preview,
 };
 use crate::ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
 };
 
 /// Every port in process memory.
@@ -40,6 +40,8 @@ struct State {
     holds: BTreeMap<SlotKey, HashMap<ConversationId, DateTime<Utc>>>,
     /// (conversation, key) → (value, expiry)
     keyed: HashMap<(ConversationId, String), (serde_json::Value, DateTime<Utc>)>,
+    /// Open turn journals.
+    journals: HashMap<ConversationId, JournalEntry>,
 }
 
 #[derive(Debug)]
@@ -54,6 +56,8 @@ struct Queued {
     /// Due time from the latest push (the debounce deadline).
     due: DateTime<Utc>,
     lease: Option<(u64, DateTime<Utc>)>,
+    /// Claims since the last ack.
+    attempts: u32,
 }
 
 impl Queued {
@@ -102,6 +106,7 @@ impl State {
             messages: Vec::new(),
             due,
             lease: None,
+            attempts: 0,
         });
         if q.messages
             .iter()
@@ -199,6 +204,7 @@ impl ConversationLog for MemoryStore {
         }
         st.holds.retain(|_, h| !h.is_empty());
         st.keyed.retain(|(conv, _), _| conv != conversation);
+        st.journals.remove(conversation);
         Ok(())
     }
 }
@@ -272,10 +278,12 @@ impl Inbox for MemoryStore {
             let token = st.last_token;
             if let Some(q) = st.queue.get_mut(&conv) {
                 q.lease = Some((token, lease_until));
+                q.attempts = q.attempts.saturating_add(1);
                 claims.push(Claim {
                     conversation: conv,
                     token,
                     lease_until,
+                    attempt: q.attempts,
                     messages: q.messages.clone(),
                 });
             }
@@ -292,15 +300,22 @@ impl Inbox for MemoryStore {
             return Err(StoreError::StaleLease);
         }
         q.lease = None;
+        q.attempts = 0;
         q.messages.retain(|m| !handled.contains(&m.message_id));
         if q.messages.is_empty() {
             st.queue.remove(&claim.conversation);
         }
+        st.journals.remove(&claim.conversation);
         Ok(())
     }
 
     async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
-        let (mut st, now) = self.lock();
+        let now = self.clock.now();
+        self.postpone(claim, now).await
+    }
+
+    async fn postpone(&self, claim: &Claim, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (mut st, _) = self.lock();
         let Some(q) = st.queue.get_mut(&claim.conversation) else {
             return Err(StoreError::StaleLease);
         };
@@ -308,11 +323,26 @@ impl Inbox for MemoryStore {
             return Err(StoreError::StaleLease);
         }
         q.lease = None;
-        q.due = now;
+        q.due = at;
         if q.messages.is_empty() {
             st.queue.remove(&claim.conversation);
         }
         Ok(())
+    }
+
+    async fn renew(&self, claim: &Claim, lease: Duration) -> Result<DateTime<Utc>, StoreError> {
+        let (mut st, now) = self.lock();
+        let until = after(now, lease);
+        match st.queue.get_mut(&claim.conversation) {
+            Some(q) => match &mut q.lease {
+                Some((token, end)) if *token == claim.token && *end > now => {
+                    *end = until;
+                    Ok(until)
+                }
+                _ => Err(StoreError::StaleLease),
+            },
+            None => Err(StoreError::StaleLease),
+        }
     }
 
     async fn remove_message(
@@ -333,6 +363,41 @@ impl Inbox for MemoryStore {
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let (st, now) = self.lock();
         Ok(st.queue.values().map(|q| q.ready_at(now)).min())
+    }
+}
+
+#[async_trait]
+impl TurnJournal for MemoryStore {
+    async fn write_journal(
+        &self,
+        claim: &Claim,
+        body: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        let current = st
+            .queue
+            .get(&claim.conversation)
+            .and_then(|q| q.lease)
+            .is_some_and(|(token, end)| token == claim.token && end > now);
+        if !current {
+            return Err(StoreError::StaleLease);
+        }
+        st.journals.insert(
+            claim.conversation.clone(),
+            JournalEntry {
+                token: claim.token,
+                body,
+            },
+        );
+        Ok(())
+    }
+
+    async fn read_journal(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<JournalEntry>, StoreError> {
+        let (st, _) = self.lock();
+        Ok(st.journals.get(conversation).cloned())
     }
 }
 

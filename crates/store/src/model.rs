@@ -76,8 +76,20 @@ pub struct Claim {
     pub token: u64,
     /// When the lease runs out and anyone may reclaim the conversation.
     pub lease_until: DateTime<Utc>,
+    /// How many times the conversation has been claimed since its last ack, this claim
+    /// included (1 for a first attempt). A crashed, postponed or released turn counts.
+    pub attempt: u32,
     /// The pending messages at claim time, in push order.
     pub messages: Vec<PendingMessage>,
+}
+
+/// An open turn journal, as [`crate::TurnJournal::read_journal`] returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalEntry {
+    /// The fencing token of the claim that wrote it last.
+    pub token: u64,
+    /// The journal itself (opaque to the store).
+    pub body: serde_json::Value,
 }
 
 /// One customer message as the webhook records it: everything

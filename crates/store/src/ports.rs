@@ -8,8 +8,8 @@ use inkdesk_domain::ConversationId;
 
 use crate::StoreError;
 use crate::model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, Mute,
-    PendingMessage, SlotKey, Turn,
+    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
+    Mute, PendingMessage, SlotKey, Turn,
 };
 
 /// Conversation history with retention.
@@ -27,7 +27,7 @@ pub trait ConversationLog: Send + Sync {
     /// Up to `limit` conversations, most recently active first (the admin inbox).
     async fn conversations(&self, limit: usize) -> Result<Vec<ConversationSummary>, StoreError>;
     /// Deletes everything this store holds about the conversation: history, pending
-    /// messages, lease, slot holds and mute (a privacy request).
+    /// messages, lease, turn journal, slot holds and mute (a privacy request).
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError>;
 }
 
@@ -47,13 +47,24 @@ pub trait Inbox: Send + Sync {
     /// pending messages. Conversations under a live lease are skipped; expired leases are
     /// reclaimed.
     async fn claim_due(&self, max: usize, lease: Duration) -> Result<Vec<Claim>, StoreError>;
-    /// Removes exactly the `handled` messages and ends the lease. Messages left (pushed
-    /// during the turn) stay queued and become due at their own due time.
+    /// Removes exactly the `handled` messages, closes the turn journal (see
+    /// [`TurnJournal`]), resets the attempt count and ends the lease, all in one atomic
+    /// step. Messages left (pushed during the turn, or beyond the turn's bound) stay queued
+    /// and become due at their own due time.
     /// [`StoreError::StaleLease`] if the conversation was reclaimed since.
     async fn ack(&self, claim: &Claim, handled: &[String]) -> Result<(), StoreError>;
     /// Gives the lease back without handling anything: the conversation is due again now.
+    /// The attempt count and the journal are kept.
     /// [`StoreError::StaleLease`] if the conversation was reclaimed since.
     async fn release(&self, claim: &Claim) -> Result<(), StoreError>;
+    /// Like [`Inbox::release`], but the conversation becomes claimable only at `at` (a
+    /// retry with backoff). The attempt count and the journal are kept.
+    /// [`StoreError::StaleLease`] if the conversation was reclaimed since.
+    async fn postpone(&self, claim: &Claim, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Extends a live lease to `now + lease` and returns its new end (the turn's
+    /// heartbeat). [`StoreError::StaleLease`] if the conversation was reclaimed since or
+    /// the lease has already run out: a turn that gets it must stop acting.
+    async fn renew(&self, claim: &Claim, lease: Duration) -> Result<DateTime<Utc>, StoreError>;
     /// Drops one pending message (the customer deleted it).
     async fn remove_message(
         &self,
@@ -145,6 +156,30 @@ pub trait SlotHolds: Send + Sync {
     /// Unexpired holds on slots overlapping `[from, to)`.
     async fn active(&self, from: DateTime<Utc>, to: DateTime<Utc>)
     -> Result<Vec<Hold>, StoreError>;
+}
+
+/// The journal of a claimed turn: what the turn decided and which of its side effects
+/// are done, so that a turn claimed again after a crash or a lost lease resumes instead of
+/// starting over (unsent chunks are sent, nothing is booked or asked twice).
+///
+/// One journal per conversation, an opaque JSON document the store never looks inside.
+/// Writes are fenced by the inbox lease: a write succeeds only while `claim.token` is the
+/// conversation's current fencing token and its lease has not run out, so a worker that
+/// lost its lease can never overwrite the journal of the worker that took over. The
+/// journal is closed (deleted) by [`Inbox::ack`] in the same atomic step that removes the
+/// handled messages, and by [`ConversationLog::delete_conversation`].
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait TurnJournal: Send + Sync {
+    /// Writes (replaces) the conversation's journal under `claim`'s fencing token.
+    /// [`StoreError::StaleLease`] if the token is not current or the lease ran out.
+    async fn write_journal(&self, claim: &Claim, body: serde_json::Value)
+    -> Result<(), StoreError>;
+    /// The conversation's open journal, if any, with the token it was written under.
+    async fn read_journal(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<JournalEntry>, StoreError>;
 }
 
 /// Ids of messages inkdesk sent, to tell our own echoes from a human's replies.

@@ -8,7 +8,7 @@ use crate::StoreError;
 use crate::memory::MemoryStore;
 use crate::model::StoreOptions;
 use crate::ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
 };
 use crate::redis::{RedisConfig, RedisStore};
 use crate::sqlite::SqliteStore;
@@ -34,6 +34,8 @@ pub struct Stores {
     pub keyed: Arc<dyn Keyed>,
     /// The webhook's one-call recording of a customer message.
     pub intake: Arc<dyn Intake>,
+    /// Journals of claimed turns (what a re-claimed turn resumes).
+    pub journal: Arc<dyn TurnJournal>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -55,6 +57,7 @@ impl Stores {
             + Health
             + Keyed
             + Intake
+            + TurnJournal
             + 'static,
     {
         let a = Arc::new(adapter);
@@ -67,7 +70,8 @@ impl Stores {
             outbox: a.clone(),
             health: a.clone(),
             keyed: a.clone(),
-            intake: a,
+            intake: a.clone(),
+            journal: a,
         }
     }
 

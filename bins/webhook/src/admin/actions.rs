@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use inkdesk_assistant::runner::echo::note_console_send;
+use inkdesk_assistant::runner::requeue::{Requeued, requeue_unanswered};
 use inkdesk_domain::ConversationId;
-use inkdesk_messaging::SendOptions;
+use inkdesk_messaging::{MAX_MESSAGE_BYTES, SendOptions, split_message};
 use inkdesk_store::{Role, StoreError, Turn};
 use serde::Serialize;
 
@@ -56,11 +58,34 @@ pub async fn mute(
     Ok(until)
 }
 
-/// Lets the assistant answer the conversation again.
-pub async fn unmute(app: &App, conversation: &ConversationId) -> Result<(), ActionError> {
+/// Lets the assistant answer the conversation again. What the customer wrote while it was
+/// muted (after the last reply) is answered now if Meta's 24-hour window is still open,
+/// and otherwise stays listed for a person.
+pub async fn unmute(app: &App, conversation: &ConversationId) -> Result<Requeued, ActionError> {
     app.stores.takeover.unmute(conversation).await?;
-    tracing::info!(%conversation, "unmuted from the console");
-    Ok(())
+    let requeued = answer_unanswered(app, conversation).await?;
+    tracing::info!(%conversation, ?requeued, "unmuted from the console");
+    Ok(requeued)
+}
+
+/// Queues the conversation's unanswered messages for the assistant (see
+/// [`requeue_unanswered`]) and wakes this replica's workers.
+async fn answer_unanswered(
+    app: &App,
+    conversation: &ConversationId,
+) -> Result<Requeued, ActionError> {
+    let requeued = requeue_unanswered(
+        app.stores.log.as_ref(),
+        app.stores.inbox.as_ref(),
+        conversation,
+        app.clock.now(),
+        app.debounce,
+    )
+    .await?;
+    if matches!(requeued, Requeued::Queued(n) if n > 0) {
+        app.wake_workers.notify_waiters();
+    }
+    Ok(requeued)
 }
 
 /// What a staff reply did.
@@ -106,6 +131,9 @@ pub async fn reply(
         .takeover
         .mute(conversation, muted_until, STAFF_REPLIED.to_owned())
         .await?;
+    // Noted before sending: Meta may deliver the echo before the Send API answers.
+    let chunks = split_message(text, MAX_MESSAGE_BYTES);
+    note_console_send(app.stores.keyed.as_ref(), conversation, &chunks).await?;
     let ids = match messenger.send_text(conversation, text, options).await {
         Ok(ids) => ids,
         Err(failure) => {
@@ -143,9 +171,30 @@ pub async fn delete(app: &App, conversation: &ConversationId) -> Result<(), Acti
     Ok(())
 }
 
-/// Turns the assistant off (`true`) or on for every conversation.
+/// How many recent conversations a resume looks through for unanswered messages.
+const RESUME_SCAN: usize = 500;
+
+/// Turns the assistant off (`true`) or on for every conversation. On resume, every
+/// conversation that is not muted has what arrived while paused answered (inside Meta's
+/// 24-hour window; older ones stay listed for a person).
 pub async fn set_paused(app: &App, paused: bool) -> Result<(), ActionError> {
     app.stores.takeover.set_paused(paused).await?;
     tracing::info!(paused, "global switch changed from the console");
+    if !paused {
+        let mut queued = 0;
+        for summary in app.stores.log.conversations(RESUME_SCAN).await? {
+            let conversation = &summary.conversation;
+            if app.stores.takeover.muted(conversation).await?.is_some() {
+                continue;
+            }
+            if let Requeued::Queued(n) = answer_unanswered(app, conversation).await? {
+                queued += n;
+            }
+        }
+        tracing::info!(
+            queued,
+            "assistant resumed; messages received while paused queued"
+        );
+    }
     Ok(())
 }

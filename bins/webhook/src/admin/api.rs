@@ -8,6 +8,8 @@ use inkdesk_domain::ConversationId;
 use serde::Deserialize;
 use serde_json::json;
 
+use inkdesk_assistant::runner::requeue::Requeued;
+
 use super::AdminState;
 use super::actions::{self, ActionError};
 use super::auth::Bearer;
@@ -89,10 +91,19 @@ pub async fn unmute(
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     let id = parse_id(id)?;
-    actions::unmute(&state.app, &id)
+    let requeued = actions::unmute(&state.app, &id)
         .await
         .map_err(IntoResponse::into_response)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let (queued, outside_window) = match requeued {
+        Requeued::Nothing => (0, false),
+        Requeued::Queued(n) => (n, false),
+        Requeued::OutsideWindow => (0, true),
+    };
+    Ok(axum::Json(serde_json::json!({
+        "requeued": queued,
+        "outside_window": outside_window,
+    }))
+    .into_response())
 }
 
 /// Body of `POST …/reply`.

@@ -382,7 +382,7 @@ pub async fn unmute(
         Err(response) => return response,
     };
     match actions::unmute(&state.app, &id).await {
-        Ok(()) => back_to(&id),
+        Ok(_) => back_to(&id),
         Err(e) => action_failed(&state, &headers, e),
     }
 }

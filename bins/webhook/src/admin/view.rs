@@ -9,6 +9,8 @@ use inkdesk_store::{Mute, Role, StoreError, Turn};
 use serde::Serialize;
 use serde_json::Value;
 
+use inkdesk_assistant::runner::data::TurnData;
+
 use crate::app::App;
 
 /// Most conversations in the inbox.
@@ -180,72 +182,54 @@ pub struct TraceView {
     pub latency_ms: u64,
 }
 
-fn millis(value: &Value) -> u64 {
-    // `std::time::Duration` serialises as {"secs", "nanos"}.
-    let secs = value.get("secs").and_then(Value::as_u64).unwrap_or(0);
-    let nanos = value.get("nanos").and_then(Value::as_u64).unwrap_or(0);
-    Duration::new(secs, u32::try_from(nanos).unwrap_or(0)).as_millis() as u64
-}
-
-fn text(value: &Value, key: &str) -> String {
-    match value.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// The trace of an assistant turn, if it carries one.
+/// The trace of an assistant turn, if it carries one (read back as the runner wrote it).
 pub fn trace_of(conversation: &str, turn: &Turn) -> Option<TraceView> {
-    let trace = turn.data.as_ref()?.get("trace")?;
-    let list = |key: &str| {
-        trace
-            .get(key)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+    let Some(TurnData::Trace(trace)) = TurnData::of(turn.data.as_ref()) else {
+        return None;
     };
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Some(TraceView {
         conversation: conversation.to_owned(),
         at: turn.at,
-        intents: list("intents")
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_owned))
-            .collect(),
-        model_calls: list("model_calls")
+        intents: trace.intents.iter().map(name).collect(),
+        model_calls: trace
+            .model_calls
             .iter()
             .map(|c| ModelCallView {
-                kind: text(c, "kind"),
-                model: text(c, "model"),
-                prompt_tokens: c.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
-                cached_tokens: c.get("cached_tokens").and_then(Value::as_u64).unwrap_or(0),
-                completion_tokens: c
-                    .get("completion_tokens")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-                latency_ms: c.get("latency").map_or(0, millis),
-                ok: c.get("ok").and_then(Value::as_bool).unwrap_or(false),
+                kind: name(&c.kind),
+                model: c.model.clone(),
+                prompt_tokens: u64::from(c.prompt_tokens),
+                cached_tokens: u64::from(c.cached_tokens),
+                completion_tokens: u64::from(c.completion_tokens),
+                latency_ms: millis(c.latency),
+                ok: c.ok,
             })
             .collect(),
-        tools: list("tools").iter().map(tool_view).collect(),
-        outcome: trace
-            .get("outcome")
-            .map(|o| text(o, "kind"))
+        tools: trace
+            .tools
+            .iter()
+            .map(|t| ToolView {
+                name: t.name.clone(),
+                arguments: t.arguments.clone(),
+                result: t.result.clone(),
+                ok: t.ok,
+            })
+            .collect(),
+        outcome: serde_json::to_value(trace.outcome)
+            .ok()
+            .and_then(|o| o.get("kind").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_default(),
-        failure: trace
-            .get("failure")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        latency_ms: trace.get("latency").map_or(0, millis),
+        failure: trace.failure.clone(),
+        latency_ms: millis(trace.latency),
     })
 }
 
-fn tool_view(t: &Value) -> ToolView {
-    ToolView {
-        name: text(t, "name"),
-        arguments: text(t, "arguments"),
-        result: text(t, "result"),
-        ok: t.get("ok").and_then(Value::as_bool).unwrap_or(false),
+/// The snake_case name a record's enum serialises to, for display.
+fn name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
     }
 }
 
@@ -330,10 +314,20 @@ pub async fn conversation(
                 text: turn.text.clone(),
                 at: turn.at,
                 message_id: turn.message_id.clone(),
-                image_analysis: data
-                    .and_then(|d| d.get("image_analysis"))
-                    .and_then(|a| serde_json::to_string_pretty(a).ok()),
-                handoff: data.and_then(|d| d.get("handoff")).cloned(),
+                image_analysis: match TurnData::of(data) {
+                    Some(analysis @ TurnData::ImageAnalysis { .. }) => {
+                        serde_json::to_value(&analysis)
+                            .ok()
+                            .and_then(|v| serde_json::to_string_pretty(&v["image_analysis"]).ok())
+                    }
+                    _ => None,
+                },
+                handoff: match TurnData::of(data) {
+                    Some(TurnData::Handoff { reason, note }) => {
+                        Some(serde_json::json!({"reason": reason, "note": note}))
+                    }
+                    _ => None,
+                },
                 trace: trace_of(&id, turn),
             }
         })
@@ -511,11 +505,10 @@ async fn counters(app: &App) -> Result<Counters, StoreError> {
                 Role::Assistant => c.assistant_replies += 1,
                 Role::Staff => c.staff_replies += 1,
                 Role::Tool => {
-                    if turn
-                        .data
-                        .as_ref()
-                        .is_some_and(|d| d.get("handoff").is_some())
-                    {
+                    if matches!(
+                        TurnData::of(turn.data.as_ref()),
+                        Some(TurnData::Handoff { .. })
+                    ) {
                         c.handoffs += 1;
                     }
                 }

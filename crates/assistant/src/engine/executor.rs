@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use inkdesk_calendar::format::{format_appointment, format_date, format_slots};
 use inkdesk_calendar::port::recheck_window;
 use inkdesk_calendar::{
-    Booking, CalendarError, Interval, NewBooking, Slot, SlotRequest, find_slots, has_room,
+    Booking, CalendarError, Interval, NewBooking, Slot, SlotRequest, event_id_for_key, find_slots,
+    free_units, has_room,
 };
 use inkdesk_domain::schedule::resolve_local;
 use inkdesk_domain::{AppointmentDuration, ConversationId, EventId, Language, Price};
@@ -41,6 +42,10 @@ pub enum ToolFailure {
     /// The confirmation store failed.
     #[error(transparent)]
     Confirmations(#[from] ConfirmationStoreError),
+    /// The turn lost the right to act (lease gone, or a person took over): nothing more
+    /// may happen in it.
+    #[error(transparent)]
+    Fenced(#[from] super::ledger::Fenced),
 }
 
 /// The sender and the turn every tool acts for.
@@ -50,6 +55,7 @@ pub(crate) struct ToolContext<'a> {
     pub now: DateTime<Utc>,
     pub language: Language,
     pub images: &'a HashMap<String, Measurements>,
+    pub ledger: &'a dyn super::ledger::EffectLedger,
 }
 
 /// A tool's answer for the model, and whether it was a success.
@@ -83,6 +89,50 @@ impl From<ToolArgError> for ToolAnswer {
     }
 }
 
+/// The journal key of a command that changes the calendar (`None` for reads and for
+/// changes that only ask a question). Built from the validated command, so the same
+/// request made again in a resumed turn maps to the same key however the model worded it.
+fn effect_key(command: &ToolCommand) -> Option<String> {
+    match command {
+        ToolCommand::BookAppointment(args) => Some(format!(
+            "book:{}T{}:{:?}:{}",
+            args.date,
+            args.time,
+            args.duration.map(|d| d.minutes()),
+            args.price.amount()
+        )),
+        ToolCommand::ConfirmCancellation(id) => Some(format!(
+            "cancel:{}",
+            id.as_ref().map_or("pending", EventId::as_str)
+        )),
+        ToolCommand::ConfirmReschedule(id) => Some(format!(
+            "reschedule:{}",
+            id.as_ref().map_or("pending", EventId::as_str)
+        )),
+        _ => None,
+    }
+}
+
+/// How long a booking's reservation of its slot lasts: longer than the slowest insert
+/// (Google's retries included), so that it never lapses while the insert is under way;
+/// a crashed replica's reservation keeps the slot from others no longer than this.
+const RESERVATION_TTL: Duration = Duration::minutes(5);
+
+/// The idempotency key of a booking: the conversation, the turn, the start and the length.
+fn booking_key(
+    conversation: &ConversationId,
+    turn: &TurnId,
+    start: DateTime<Utc>,
+    duration: AppointmentDuration,
+) -> String {
+    format!(
+        "{conversation}/{}/{}/{}",
+        turn.0,
+        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration.minutes()
+    )
+}
+
 fn not_found() -> ToolAnswer {
     ToolAnswer::refused(json!({
         "error": "not_found",
@@ -92,7 +142,34 @@ fn not_found() -> ToolAnswer {
 
 impl Engine {
     /// Runs one validated command (not `send_reply`/`handoff_to_human`, which end the turn).
+    ///
+    /// Commands that change the calendar go through the turn's ledger: done before in this
+    /// turn → the recorded answer; otherwise the right to act is checked, the change made
+    /// and its answer recorded before anything else happens.
     pub(crate) async fn execute(
+        &self,
+        command: ToolCommand,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let Some(key) = effect_key(&command) else {
+            return self.run_command(command, ctx).await;
+        };
+        if let Some(content) = ctx.ledger.performed(&key).await {
+            tracing::debug!(conversation = %ctx.conversation, "effect already performed in this turn; answering from the journal");
+            let ok = content.get("error").is_none();
+            return Ok(ToolAnswer {
+                content,
+                ok,
+                asked_confirmation: false,
+            });
+        }
+        ctx.ledger.begin(&key).await?;
+        let answer = self.run_command(command, ctx).await?;
+        ctx.ledger.done(&key, &answer.content).await?;
+        Ok(answer)
+    }
+
+    async fn run_command(
         &self,
         command: ToolCommand,
         ctx: &ToolContext<'_>,
@@ -316,7 +393,30 @@ impl Engine {
             }
             .into());
         }
-        if !self.is_free(start, duration, None, ctx).await? {
+        // One decision of one turn: the same turn asking again (a retry, a turn resumed on
+        // another replica) finds the booking it made, under the id the key gives.
+        let key = booking_key(ctx.conversation, ctx.turn, start, duration);
+        let own = event_id_for_key(&key).map_err(ToolFailure::Calendar)?;
+        match self.calendar.get(&own).await {
+            Ok(booking) if &booking.conversation == ctx.conversation => {
+                tracing::info!(booking = %booking.id, "this turn booked already");
+                self.release_after_booking(ctx).await;
+                return Ok(self.booked_answer(&booking, args.price, ctx));
+            }
+            // Someone else's under our id cannot happen with keys naming the conversation;
+            // `create` refuses it below.
+            Ok(_) | Err(CalendarError::NotFound(_)) => {}
+            Err(e) => return Err(ToolFailure::Calendar(e)),
+        }
+        let slot = Interval::new(start, start + duration.as_chrono());
+        if !self.reserve(slot, duration, &own, ctx).await? {
+            return self.taken_answer(start, duration, ctx).await;
+        }
+        // Fresh re-check under the reservation: the calendar and every other
+        // conversation's holds (one that reserved this slot and has not inserted yet is
+        // only a hold). Our own booking, should it exist by now, does not count.
+        if !self.is_free(start, duration, Some(&own), ctx).await? {
+            self.holds.release(ctx.conversation).await?;
             return self.taken_answer(start, duration, ctx).await;
         }
         let new = NewBooking {
@@ -327,27 +427,77 @@ impl Engine {
             price: Some(args.price),
             start,
             duration,
+            idempotency_key: Some(key),
         };
-        match self.calendar.create(new).await {
+        let created = self.calendar.create(new).await;
+        match created {
             Ok(booking) => {
+                self.release_after_booking(ctx).await;
+                Ok(self.booked_answer(&booking, args.price, ctx))
+            }
+            Err(CalendarError::SlotTaken { .. }) => {
                 self.holds.release(ctx.conversation).await?;
-                Ok(ToolAnswer::ok(json!({
-                    "booked": true,
-                    "booking_id": booking.id.as_str(),
-                    "when": self.when(booking.start, ctx.language),
-                    "length": format_appointment(booking.duration, ctx.language),
-                    "price": args.price.amount(),
-                    "currency": self.profile.currency_symbol,
-                })))
+                self.taken_answer(start, duration, ctx).await
             }
-            Err(CalendarError::SlotTaken { .. }) => self.taken_answer(start, duration, ctx).await,
-            Err(CalendarError::Invalid(e)) => Ok(ToolArgError {
-                field: "time".to_owned(),
-                message: e.to_string(),
+            Err(CalendarError::Invalid(e)) => {
+                self.holds.release(ctx.conversation).await?;
+                Ok(ToolArgError {
+                    field: "time".to_owned(),
+                    message: e.to_string(),
+                }
+                .into())
             }
-            .into()),
-            Err(e) => Err(ToolFailure::Calendar(e)),
+            Err(e) => {
+                // The outcome may be unknown (a timeout after Google stored it): the
+                // reservation goes anyway, and whoever books next re-reads the calendar.
+                self.release_after_booking(ctx).await;
+                Err(ToolFailure::Calendar(e))
+            }
         }
+    }
+
+    /// Takes the store's atomic hold on exactly `slot` for this conversation, limited to
+    /// the units the calendar has free there (its own booking `own` not counted): two
+    /// replicas booking the last unit cannot both pass. `false` = the slot is taken.
+    async fn reserve(
+        &self,
+        slot: Interval,
+        duration: AppointmentDuration,
+        own: &EventId,
+        ctx: &ToolContext<'_>,
+    ) -> Result<bool, ToolFailure> {
+        let busy = self
+            .calendar
+            .busy(recheck_window(&self.profile, slot.start, duration))
+            .await
+            .map_err(ToolFailure::Calendar)?;
+        let free = free_units(&self.profile, &busy, slot.start, duration, Some(own));
+        if free == 0 {
+            return Ok(false);
+        }
+        Ok(self
+            .holds
+            .reserve(ctx.conversation, slot, free, RESERVATION_TTL, ctx.now)
+            .await?)
+    }
+
+    /// Drops the conversation's holds once its booking exists. A failure here must not
+    /// turn a made booking into an apology: the holds expire on their own.
+    async fn release_after_booking(&self, ctx: &ToolContext<'_>) {
+        if let Err(error) = self.holds.release(ctx.conversation).await {
+            tracing::warn!(%error, "holds not released; they expire on their own");
+        }
+    }
+
+    fn booked_answer(&self, booking: &Booking, price: Price, ctx: &ToolContext<'_>) -> ToolAnswer {
+        ToolAnswer::ok(json!({
+            "booked": true,
+            "booking_id": booking.id.as_str(),
+            "when": self.when(booking.start, ctx.language),
+            "length": format_appointment(booking.duration, ctx.language),
+            "price": price.amount(),
+            "currency": self.profile.currency_symbol,
+        }))
     }
 
     fn booking_json(&self, booking: &Booking, language: Language) -> Value {
@@ -480,19 +630,34 @@ impl Engine {
                 ));
             }
         };
-        let Some(booking) = self.owned_booking(change.booking(), ctx).await? else {
-            self.confirmations.clear(ctx.conversation).await?;
+        let PendingChange::Cancel { booking, starts_at } = change else {
             return Ok(not_found());
         };
-        match self.calendar.cancel(&booking.id).await {
+        // The confirmation was recorded for this conversation's own booking, so a booking
+        // already cancelled (this confirmation ran before: a retried or resumed turn) is
+        // done, not missing.
+        let cancelled = ToolAnswer::ok(json!({
+            "cancelled": true,
+            "when": self.when(starts_at, ctx.language),
+        }));
+        match self.calendar.get(&booking).await {
+            Err(CalendarError::Gone(_)) => {
+                self.confirmations.clear(ctx.conversation).await?;
+                return Ok(cancelled);
+            }
+            Ok(b) if &b.conversation == ctx.conversation && b.start > ctx.now => {}
+            Ok(_) | Err(CalendarError::NotFound(_)) => {
+                self.confirmations.clear(ctx.conversation).await?;
+                return Ok(not_found());
+            }
+            Err(e) => return Err(ToolFailure::Calendar(e)),
+        }
+        match self.calendar.cancel(&booking).await {
             Ok(()) | Err(CalendarError::Gone(_)) => {}
             Err(e) => return Err(ToolFailure::Calendar(e)),
         }
         self.confirmations.clear(ctx.conversation).await?;
-        Ok(ToolAnswer::ok(json!({
-            "cancelled": true,
-            "when": self.when(booking.start, ctx.language),
-        })))
+        Ok(cancelled)
     }
 
     async fn request_reschedule(
@@ -571,7 +736,10 @@ impl Engine {
                 ));
             }
         };
-        let PendingChange::Reschedule { booking, to, .. } = change else {
+        let PendingChange::Reschedule {
+            booking, from, to, ..
+        } = change
+        else {
             return Ok(not_found());
         };
         let Some(current) = self.owned_booking(&booking, ctx).await? else {
@@ -582,9 +750,10 @@ impl Engine {
             Ok(moved) => {
                 self.confirmations.clear(ctx.conversation).await?;
                 self.holds.release(ctx.conversation).await?;
+                // `from` as asked: a repeated confirmation finds the booking moved already.
                 Ok(ToolAnswer::ok(json!({
                     "rescheduled": true,
-                    "from": self.when(current.start, ctx.language),
+                    "from": self.when(from, ctx.language),
                     "to": self.when(moved.start, ctx.language),
                 })))
             }

@@ -7,6 +7,7 @@
 
 mod deliver;
 mod executor;
+pub mod ledger;
 pub mod record;
 mod turn;
 pub mod vision;
@@ -22,6 +23,7 @@ use inkdesk_pricing::PricingRules;
 
 pub use deliver::DeliveryError;
 pub use executor::ToolFailure;
+pub use ledger::{EffectLedger, Fenced, Unjournaled};
 pub use record::{
     CallKind, ModelCallRecord, ToneHitRecord, ToneRecord, ToolRecord, TurnOutcomeKind, TurnRecord,
 };

@@ -7,14 +7,14 @@
 use std::time::Duration;
 
 use inkdesk_domain::ConversationId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::confirm::TurnId;
 use crate::intent::Intent;
 use crate::tools::HandoffReason;
 
 /// Which model call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
     /// Image measurement.
@@ -24,7 +24,7 @@ pub enum CallKind {
 }
 
 /// One model call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelCallRecord {
     /// Vision or reply.
     pub kind: CallKind,
@@ -43,7 +43,7 @@ pub struct ModelCallRecord {
 }
 
 /// One tool call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolRecord {
     /// The tool's name.
     pub name: String,
@@ -58,7 +58,7 @@ pub struct ToolRecord {
 }
 
 /// One tone example shown to the model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToneHitRecord {
     /// The example's id in the index (position in the index file, or the Pinecone id).
     pub id: String,
@@ -67,7 +67,7 @@ pub struct ToneHitRecord {
 }
 
 /// What tone retrieval did in the turn.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ToneRecord {
     /// No tone source is configured, or the turn never got to asking it.
@@ -83,7 +83,7 @@ pub enum ToneRecord {
 }
 
 /// How the turn ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TurnOutcomeKind {
     /// The model's reply was produced.
@@ -102,7 +102,7 @@ pub enum TurnOutcomeKind {
 }
 
 /// The record of one turn.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
     /// The turn.
     pub turn: TurnId,

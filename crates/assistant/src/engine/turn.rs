@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::Engine;
 use super::executor::{ToolAnswer, ToolContext};
+use super::ledger::{EffectLedger, Unjournaled};
 use super::record::{
     CallKind, ModelCallRecord, ToneHitRecord, ToneRecord, ToolRecord, TurnOutcomeKind, TurnRecord,
 };
@@ -84,9 +85,23 @@ enum Ending {
 }
 
 impl Engine {
-    /// Runs one turn for `input` at `now`. Never fails: an unexpected failure ends the turn
-    /// with the localised apology and a handoff, its cause kept in the record.
-    pub async fn respond(&self, mut input: TurnInput, now: DateTime<Utc>) -> TurnOutcome {
+    /// Runs one turn for `input` at `now` without a journal (every effect is performed when
+    /// the model asks). See [`Engine::respond_with`].
+    pub async fn respond(&self, input: TurnInput, now: DateTime<Utc>) -> TurnOutcome {
+        self.respond_with(input, now, &Unjournaled).await
+    }
+
+    /// Runs one turn for `input` at `now`, with calendar changes going through `ledger`
+    /// (performed once, answered from the journal when a resumed turn asks again). Never
+    /// fails: an unexpected failure ends the turn with the localised apology and a
+    /// handoff, its cause kept in the record. A [`Fenced`] ledger also ends it that way;
+    /// the runner, which owns the ledger, knows not to send anything then.
+    pub async fn respond_with(
+        &self,
+        mut input: TurnInput,
+        now: DateTime<Utc>,
+        ledger: &dyn EffectLedger,
+    ) -> TurnOutcome {
         let started = tokio::time::Instant::now();
         let mut record = TurnRecord::new(input.turn.clone(), input.conversation.clone());
         let language = self.detect_language(&input);
@@ -141,6 +156,7 @@ impl Engine {
                 now,
                 &mut record,
                 &mut asked_confirmation,
+                ledger,
             )
             .await;
 
@@ -270,6 +286,7 @@ impl Engine {
         now: DateTime<Utc>,
         record: &mut TurnRecord,
         asked_confirmation: &mut bool,
+        ledger: &dyn EffectLedger,
     ) -> Ending {
         let pending = match self.confirmations.get(&input.conversation).await {
             Ok(p) => p.filter(|p| p.expires_at > now),
@@ -317,6 +334,7 @@ impl Engine {
             now,
             language: language.language,
             images,
+            ledger,
         };
         let arg_ctx = ArgContext {
             profile: &self.profile,

@@ -54,7 +54,7 @@ fn schema() -> JsonSchemaFormat {
 }
 
 /// A new analysis, to be stored on attachment `index` of message `mid`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewAnalysis {
     /// The message the image came with.
     pub mid: String,
@@ -65,7 +65,8 @@ pub struct NewAnalysis {
 }
 
 /// Analyses every image in `messages` that has no analysis yet, in place; returns the new
-/// analyses (to store) and the model calls made.
+/// analyses (to store) and the model calls made. The images are analysed concurrently
+/// (the runner bounds how many one turn carries), and the results keep message order.
 pub(crate) async fn analyse_pending(
     model: &dyn ChatModel,
     fetcher: &dyn AttachmentFetcher,
@@ -73,28 +74,39 @@ pub(crate) async fn analyse_pending(
     detail: ImageDetail,
     messages: &mut [CustomerMessage],
 ) -> (Vec<NewAnalysis>, Vec<ModelCallRecord>) {
-    let mut analyses = Vec::new();
-    let mut calls = Vec::new();
-    for message in messages.iter_mut() {
-        for (index, attachment) in message.attachments.iter_mut().enumerate() {
-            if attachment.kind != AttachmentKind::Image || attachment.analysis.is_some() {
-                continue;
+    let mut jobs = Vec::new();
+    for (m, message) in messages.iter().enumerate() {
+        for (index, attachment) in message.attachments.iter().enumerate() {
+            if attachment.kind == AttachmentKind::Image && attachment.analysis.is_none() {
+                jobs.push((m, index, attachment.url.clone()));
             }
-            let analysis = match &attachment.url {
-                None => ImageAnalysis::Failed {
-                    reason: "the image has no URL".to_owned(),
-                },
-                Some(url) => analyse_one(model, fetcher, prompt, detail, url, &mut calls).await,
-            };
-            attachment.analysis = Some(analysis.clone());
-            analyses.push(NewAnalysis {
-                mid: message.mid.clone(),
-                index,
-                analysis,
-            });
         }
     }
-    (analyses, calls)
+    let results = futures::future::join_all(jobs.iter().map(|(_, _, url)| async move {
+        let mut calls = Vec::new();
+        let analysis = match url {
+            None => ImageAnalysis::Failed {
+                reason: "the image has no URL".to_owned(),
+            },
+            Some(url) => analyse_one(model, fetcher, prompt, detail, url, &mut calls).await,
+        };
+        (analysis, calls)
+    }))
+    .await;
+    let mut analyses = Vec::with_capacity(jobs.len());
+    let mut all_calls = Vec::new();
+    for ((m, index, _), (analysis, calls)) in jobs.into_iter().zip(results) {
+        all_calls.extend(calls);
+        if let Some(attachment) = messages[m].attachments.get_mut(index) {
+            attachment.analysis = Some(analysis.clone());
+        }
+        analyses.push(NewAnalysis {
+            mid: messages[m].mid.clone(),
+            index,
+            analysis,
+        });
+    }
+    (analyses, all_calls)
 }
 
 async fn analyse_one(

@@ -194,9 +194,20 @@ impl Harness {
     /// Runs a turn with `pending`, then records the burst and the reply in the history.
     pub async fn turn(&mut self, world: &World, pending: Vec<CustomerMessage>) -> TurnOutcome {
         self.turns += 1;
+        let turn = TurnId(format!("{}-t{}", self.conversation, self.turns));
+        self.turn_with_id(world, turn, pending).await
+    }
+
+    /// Runs a turn under the given id (running one id twice is a retried or resumed turn).
+    pub async fn turn_with_id(
+        &mut self,
+        world: &World,
+        turn: TurnId,
+        pending: Vec<CustomerMessage>,
+    ) -> TurnOutcome {
         let input = TurnInput {
             conversation: self.conversation.clone(),
-            turn: TurnId(format!("{}-t{}", self.conversation, self.turns)),
+            turn,
             pending,
             history: self.history.clone(),
             known_images: self.known_images.clone(),

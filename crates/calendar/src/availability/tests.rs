@@ -388,6 +388,40 @@ fn has_room_ignores_the_booking_being_moved_and_respects_closures() {
     ));
 }
 
+#[test]
+fn free_units_count_what_is_left_at_the_busiest_moment() {
+    let id = EventId::parse("abcde12345").unwrap();
+    let start = athens(mon(), 11, 0);
+    let hour = |h: u32| athens(mon(), h, 0);
+    let mut p = profile(3);
+    p.booking.buffer_before_minutes = 0;
+    p.booking.buffer_after_minutes = 0;
+    // 11–12 and 12–13 never run at once: one unit between them; 11:30–12:30 is a second.
+    let busy = [
+        BusyInterval::timed(hour(11), hour(12)).with_event(id.clone()),
+        BusyInterval::timed(hour(12), hour(13)),
+        BusyInterval::timed(
+            start + Duration::minutes(30),
+            hour(12) + Duration::minutes(30),
+        ),
+        BusyInterval::timed(hour(11), hour(13)).with_transparent(true),
+    ];
+    assert_eq!(free_units(&p, &busy, start, minutes(120), None), 1);
+    assert_eq!(free_units(&p, &busy, start, minutes(120), Some(&id)), 1);
+    assert_eq!(free_units(&p, &busy, start, minutes(30), Some(&id)), 3);
+    assert_eq!(free_units(&p, &busy, hour(13), minutes(60), None), 3);
+    assert_eq!(free_units(&p, &[], start, minutes(60), None), 3);
+    let closed = [BusyInterval::all_day(mon(), mon() + Duration::days(1))];
+    assert_eq!(free_units(&p, &closed, start, minutes(60), None), 0);
+    let full = [
+        BusyInterval::timed(hour(11), hour(12)),
+        BusyInterval::timed(hour(11), hour(12)),
+        BusyInterval::timed(hour(11), hour(12)),
+        BusyInterval::timed(hour(11), hour(12)),
+    ];
+    assert_eq!(free_units(&p, &full, start, minutes(60), None), 0);
+}
+
 // ---------- properties ----------
 
 fn concurrent_load(
@@ -506,6 +540,27 @@ proptest! {
             prop_assert!(p.check_appointment(slot.start.with_timezone(&Utc), minutes(dur), now).is_ok());
             prop_assert!(naive_free(&p, &busy, &holds, slot.interval()), "slot {:?} over capacity", slot);
         }
+    }
+
+    #[test]
+    fn free_units_is_how_many_more_fit(
+        p in arb_profile(),
+        busy in prop::collection::vec(arb_busy(), 0..30),
+        offset in 0i64..(7 * 24 * 60),
+        dur in 15i64..300,
+    ) {
+        let start = base() + Duration::minutes(offset);
+        let free = free_units(&p, &busy, start, minutes(dur), None);
+        prop_assert!(free <= p.booking.capacity);
+        prop_assert_eq!(free > 0, has_room(&p, &busy, &[], start, minutes(dur), None));
+        let me = Interval::new(start, start + Duration::minutes(dur));
+        // `free` more copies of the appointment fit, one more does not.
+        let copies = vec![me; free as usize];
+        if free > 0 {
+            prop_assert!(has_room(&p, &busy, &copies[1..], start, minutes(dur), None));
+        }
+        prop_assert!(!has_room(&p, &busy, &copies, start, minutes(dur), None));
+        prop_assert_eq!(free > 0, naive_free(&p, &busy, &[], me));
     }
 
     #[test]

@@ -3,16 +3,19 @@
 //! - Reads: `events.list` with `singleEvents=true&orderBy=startTime`, every page followed.
 //!   Cancelled events are skipped; `{"date"}` events become all-day closures;
 //!   `transparency: "transparent"` events are marked transparent.
-//! - Writes: `events.insert` with our own base32hex id (so a retried insert that had in
-//!   fact succeeded answers 409 and is recognised), the studio's popup reminder, no
-//!   attendees; `events.patch` to move; `events.delete` to cancel.
+//! - Writes: `events.insert` with our own base32hex id — derived from the booking's
+//!   idempotency key when it has one — so a retried insert that had in fact succeeded, or
+//!   a repeated booking of the same key, answers 409 and the event there (read back, and
+//!   ours) is the answer; the studio's popup reminder, no attendees; `events.patch` to
+//!   move; `events.delete` to cancel.
 //! - Ownership: the booking's fields, including the owning conversation, live in
 //!   `extendedProperties.private` (`inkdeskConversation`, ...); a conversation's bookings
 //!   are found with `privateExtendedProperty=inkdeskConversation=<id>`. Events without
 //!   them are somebody else's: they block time but are never a `Booking`.
 //! - Writes from this process are serialised (re-read, check, write under one lock).
 //!   Google has no transactions, so two *processes* can still race between re-read and
-//!   insert; slot holds in the store are what keeps replicas apart.
+//!   insert; the caller keeps replicas apart by taking the store's atomic slot hold over
+//!   the appointment before it books (the assistant does).
 
 mod auth;
 mod http;
@@ -37,7 +40,8 @@ pub use auth::{CALENDAR_SCOPE, Credentials, CredentialsError, DEFAULT_TOKEN_URI}
 use crate::event_text::{event_description, event_title};
 use crate::interval::{BusyInterval, Interval};
 use crate::port::{
-    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, slot_taken,
+    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, same_request,
+    slot_taken,
 };
 use auth::TokenSource;
 use wire::{Event, EventList, EventTime, ExtendedProperties, MovedEvent, NewEvent};
@@ -349,10 +353,6 @@ fn to_booking(event: &Event, profile: &StudioProfile) -> Option<Booking> {
     })
 }
 
-fn new_event_id() -> Result<EventId, CalendarError> {
-    EventId::parse(&uuid::Uuid::new_v4().simple().to_string()).map_err(CalendarError::from)
-}
-
 #[async_trait]
 impl Calendar for GoogleCalendar {
     async fn busy(&self, range: Interval) -> Result<Vec<BusyInterval>, CalendarError> {
@@ -367,27 +367,61 @@ impl Calendar for GoogleCalendar {
     async fn create(&self, new: NewBooking) -> Result<Booking, CalendarError> {
         let now = self.clock.now();
         let (start, duration) = (new.start, new.duration);
+        let keyed = new.idempotency_key.is_some();
+        let booking = Booking::from_new(new.event_id()?, new);
+        if keyed {
+            // The same key booked before (a retried or resumed request): that is the answer.
+            match self.fetch(&booking.id).await {
+                Ok(existing) => return same_request(existing, &booking),
+                Err(CalendarError::NotFound(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
         self.profile.check_appointment(start, duration, now)?;
         let guard = self.write.lock().await;
         let busy = self
             .busy(recheck_window(&self.profile, start, duration))
             .await?;
-        if !check_bookable(&self.profile, &busy, start, duration, None, now)? {
+        // The booking's own event (another attempt of the same key that just landed) does
+        // not make its slot taken: the insert below answers 409 and finds it.
+        if !check_bookable(
+            &self.profile,
+            &busy,
+            start,
+            duration,
+            Some(&booking.id),
+            now,
+        )? {
             drop(guard);
             return Err(slot_taken(self, &self.profile, start, duration, now).await);
         }
-        let booking = Booking::from_new(new_event_id()?, new);
         let body =
             serde_json::to_value(self.new_event(&booking)).map_err(CalendarError::unavailable)?;
         let reply = self
             .send(Method::POST, self.events_url(None)?, Some(body))
             .await?;
         match reply.status {
-            // 409: our id exists already — an earlier attempt of this insert went through.
-            status if status.is_success() || status == StatusCode::CONFLICT => {
+            status if status.is_success() => {
                 tracing::info!(booking = %booking.id, "booking created in Google Calendar");
                 Ok(booking)
             }
+            // 409: the id exists — an earlier attempt of this insert (a retry after a lost
+            // answer, or the same key) went through. What is there is the answer, when it
+            // is this conversation's booking; a deleted event keeps its id (`Gone`).
+            StatusCode::CONFLICT => match self.fetch(&booking.id).await {
+                Ok(existing) => {
+                    tracing::info!(booking = %existing.id, "booking already in Google Calendar");
+                    same_request(existing, &booking)
+                }
+                Err(CalendarError::NotFound(_)) => Err(CalendarError::Unavailable(
+                    format!(
+                        "event id {} is taken by an event inkdesk did not make",
+                        booking.id
+                    )
+                    .into(),
+                )),
+                Err(other) => Err(other),
+            },
             status => Err(CalendarError::Unavailable(
                 format!("inserting the event answered HTTP {status}").into(),
             )),

@@ -21,6 +21,11 @@ pub const ACCESS_TOKEN: &str = "ya29.fake-access-token";
 struct State {
     events: BTreeMap<String, Value>,
     next_id: u64,
+    /// The next insert is stored but answered 503, as when Google's answer is lost.
+    lose_next_insert_answer: bool,
+    /// How long listings take to answer (read at arrival): widens the window between a
+    /// re-check and the insert that follows it, as a slow network does.
+    list_delay: std::time::Duration,
 }
 
 /// The fake Google: a wiremock server with the token endpoint and the events API mounted.
@@ -71,6 +76,27 @@ impl FakeGoogle {
         event["status"] = json!("confirmed");
         state.events.insert(id.clone(), event);
         id
+    }
+
+    /// Stores the next insert but answers it with a 503 (the client retries and meets 409).
+    pub fn lose_next_insert_answer(&self) {
+        self.state.lock().unwrap().lose_next_insert_answer = true;
+    }
+
+    /// Makes every listing answer after `delay` (its content is read when it arrives).
+    pub fn set_list_delay(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().list_delay = delay;
+    }
+
+    /// The ids of the live (not cancelled) events.
+    pub fn live_ids(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .events
+            .iter()
+            .filter(|(_, e)| e["status"] != "cancelled")
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// The stored event with this id.
@@ -133,7 +159,7 @@ impl Respond for Api {
         let id = segments.get(3).map(|s| s.to_string());
         let mut state = self.state.lock().unwrap();
         match (request.method.as_str(), id) {
-            ("GET", None) => self.list(&state, request),
+            ("GET", None) => self.list(&state, request).set_delay(state.list_delay),
             ("POST", None) => {
                 let mut event: Value = match serde_json::from_slice(&request.body) {
                     Ok(v) => v,
@@ -153,6 +179,9 @@ impl Respond for Api {
                 event["status"] = json!("confirmed");
                 let event = with_server_fields(event);
                 state.events.insert(id, event.clone());
+                if std::mem::take(&mut state.lose_next_insert_answer) {
+                    return error(503, "backendError", "Backend Error");
+                }
                 ResponseTemplate::new(200).set_body_json(event)
             }
             ("GET", Some(id)) => match state.events.get(&id) {

@@ -28,6 +28,24 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// Ends the lease without handling anything; claimable again at `at_ms`.
+    async fn give_back(&self, claim: &Claim, at_ms: i64) -> Result<(), StoreError> {
+        let mut inv = self.scripts.release.prepare_invoke();
+        inv.key(self.inbox_keys(&claim.conversation).as_slice())
+            .arg(claim.conversation.as_str())
+            .arg(claim.token)
+            .arg(at_ms);
+        let result: i64 = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        if result < 0 {
+            return Err(StoreError::StaleLease);
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Inbox for RedisStore {
     async fn push(
@@ -80,6 +98,10 @@ impl Inbox for RedisStore {
                     .next()
                     .and_then(|t| t.parse::<u64>().ok())
                     .ok_or_else(|| StoreError::Corrupt("claim without token".into()))?;
+                let attempt = parts
+                    .next()
+                    .and_then(|t| t.parse::<u32>().ok())
+                    .ok_or_else(|| StoreError::Corrupt("claim without attempt".into()))?;
                 let messages = parts
                     .map(|b| serde_json::from_str(&b))
                     .collect::<Result<Vec<PendingMessage>, _>>()?;
@@ -87,6 +109,7 @@ impl Inbox for RedisStore {
                     conversation: parse_conv(conv)?,
                     token,
                     lease_until,
+                    attempt,
                     messages,
                 })
             })
@@ -96,6 +119,7 @@ impl Inbox for RedisStore {
     async fn ack(&self, claim: &Claim, handled: &[String]) -> Result<(), StoreError> {
         let mut inv = self.scripts.ack.prepare_invoke();
         inv.key(self.inbox_keys(&claim.conversation).as_slice())
+            .key(self.conv_key(&claim.conversation, "journal"))
             .arg(claim.conversation.as_str())
             .arg(claim.token)
             .arg(handled);
@@ -109,18 +133,30 @@ impl Inbox for RedisStore {
     }
 
     async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
-        let mut inv = self.scripts.release.prepare_invoke();
+        self.give_back(claim, self.now_ms()).await
+    }
+
+    async fn postpone(&self, claim: &Claim, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.give_back(claim, at.timestamp_millis()).await
+    }
+
+    async fn renew(&self, claim: &Claim, lease: Duration) -> Result<DateTime<Utc>, StoreError> {
+        let now = self.now_ms();
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let mut inv = self.scripts.renew.prepare_invoke();
         inv.key(self.inbox_keys(&claim.conversation).as_slice())
             .arg(claim.conversation.as_str())
             .arg(claim.token)
-            .arg(self.now_ms());
+            .arg(now)
+            .arg(until)
+            .arg(ttl_ms(PENDING_TTL));
         let result: i64 = self
             .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
             .await?;
         if result < 0 {
             return Err(StoreError::StaleLease);
         }
-        Ok(())
+        from_ms(until)
     }
 
     async fn remove_message(

@@ -88,10 +88,12 @@ impl ConversationLog for RedisStore {
 
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {
         let id = conversation.as_str();
-        let keys: Vec<String> = ["log", "msgs", "order", "meta", "mute", "kv", "kvsweep"]
-            .iter()
-            .map(|s| self.conv_key(conversation, s))
-            .collect();
+        let keys: Vec<String> = [
+            "log", "msgs", "order", "meta", "mute", "kv", "kvsweep", "journal",
+        ]
+        .iter()
+        .map(|s| self.conv_key(conversation, s))
+        .collect();
         let mut pipe = redis::pipe();
         pipe.del(keys)
             .ignore()

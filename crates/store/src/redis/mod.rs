@@ -21,6 +21,7 @@
 mod config;
 mod inbox;
 mod intake;
+mod journal;
 mod log;
 mod state;
 
@@ -58,6 +59,8 @@ struct Scripts {
     conversations: Script,
     record: Script,
     keyed_put: Script,
+    renew: Script,
+    journal: Script,
 }
 
 impl Scripts {
@@ -80,6 +83,8 @@ impl Scripts {
                 include_str!("scripts/record.lua")
             )),
             keyed_put: Script::new(include_str!("scripts/keyed_put.lua")),
+            renew: Script::new(include_str!("scripts/renew.lua")),
+            journal: Script::new(include_str!("scripts/journal.lua")),
         }
     }
 }

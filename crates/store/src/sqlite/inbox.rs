@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::log::parse_conv;
 use super::{SqliteStore, dur_ms};
 use crate::StoreError;
-use crate::model::{Claim, PendingMessage, from_ms};
+use crate::model::{Claim, PendingMessage, from_ms, ms};
 use crate::ports::Inbox;
 
 /// The conversation's token if the queue row exists.
@@ -70,6 +70,31 @@ pub(super) fn push_message(
     Ok(())
 }
 
+impl SqliteStore {
+    /// Ends the lease without handling anything; the conversation is claimable again at
+    /// `at` (now when `None`).
+    async fn give_back(&self, claim: &Claim, at: Option<i64>) -> Result<(), StoreError> {
+        let claim = claim.clone();
+        self.run(move |conn, now| {
+            let tx = conn.savepoint()?;
+            check_token(&tx, &claim)?;
+            let conv = claim.conversation.as_str();
+            if has_messages(&tx, conv)? {
+                tx.prepare_cached(
+                    "UPDATE inbox_queue SET token = NULL, lease_until = NULL, due = ?2, ready_at = ?2 \
+                     WHERE conv = ?1",
+                )?
+                .execute(params![conv, at.unwrap_or(now)])?;
+            } else {
+                drop_queue_row(&tx, conv)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Inbox for SqliteStore {
     async fn push(
@@ -122,11 +147,18 @@ impl Inbox for SqliteStore {
                             "UPDATE counters SET value = value + 1 WHERE name = 'token' RETURNING value",
                         )?
                         .query_row([], |r| r.get(0))?;
-                    tx.prepare_cached(
-                        "UPDATE inbox_queue SET token = ?1, lease_until = ?2, ready_at = ?2 WHERE conv = ?3",
-                    )?
-                    .execute(params![token, lease_until, conv])?;
-                    claims.push((conv, u64::try_from(token).unwrap_or(0), bodies));
+                    let attempt: i64 = tx
+                        .prepare_cached(
+                            "UPDATE inbox_queue SET token = ?1, lease_until = ?2, ready_at = ?2, \
+                             attempts = attempts + 1 WHERE conv = ?3 RETURNING attempts",
+                        )?
+                        .query_row(params![token, lease_until, conv], |r| r.get(0))?;
+                    claims.push((
+                        conv,
+                        u64::try_from(token).unwrap_or(0),
+                        u32::try_from(attempt).unwrap_or(u32::MAX),
+                        bodies,
+                    ));
                 }
                 tx.commit()?;
                 Ok((claims, lease_until))
@@ -136,11 +168,12 @@ impl Inbox for SqliteStore {
         let lease_until = from_ms(lease_until)?;
         claims
             .into_iter()
-            .map(|(conv, token, bodies)| {
+            .map(|(conv, token, attempt, bodies)| {
                 Ok(Claim {
                     conversation: parse_conv(conv)?,
                     token,
                     lease_until,
+                    attempt,
                     messages: bodies
                         .iter()
                         .map(|b| serde_json::from_str(b))
@@ -158,20 +191,24 @@ impl Inbox for SqliteStore {
             check_token(&tx, &claim)?;
             let conv = claim.conversation.as_str();
             {
-                let mut del = tx
-                    .prepare_cached("DELETE FROM inbox_messages WHERE conv = ?1 AND message_id = ?2")?;
+                let mut del = tx.prepare_cached(
+                    "DELETE FROM inbox_messages WHERE conv = ?1 AND message_id = ?2",
+                )?;
                 for id in &handled {
                     del.execute(params![conv, id])?;
                 }
             }
             if has_messages(&tx, conv)? {
                 tx.prepare_cached(
-                    "UPDATE inbox_queue SET token = NULL, lease_until = NULL, ready_at = due WHERE conv = ?1",
+                    "UPDATE inbox_queue SET token = NULL, lease_until = NULL, ready_at = due, \
+                     attempts = 0 WHERE conv = ?1",
                 )?
                 .execute([conv])?;
             } else {
                 drop_queue_row(&tx, conv)?;
             }
+            tx.prepare_cached("DELETE FROM turn_journals WHERE conv = ?1")?
+                .execute([conv])?;
             tx.commit()?;
             Ok(())
         })
@@ -179,24 +216,38 @@ impl Inbox for SqliteStore {
     }
 
     async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        self.give_back(claim, None).await
+    }
+
+    async fn postpone(&self, claim: &Claim, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.give_back(claim, Some(ms(at))).await
+    }
+
+    async fn renew(&self, claim: &Claim, lease: Duration) -> Result<DateTime<Utc>, StoreError> {
         let claim = claim.clone();
-        self.run(move |conn, now| {
-            let tx = conn.savepoint()?;
-            check_token(&tx, &claim)?;
-            let conv = claim.conversation.as_str();
-            if has_messages(&tx, conv)? {
-                tx.prepare_cached(
-                    "UPDATE inbox_queue SET token = NULL, lease_until = NULL, due = ?2, ready_at = ?2 \
-                     WHERE conv = ?1",
-                )?
-                .execute(params![conv, now])?;
-            } else {
-                drop_queue_row(&tx, conv)?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        let lease = dur_ms(lease);
+        let until = self
+            .run(move |conn, now| {
+                let until = now.saturating_add(lease);
+                let renewed = conn
+                    .prepare_cached(
+                        "UPDATE inbox_queue SET lease_until = ?3, ready_at = max(due, ?3) \
+                         WHERE conv = ?1 AND token = ?2 AND lease_until > ?4",
+                    )?
+                    .execute(params![
+                        claim.conversation.as_str(),
+                        i64::try_from(claim.token).unwrap_or(i64::MAX),
+                        until,
+                        now
+                    ])?;
+                if renewed == 1 {
+                    Ok(until)
+                } else {
+                    Err(StoreError::StaleLease)
+                }
+            })
+            .await?;
+        from_ms(until)
     }
 
     async fn remove_message(

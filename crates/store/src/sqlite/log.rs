@@ -152,6 +152,7 @@ impl ConversationLog for SqliteStore {
                 "mutes",
                 "holds",
                 "keyed",
+                "turn_journals",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE conv = ?1"), [&conv])?;
             }

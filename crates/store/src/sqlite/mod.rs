@@ -12,6 +12,7 @@
 
 mod inbox;
 mod intake;
+mod journal;
 mod log;
 mod maintenance;
 mod state;
@@ -56,7 +57,8 @@ CREATE TABLE IF NOT EXISTS inbox_queue (
     due INTEGER NOT NULL,
     ready_at INTEGER NOT NULL,
     token INTEGER,
-    lease_until INTEGER
+    lease_until INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS inbox_by_ready ON inbox_queue(ready_at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -75,6 +77,7 @@ CREATE TABLE IF NOT EXISTS holds (
     PRIMARY KEY (slot_start, slot_end, conv)
 );
 CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);
+CREATE TABLE IF NOT EXISTS turn_journals (conv TEXT PRIMARY KEY, token INTEGER NOT NULL, body TEXT NOT NULL);
 INSERT OR IGNORE INTO counters(name, value) VALUES ('token', 0), ('paused', 0);
 ";
 
@@ -133,7 +136,23 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(SCHEMA)?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Brings a database made by an older version up to the current schema.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_attempts: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('inbox_queue') WHERE name = 'attempts')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_attempts {
+        conn.execute_batch(
+            "ALTER TABLE inbox_queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
 }
 
 /// Busy handler: retry every millisecond for up to five seconds.

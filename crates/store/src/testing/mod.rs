@@ -9,6 +9,7 @@
 
 mod inbox;
 mod intake;
+mod journal;
 pub mod redis_server;
 mod state;
 
@@ -24,6 +25,7 @@ use crate::stores::Stores;
 
 pub use inbox::*;
 pub use intake::*;
+pub use journal::*;
 pub use state::*;
 
 /// Debounce window used by the suite.
@@ -162,6 +164,10 @@ macro_rules! conformance_suite {
                 intake_records_queues_and_dedupes,
                 intake_holds_back_for_pause_mute_and_standby,
                 intake_during_a_turn_waits_for_the_lease,
+                journal_is_fenced_by_the_lease_and_closed_by_ack,
+                journal_stays_through_release_and_goes_with_the_conversation,
+                renew_extends_a_live_lease_only,
+                postpone_delays_the_retry_and_attempts_count_until_ack,
             );
         }
     };

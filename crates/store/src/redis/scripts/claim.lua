@@ -14,8 +14,9 @@ for _, conv in ipairs(ids) do
   else
     local token = redis.call('INCR', KEYS[2])
     redis.call('HSET', meta, 'token', token, 'lease', ARGV[2])
+    local attempt = redis.call('HINCRBY', meta, 'attempts', 1)
     redis.call('ZADD', KEYS[1], ARGV[2], conv)
-    local entry = { conv, tostring(token) }
+    local entry = { conv, tostring(token), tostring(attempt) }
     for _, mid in ipairs(mids) do
       local body = redis.call('HGET', msgs, mid)
       if body then

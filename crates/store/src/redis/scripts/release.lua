@@ -1,6 +1,7 @@
--- Give a lease back without acking: the conversation is due again now.
+-- Give a lease back without acking: the conversation is claimable again at ARGV[3] (now
+-- for a release, later for a postponed retry). The attempt count and the journal stay.
 -- KEYS: 1 msgs, 2 order, 3 meta, 4 due zset
--- ARGV: 1 conversation, 2 token, 3 now ms
+-- ARGV: 1 conversation, 2 token, 3 claimable again at (ms)
 if redis.call('HGET', KEYS[3], 'token') ~= ARGV[2] then
   return -1
 end
