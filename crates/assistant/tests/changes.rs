@@ -260,8 +260,8 @@ async fn confirming_a_cancellation_that_already_happened_is_done() {
     let id = booking.id.as_str().to_owned();
     let mut chat = world.conversation("5009");
     world.then_tools(vec![call(
-        "request_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "ask", "booking_id": id}),
     )]);
     world.then_reply("Να το ακυρώσουμε; ❤️🐼", &["booking_cancel"]);
     let msg = chat.text(&world, "Ακύρωση παρακαλώ");
@@ -270,7 +270,10 @@ async fn confirming_a_cancellation_that_already_happened_is_done() {
     // The earlier run of the confirming turn cancelled it in the calendar, then stopped.
     world.calendar.cancel(&booking.id).await.unwrap();
     world.advance_minutes(2);
-    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_tools(vec![call(
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm"}),
+    )]);
     world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
     let yes = chat.text(&world, "Ναι");
     chat.turn(&world, vec![yes]).await;
