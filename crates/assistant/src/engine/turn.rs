@@ -94,7 +94,7 @@ impl Engine {
     /// Runs one turn for `input` at `now`, with calendar changes going through `ledger`
     /// (performed once, answered from the journal when a resumed turn asks again). Never
     /// fails: an unexpected failure ends the turn with the localised apology and a
-    /// handoff, its cause kept in the record. A [`Fenced`] ledger also ends it that way;
+    /// handoff, its cause kept in the record. A [`Fenced`](super::Fenced) ledger also ends it that way;
     /// the runner, which owns the ledger, knows not to send anything then.
     pub async fn respond_with(
         &self,
