@@ -57,6 +57,29 @@ pub struct ToolRecord {
     pub latency: Duration,
 }
 
+impl ToolRecord {
+    /// What a successful call did to the calendar: `created`, `rescheduled` or
+    /// `cancelled` (for metrics); `None` for every other call.
+    pub fn booking_effect(&self) -> Option<&'static str> {
+        if !self.ok {
+            return None;
+        }
+        match self.name.as_str() {
+            crate::tools::schema::BOOK_APPOINTMENT => Some("created"),
+            crate::tools::schema::CHANGE_BOOKING => {
+                let args: serde_json::Value =
+                    serde_json::from_str(&self.arguments).unwrap_or_default();
+                match (args["action"].as_str(), args["step"].as_str()) {
+                    (Some("move"), Some("confirm")) => Some("rescheduled"),
+                    (Some("cancel"), Some("confirm")) => Some("cancelled"),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One tone example shown to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToneHitRecord {

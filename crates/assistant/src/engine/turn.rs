@@ -95,7 +95,7 @@ impl Engine {
     /// Runs one turn for `input` at `now`, with calendar changes going through `ledger`
     /// (performed once, answered from the journal when a resumed turn asks again). Never
     /// fails: an unexpected failure ends the turn with the localised apology and a
-    /// handoff, its cause kept in the record. A [`Fenced`] ledger also ends it that way;
+    /// handoff, its cause kept in the record. A [`Fenced`](super::Fenced) ledger also ends it that way;
     /// the runner, which owns the ledger, knows not to send anything then.
     pub async fn respond_with(
         &self,
@@ -592,7 +592,7 @@ fn tool_record(
 fn intents_from_tools(tools: &[ToolRecord]) -> Vec<Intent> {
     let found: Vec<Intent> = tools
         .iter()
-        .filter_map(|t| Intent::from_tool(&t.name))
+        .filter_map(|t| Intent::from_tool_call(&t.name, &t.arguments))
         .collect();
     if found.is_empty() {
         vec![Intent::Other]
