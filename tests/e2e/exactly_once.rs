@@ -108,7 +108,7 @@ impl EchoingGraph {
 }
 
 /// Two paragraphs of about 700 bytes each: the reply goes out in two chunks.
-fn long_reply() -> String {
+pub(crate) fn long_reply() -> String {
     let first = "Ευχαριστούμε για το μήνυμα! ".repeat(14);
     let second = "Θα χαρούμε να σας δούμε στο στούντιο. ".repeat(10);
     format!("{}\n\n{}", first.trim(), second.trim())
@@ -126,11 +126,11 @@ fn tool_call(name: &str, arguments: Value) -> Value {
 
 /// A model that books `date` 11:00 when the request has no tool result yet, and
 /// replies with `reply` once it has one: the same answer however often it is asked.
-struct BookThenReply {
-    date: String,
-    reply: String,
-    delay: Duration,
-    calls: Arc<AtomicU64>,
+pub(crate) struct BookThenReply {
+    pub(crate) date: String,
+    pub(crate) reply: String,
+    pub(crate) delay: Duration,
+    pub(crate) calls: Arc<AtomicU64>,
 }
 
 impl Respond for BookThenReply {
@@ -156,7 +156,7 @@ impl Respond for BookThenReply {
 }
 
 /// The first Tuesday at least two days from now in Athens.
-fn next_tuesday() -> String {
+pub(crate) fn next_tuesday() -> String {
     let mut day = Utc::now()
         .with_timezone(&StudioProfile::example().time_zone)
         .date_naive()

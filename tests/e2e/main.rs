@@ -14,5 +14,6 @@ mod exactly_once;
 mod hardening;
 mod meta_rules;
 mod pricing;
+mod processes;
 mod replicas;
 mod webhook;
