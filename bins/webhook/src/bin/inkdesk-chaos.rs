@@ -194,7 +194,7 @@ const NAMES: [&str; 6] = [
 /// The messages of customer `i`'s burst (a booking request is one message). Each ends
 /// with `(#i.k)` so the model fake knows whose message it answers.
 fn burst(i: usize, args: &Args) -> Vec<String> {
-    if i % args.book_every == 0 {
+    if i.is_multiple_of(args.book_every) {
         let (day, hour) = slot_of(i, args.book_every);
         return vec![format!(
             "Θέλω ραντεβού στις {day} {hour:02}:00 για ένα μικρό τριαντάφυλλο, {} 69{:08} (#{i}.0)",
@@ -228,7 +228,7 @@ fn reply_to(i: usize, k: usize, two_chunks: bool) -> String {
 
 /// Whether customer `i`'s reply has two chunks.
 fn two_chunks(i: usize, args: &Args) -> bool {
-    i % args.book_every == 0 || i % 2 == 0
+    i.is_multiple_of(args.book_every) || i.is_multiple_of(2)
 }
 
 /// The chunks customer `i` must receive, once each (the answer to its burst's last message).
