@@ -181,7 +181,10 @@ fn main() {
     println!(
         "{} turns per adapter; load average {} on {} cores",
         turns,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     runtime.block_on(async {
