@@ -161,13 +161,13 @@ pub fn tool_specs() -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: SEND_REPLY,
-            description: "Sends the reply; intents in the order answered. outcome no_reply \
-                with empty text: nothing is sent (a bare thanks after your last word).",
+            description: "Sends the reply; intents in the order answered. no_reply with empty \
+                text sends nothing (a bare thanks).",
             parameters: object(
                 json!({
                     "text": string(),
                     "intents": {"type": "array", "items": {"type": "string", "enum": intents}},
-                    "outcome": {"type": "string", "enum": [OUTCOME_REPLY, OUTCOME_NO_REPLY], "description": "reply (default) or no_reply."},
+                    "outcome": {"type": "string", "enum": [OUTCOME_REPLY, OUTCOME_NO_REPLY]},
                 }),
                 &["text", "intents"],
             ),
