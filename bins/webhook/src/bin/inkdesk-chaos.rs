@@ -712,8 +712,24 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
         .map(|i| expected_chunks(i, args))
         .collect();
     let deadline = started + Duration::from_secs(args.timeout_seconds);
+    // Until everyone is answered — or nothing moves any more: nothing queued, no journal
+    // open and nothing sent for two lease periods (a customer handed to a person is
+    // never answered the expected way).
+    let idle = Duration::from_secs(2 * args.lease_seconds);
+    let mut checked = Instant::now();
     while !answered_all(&shared, &expected) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        if checked.elapsed() < Duration::from_secs(2) {
+            continue;
+        }
+        checked = Instant::now();
+        let last_send = lock(&shared.sends).iter().map(|s| s.received).max();
+        if last_send.is_some_and(|t| t.elapsed() > idle)
+            && store_quiet(&store, args.conversations).await? == (false, 0)
+        {
+            println!("nothing moved for {} s: stopping the wait", idle.as_secs());
+            break;
+        }
     }
     shared.stop_killing.store(true, Ordering::SeqCst);
     let kills = killer.await??;
@@ -825,7 +841,7 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
         let conversation = booking["conversation"].as_str().unwrap_or("").to_owned();
         *per_customer.entry(conversation).or_default() += 1;
     }
-    for i in (0..args.conversations).filter(|i| i % args.book_every == 0) {
+    for i in (0..args.conversations).filter(|i| i.is_multiple_of(args.book_every)) {
         match per_customer.get(&customer_id(i)).copied().unwrap_or(0) {
             0 => {
                 report.missing_bookings += 1;
