@@ -38,7 +38,7 @@ pub async fn seed(app: &TestApp, id: &str, hours_ago: i64) {
     .await
     .unwrap();
     let trace = json!({"trace": {
-        "turn": "t1", "conversation": id, "intents": ["price_quote"],
+        "turn": "t1", "conversation": id, "intents": ["pricing_without_image"],
         "tools": [{"name": "quote_price", "arguments": "{\"width_cm\":5}", "result": "150 €", "ok": true,
                    "latency": {"secs": 0, "nanos": 2000000}}],
         "model_calls": [{"kind": "reply", "model": "gpt-4o", "prompt_tokens": 3600, "cached_tokens": 3456,
@@ -257,7 +257,10 @@ async fn api_actions_change_the_store() {
         .await
         .unwrap();
     assert_eq!(one["status"]["kind"], "muted");
-    assert_eq!(one["entries"][1]["trace"]["intents"][0], "price_quote");
+    assert_eq!(
+        one["entries"][1]["trace"]["intents"][0],
+        "pricing_without_image"
+    );
     assert_eq!(
         one["entries"][1]["trace"]["model_calls"][0]["latency_ms"],
         1200
@@ -281,7 +284,7 @@ async fn api_actions_change_the_store() {
     let traces: Value = api(
         &app,
         reqwest::Method::GET,
-        "/traces?intent=price_quote",
+        "/traces?intent=pricing_without_image",
         None,
     )
     .await
@@ -313,7 +316,9 @@ async fn api_actions_change_the_store() {
         None,
     )
     .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let report: Value = deleted.json().await.unwrap();
+    assert_eq!(report["anonymised_bookings"], json!([]));
     assert!(stores.log.recent(&id, 10).await.unwrap().is_empty());
     let gone = api(&app, reqwest::Method::GET, "/conversations/5552001", None).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
@@ -475,7 +480,7 @@ async fn pages_render_in_greek_by_default_and_in_english_on_request() {
     assert!(english.contains("Inbox"), "{english}");
     for path in [
         "/admin/bookings",
-        "/admin/traces?intent=price_quote",
+        "/admin/traces?intent=pricing_without_image",
         "/admin/status",
         "/admin/c/5552005/delete",
     ] {

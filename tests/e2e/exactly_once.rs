@@ -228,6 +228,12 @@ async fn echoes_arriving_before_the_send_api_answers_never_mute_or_log_a_staff_t
     let stores = stores_of(&app.running).await;
     for customer in ["5557001", "5557002", "5557003"] {
         let c = conv(customer);
+        // The reply is logged once its last chunk is out, a moment after Graph saw it.
+        wait_until(Duration::from_secs(5), || async {
+            let turns = stores.log.recent(&c, 20).await.unwrap();
+            turns.iter().any(|t| t.role == Role::Assistant)
+        })
+        .await;
         assert!(
             stores.takeover.muted(&c).await.unwrap().is_none(),
             "our own echo muted {customer}"
@@ -690,4 +696,78 @@ async fn messages_held_back_while_muted_or_paused_are_answered_afterwards_inside
         "the bot answered outside the window"
     );
     assert_eq!(app.sent().await.len(), 2);
+
+    // Muted while a two-day-old message (a late redelivery) was recorded: unmuting does
+    // not answer it, and the inbox lists the conversation for a person.
+    let aged = conv("5557604");
+    stores
+        .takeover
+        .mute(&aged, Utc::now() + ChronoDuration::hours(1), "test".into())
+        .await
+        .unwrap();
+    let aged_event = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": old,
+        "messaging": [{"sender": {"id": "5557604"}, "recipient": {"id": ACCOUNT},
+            "timestamp": old, "message": {"mid": "m_aged", "text": "Υπάρχει κανείς;"}}]}]})
+    .to_string();
+    app.post_signed(&aged_event).await;
+    let unmuted: Value = admin("/conversations/5557604/unmute")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unmuted["requeued"], 0);
+    assert_eq!(unmuted["outside_window"], true);
+    let list: Value = client
+        .get(app.url("/admin/api/conversations"))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["conversation"] == "5557604")
+        .cloned()
+        .unwrap();
+    assert_eq!(row["needs_a_person"], true, "{row}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.sent().await.len(), 2, "the aged message was answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_reply_whose_echo_arrives_first_is_one_staff_turn() {
+    let (graph, graph_url) = EchoingGraph::start().await;
+    let options = Options {
+        env: vec![("IG_GRAPH_BASE_URL", graph_url)],
+        with_model: false,
+        ..Options::default()
+    };
+    let app = spawn_with(options, None, None).await;
+    graph.deliver_to(&app.running);
+    app.post_signed(&text_event("5557701", "m_q", "Πόσο κοστίζει;"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = reqwest::Client::new()
+        .post(app.url("/admin/api/conversations/5557701/reply"))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .json(&json!({"text": "Γύρω στα 80€, ελάτε να το δούμε!"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success(), "{}", reply.status());
+    assert_eq!(graph.sent_texts().len(), 1);
+    let stores = stores_of(&app.running).await;
+    let turns = stores.log.recent(&conv("5557701"), 20).await.unwrap();
+    let staff: Vec<_> = turns.iter().filter(|t| t.role == Role::Staff).collect();
+    assert_eq!(
+        staff.len(),
+        1,
+        "the console reply's echo was logged again: {turns:?}"
+    );
 }

@@ -11,6 +11,8 @@ mod admin_browser;
 mod booking;
 mod conversation;
 mod exactly_once;
+mod hardening;
+mod meta_rules;
 mod pricing;
 mod processes;
 mod replicas;

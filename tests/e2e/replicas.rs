@@ -190,10 +190,11 @@ async fn a_console_login_on_one_replica_is_known_to_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_answers_503_and_the_redelivery_is_answered_once() {
-    let Some((redis_url, Some(server))) = redis_server::server() else {
-        return; // REDIS_URL or no redis-server: this test needs a server it may stop
+    // A server of its own to stop, even when REDIS_URL names a shared one.
+    let Some(server) = redis_server::own_server() else {
+        return;
     };
-    let port = server.port();
+    let (redis_url, port) = (server.url(), server.port());
     let (graph, model) = (MockServer::start().await, MockServer::start().await);
     graph_accepts_sends(&graph).await;
     model_replies(&model, "Γεια σας! ❤️🐼").await;
@@ -241,4 +242,55 @@ async fn a_store_outage_answers_503_and_the_redelivery_is_answered_once() {
         "answered once"
     );
     app.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_limit_counts_attempts_on_every_replica() {
+    use crate::admin::{client, csrf_in};
+    let Some((redis_url, _redis)) = redis_server::server() else {
+        return;
+    };
+    let (graph, model) = (MockServer::start().await, MockServer::start().await);
+    let lease = Duration::from_secs(30);
+    // A prefix of this run's own: a shared REDIS_URL may hold another run's counts.
+    let prefix = format!("e2e-login-limit-{}", std::process::id());
+    let a = replica(&redis_url, &prefix, lease, &graph, &model).await;
+    let b = replica(&redis_url, &prefix, lease, &graph, &model).await;
+    let base = |r: &Replica| format!("http://{}", r.running.addr);
+    let form = client()
+        .get(format!("{}/admin/login", base(&a)))
+        .send()
+        .await
+        .unwrap();
+    let double = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("inkdesk_login="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_in(&form.text().await.unwrap());
+    let attempt = |replica: &Replica, token: &'static str| {
+        client()
+            .post(format!("{}/admin/login", base(replica)))
+            .header("cookie", format!("inkdesk_login={double}"))
+            .form(&[("token", token), ("csrf", csrf.as_str())])
+            .send()
+    };
+    for n in 0..5 {
+        let replica = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(attempt(replica, "wrong").await.unwrap().status(), 401);
+    }
+    for replica in [&a, &b] {
+        assert_eq!(
+            attempt(replica, crate::support::ADMIN_TOKEN)
+                .await
+                .unwrap()
+                .status(),
+            429,
+            "five attempts across both replicas use up the minute"
+        );
+    }
 }

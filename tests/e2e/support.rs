@@ -140,6 +140,8 @@ async fn build(
         ("IG_USER_ACCESS_TOKEN", "IGAA-test-token"),
         ("INKDESK_DEBOUNCE_SECONDS", "1"),
         ("INKDESK_ADMIN_TOKEN", ADMIN_TOKEN),
+        // The fake CDN listens on loopback, which downloads refuse unless allowed.
+        ("INKDESK_DOWNLOAD_ALLOW_HOSTS", "127.0.0.1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -64,7 +64,7 @@ async fn unknown_events_and_other_accounts_are_acknowledged_and_ignored() {
     let app = spawn_app().await;
     let unknown = json!({"object":"instagram","entry":[{"id": ACCOUNT, "time": 1,
         "messaging":[{"sender":{"id":"5550002"},"recipient":{"id": ACCOUNT},"timestamp":crate::support::now_ms(),
-        "message_edit":{"mid":"m_e","text":"edited"}}]}]})
+        "pass_thread_control":{"new_owner_app_id":"123","metadata":"m"}}]}]})
     .to_string();
     assert_eq!(app.post_signed(&unknown).await.status(), 200);
     let other = text_event("5550002", "m_other", "hi").replace(ACCOUNT, "17841499999999999");
@@ -97,5 +97,99 @@ async fn metrics_count_webhook_outcomes() {
     assert!(
         text.contains("inkdesk_webhook_requests_total{label=\"malformed\"} 1"),
         "{text}"
+    );
+}
+
+/// The embedded store's promise: a message the webhook acknowledged is in the file for
+/// the next process, even when this one is killed with SIGKILL right after answering
+/// (`synchronous=NORMAL`: the commit is in the OS page cache before the 200).
+#[tokio::test]
+async fn acknowledged_messages_survive_kill_9_of_the_process() {
+    use std::collections::HashSet;
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+
+    use futures::StreamExt;
+    use inkdesk_domain::{ConversationId, SystemClock};
+    use inkdesk_messaging::signature::SIGNATURE_HEADER;
+    use inkdesk_messaging::signature_header;
+    use inkdesk_store::{StoreOptions, Stores};
+    use secrecy::SecretString;
+
+    use crate::support::APP_SECRET;
+
+    const SENDERS: usize = 20;
+    const MESSAGES: usize = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_inkdesk"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("IG_APP_SECRET", APP_SECRET)
+        .env("IG_ACCOUNT_ID", ACCOUNT)
+        .env("INKDESK_DATA_DIR", dir.path())
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..1_000 {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await {
+            up = r.status().is_success();
+            if up {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(up, "inkdesk serve did not come up");
+    let sender = |i: usize| format!("{}", 17_841_400_000_500_000u64 + (i % SENDERS) as u64);
+    let secret = SecretString::from(APP_SECRET);
+    let statuses: Vec<u16> = futures::stream::iter(0..MESSAGES)
+        .map(|i| {
+            let body = text_event(&sender(i), &format!("kill-{i}"), "Γεια σας, τιμή;");
+            let signature = signature_header(&secret, body.as_bytes()).unwrap();
+            let request = client
+                .post(format!("{base}/webhook"))
+                .header("content-type", "application/json")
+                .header(SIGNATURE_HEADER, signature)
+                .body(body);
+            async move { request.send().await.map_or(0, |r| r.status().as_u16()) }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    // SIGKILL right after the last answer: no shutdown, no final checkpoint.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let stores = Stores::sqlite(
+        dir.path().join("store.sqlite3"),
+        Arc::new(SystemClock),
+        StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mut kept = HashSet::new();
+    for s in 0..SENDERS {
+        let conversation = ConversationId::parse(sender(s)).unwrap();
+        for turn in stores.log.recent(&conversation, MESSAGES).await.unwrap() {
+            kept.extend(turn.message_id);
+        }
+    }
+    assert_eq!(
+        kept.len(),
+        MESSAGES,
+        "every acknowledged message is in the file"
     );
 }

@@ -183,23 +183,23 @@ impl ConfirmationStore for StoreConfirmations {
 }
 
 /// Query embeddings of tone retrieval, cached in the shared store so replicas and restarts
-/// reuse them. They live under one reserved scope of the `Keyed` port (no customer can
-/// have this id: Instagram ids are digits), as little-endian `f32` bytes in base64, for a
+/// reuse them. They live under one reserved scope of the `Keyed` port (`inkdesk-tone-cache`;
+/// no conversation id can name a reserved scope), as little-endian `f32` bytes in base64, for a
 /// day — burst texts rarely repeat for longer, and the store drops them on its own.
 pub struct StoreEmbeddingCache {
     keyed: Arc<dyn Keyed>,
     scope: ConversationId,
 }
 
-/// The reserved scope of the cache.
-const EMBEDDING_SCOPE: &str = "inkdesk-tone-cache";
+/// The reserved scope of the cache (`inkdesk-tone-cache`).
+const EMBEDDING_SCOPE: &str = "tone-cache";
 /// How long a query embedding is kept.
 const EMBEDDING_TTL: StdDuration = StdDuration::from_secs(24 * 3600);
 
 impl StoreEmbeddingCache {
     /// A cache over `keyed`.
     pub fn new(keyed: Arc<dyn Keyed>) -> Option<Self> {
-        let scope = ConversationId::parse(EMBEDDING_SCOPE).ok()?;
+        let scope = ConversationId::reserved(EMBEDDING_SCOPE).ok()?;
         Some(Self { keyed, scope })
     }
 }
@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(cache.get("tone:emb:abc").await, None);
         cache.put("tone:emb:abc", vector.clone()).await;
         assert_eq!(cache.get("tone:emb:abc").await, Some(vector.clone()));
-        let scope = ConversationId::parse(EMBEDDING_SCOPE).unwrap();
+        let scope = ConversationId::reserved(EMBEDDING_SCOPE).unwrap();
         let stored = || stores.keyed.get(&scope, "tone:emb:abc");
         assert!(stored().await.unwrap().is_some());
         clock.advance(chrono::Duration::hours(25));

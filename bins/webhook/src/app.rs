@@ -31,6 +31,15 @@ pub struct WebhookSecrets {
     pub account_id: Option<String>,
 }
 
+/// The HTTP server's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Concurrency limit and request timeout.
+    pub limits: crate::http::limits::HttpLimits,
+    /// `INKDESK_METRICS_TOKEN`: bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<SecretString>,
+}
+
 /// How workers claim and run turns.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -76,6 +85,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Webhook credentials.
     pub webhook: WebhookSecrets,
+    /// Server limits and the metrics token.
+    pub http: HttpConfig,
     /// Quiet time after a customer's last message before the turn.
     pub debounce: Duration,
     /// Worker tuning.
@@ -185,7 +196,11 @@ impl App {
         let model = model(settings, overrides.fast_retries)?;
         let messenger = messenger(settings, overrides.fast_retries)?;
         let fetcher: Arc<dyn AttachmentFetcher> = Arc::new(
-            HttpFetcher::new(Duration::from_secs(20)).context("cannot build the downloader")?,
+            HttpFetcher::new(
+                Duration::from_secs(20),
+                settings.server.download_allow_hosts.clone(),
+            )
+            .context("cannot build the downloader")?,
         );
         let engine = match &model {
             Some(model) => {
@@ -214,8 +229,13 @@ impl App {
             tracing::warn!(missing = line, "configuration incomplete");
         }
         let admin = Arc::new(
-            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
-                .context("cannot build the admin console")?,
+            crate::admin::Console::new(
+                settings,
+                profile.time_zone,
+                stores.keyed.clone(),
+                clock.clone(),
+            )
+            .context("cannot build the admin console")?,
         );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
@@ -266,6 +286,10 @@ impl App {
                 app_secret: settings.instagram.app_secret.clone(),
                 verify_token: settings.instagram.verify_token.clone(),
                 account_id: settings.instagram.account_id.clone(),
+            },
+            http: HttpConfig {
+                limits: settings.server.limits,
+                metrics_token: settings.server.metrics_token.clone(),
             },
             debounce,
             worker,

@@ -20,6 +20,8 @@ pub enum Command {
     Serve(crate::commands::serve::ServeArgs),
     /// Talk to the assistant from the terminal as a customer (no Instagram needed).
     Chat(crate::commands::chat::ChatArgs),
+    /// Run the conversation scenarios (evals/) and print a table of scores.
+    Eval(crate::commands::eval::EvalArgs),
     /// Validate a studio profile and print the effective settings.
     CheckConfig(StudioArgs),
     /// Quote one or more pieces with the fixed price formula.

@@ -7,22 +7,29 @@
 //! Customer messages — nearly all of the traffic — take one atomic store call
 //! ([`inkdesk_store::Intake::record_message`]: dedupe mark, history, pause/mute check,
 //! queue), so a message is either wholly recorded or not at all and a failure simply lets
-//! Meta's redelivery through. Other events (echoes, studio reactions, deletions) take the
+//! Meta's redelivery through. A customer's reaction is recorded the same way but queued only
+//! when it is the ❤ that confirms a pending cancel/reschedule
+//! ([`inkdesk_assistant::takeover::reaction_starts_turn`]); any other reaction costs no
+//! model call. Other events (echoes, studio reactions, unsent and edited messages) take the
 //! general path, ordered so that nothing is lost and nothing is done twice:
 //! 1. `first_seen` on the event's dedupe key — a redelivery stops here;
-//! 2. the event's effect (log, mute, removal), each step idempotent;
+//! 2. the event's effect (log, mute, removal, edit), each step idempotent;
 //! 3. if a step fails, the dedupe mark is removed again and the error goes up, so the
 //!    webhook answers 503 and Meta's redelivery is processed afresh.
 
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
-use inkdesk_assistant::message::CustomerMessage;
+use inkdesk_assistant::confirm::PendingConfirmation;
+use inkdesk_assistant::message::{CustomerMessage, combine};
 use inkdesk_assistant::runner::echo::{EchoStores, is_own_echo};
-use inkdesk_assistant::takeover::{EventDecision, MuteCause, decide};
+use inkdesk_assistant::takeover::{EventDecision, MuteCause, decide, reaction_starts_turn};
+use inkdesk_domain::ConversationId;
+use inkdesk_messaging::inbound::Edited;
 use inkdesk_messaging::{EventKind, InboundEvent};
 use inkdesk_store::{
-    IncomingMessage, IntakeOutcome, NotQueued, PendingMessage, Role, StoreError, Turn,
+    IncomingMessage, IntakeOutcome, MessageChange, NotQueued, PendingMessage, Role, StoreError,
+    Turn,
 };
 
 use crate::app::App;
@@ -99,16 +106,14 @@ async fn meaning(app: &App, event: &InboundEvent) -> Result<EventDecision, Store
 async fn apply(app: &App, event: &InboundEvent, effect: Effect) -> Result<(), StoreError> {
     let conversation = &event.conversation;
     match effect {
-        Effect::None => {
-            if let EventKind::Deleted(deleted) = &event.kind {
-                app.stores
-                    .inbox
-                    .remove_message(conversation, &deleted.mid)
-                    .await?;
+        Effect::None => match &event.kind {
+            EventKind::Deleted(deleted) => unsend(app, conversation, &deleted.mid).await,
+            EventKind::Edited(edited) => edit(app, conversation, edited).await,
+            _ => {
+                tracing::debug!(kind = kind_name(&event.kind), "event needs no action");
+                Ok(())
             }
-            tracing::debug!(kind = kind_name(&event.kind), "event needs no action");
-            Ok(())
-        }
+        },
         Effect::Mute { minutes, cause } => {
             let until = app.clock.now() + ChronoDuration::minutes(i64::from(minutes));
             let reason = match cause {
@@ -135,6 +140,77 @@ async fn apply(app: &App, event: &InboundEvent, effect: Effect) -> Result<(), St
     }
 }
 
+/// The customer unsent a message: its text goes from the history, the traces and the
+/// queue, and the message itself is marked seen, so that if Meta delivers it after its
+/// deletion (there is no ordering guarantee) it is dropped as a redelivery.
+async fn unsend(app: &App, conversation: &ConversationId, mid: &str) -> Result<(), StoreError> {
+    app.stores
+        .dedupe
+        .first_seen(&format!("mid:{mid}"), DEDUPE_TTL)
+        .await?;
+    app.stores.inbox.remove_message(conversation, mid).await?;
+    let changed = app
+        .stores
+        .log
+        .change_message(conversation, mid, &MessageChange::Unsent)
+        .await?;
+    tracing::info!(%conversation, changed, "unsent message removed");
+    Ok(())
+}
+
+/// The customer edited a message: the history and, if it is still waiting for a turn, the
+/// queued copy get the new text, so the model only ever sees the latest version.
+async fn edit(app: &App, conversation: &ConversationId, edited: &Edited) -> Result<(), StoreError> {
+    let queued = app
+        .stores
+        .inbox
+        .edit_message(conversation, &edited.mid, &edited.text)
+        .await?;
+    let change = MessageChange::Edited {
+        text: edited.text.clone(),
+    };
+    let changed = app
+        .stores
+        .log
+        .change_message(conversation, &edited.mid, &change)
+        .await?;
+    tracing::info!(%conversation, changed, queued, "edited message updated");
+    Ok(())
+}
+
+/// Whether a customer's message should start a turn: always, except a reaction that does
+/// not confirm the pending cancel/reschedule question.
+async fn starts_turn(
+    app: &App,
+    conversation: &ConversationId,
+    message: &CustomerMessage,
+) -> Result<bool, StoreError> {
+    if message.reaction.is_none() {
+        return Ok(true);
+    }
+    let key = crate::adapters::confirmation_key(conversation);
+    let pending: Option<PendingConfirmation> = app
+        .stores
+        .keyed
+        .get(conversation, &key)
+        .await?
+        .and_then(|value| serde_json::from_value(value).ok());
+    Ok(reaction_starts_turn(
+        message,
+        pending.as_ref(),
+        app.clock.now(),
+    ))
+}
+
+/// The history's text of a customer message: what they typed, or for a reaction the line
+/// the model would read ("the customer reacted ❤ to …"), never an empty message.
+fn history_text(message: &CustomerMessage) -> String {
+    match (&message.text, &message.reaction) {
+        (None, Some(_)) => combine(std::slice::from_ref(message)).text,
+        (text, _) => text.clone().unwrap_or_default(),
+    }
+}
+
 /// Records a customer's message and queues it for a turn, in one store call.
 async fn queue(
     app: &App,
@@ -144,12 +220,15 @@ async fn queue(
     let conversation = &event.conversation;
     let payload = serde_json::to_value(&message)
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a message: {e}")))?;
+    // Standby events (another app owns the thread) and reactions that need no answer are
+    // recorded for the people only.
+    let answerable = !event.standby && starts_turn(app, conversation, &message).await?;
     let incoming = IncomingMessage {
         event_key: event.dedupe_key(),
         dedupe_ttl: DEDUPE_TTL,
         turn: Turn {
             role: Role::Customer,
-            text: message.text.clone().unwrap_or_default(),
+            text: history_text(&message),
             message_id: Some(message.mid.clone()),
             at: message.sent_at,
             data: Some(payload.clone()),
@@ -160,8 +239,7 @@ async fn queue(
             payload,
         },
         debounce: app.debounce,
-        // Standby events: another app owns the thread; recorded for the people only.
-        answerable: !event.standby,
+        answerable,
     };
     match app
         .stores
@@ -175,7 +253,7 @@ async fn queue(
         IntakeOutcome::Queued => tracing::info!(%conversation, "message queued"),
         IntakeOutcome::Recorded(reason) => {
             let reason = match reason {
-                NotQueued::NotAnswerable => "standby",
+                NotQueued::NotAnswerable => "standby or a reaction needing no answer",
                 NotQueued::Paused => "paused",
                 NotQueued::Muted => "muted",
             };
@@ -216,6 +294,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Echo(_) => "echo",
         EventKind::Seen(_) => "seen",
         EventKind::Deleted(_) => "deleted",
+        EventKind::Edited(_) => "edited",
         EventKind::Referral(_) => "referral",
         EventKind::Unknown(_) => "unknown",
     }

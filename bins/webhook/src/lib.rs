@@ -56,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Cancel(args) => block_on(commands::calendar::cancel(&args)),
         Command::Serve(args) => serve(&args),
         Command::Chat(args) => block_on(commands::chat::run(&args)),
+        Command::Eval(args) => block_on(commands::eval::run(&args)),
         Command::ImportInbox(args) => commands::tone::import_inbox(&args),
         Command::Index(args) => block_on(commands::tone::index(&args)),
     };

@@ -37,6 +37,7 @@ pub struct Metrics {
     messages_sent: Counter,
     handoffs: Family<Label, Counter>,
     bookings: Family<Label, Counter>,
+    http_refused: Family<Label, Counter>,
 }
 
 impl Default for Metrics {
@@ -59,6 +60,7 @@ impl Metrics {
         let messages_sent = Counter::default();
         let handoffs = Family::<Label, Counter>::default();
         let bookings = Family::<Label, Counter>::default();
+        let http_refused = Family::<Label, Counter>::default();
         registry.register(
             "webhook_requests",
             "Webhook requests by outcome (ok, bad_signature, malformed, too_large, unavailable)",
@@ -92,6 +94,11 @@ impl Metrics {
             handoffs.clone(),
         );
         registry.register("bookings", "Booking changes by action", bookings.clone());
+        registry.register(
+            "http_refused",
+            "HTTP requests answered 503 by the server's limits (overloaded, timeout)",
+            http_refused.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             webhook_requests,
@@ -103,6 +110,7 @@ impl Metrics {
             messages_sent,
             handoffs,
             bookings,
+            http_refused,
         }
     }
 
@@ -151,6 +159,11 @@ impl Metrics {
     /// Counts a booking change (created, rescheduled, cancelled).
     pub fn booking(&self, action: &str) {
         self.bookings.get_or_create(&Label::of(action)).inc();
+    }
+
+    /// Counts a request the server's limits answered with 503 (overloaded, timeout).
+    pub fn http_refused(&self, reason: &str) {
+        self.http_refused.get_or_create(&Label::of(reason)).inc();
     }
 
     /// The OpenMetrics text exposition.

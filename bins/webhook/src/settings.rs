@@ -5,11 +5,19 @@
 //! `SecretString`s: `Debug` shows `[REDACTED]` and [`Settings::report`] prints only
 //! whether each one is set.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use secrecy::SecretString;
+use inkdesk_messaging::AllowHosts;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::http::client_addr::TrustedProxies;
+use crate::http::limits::HttpLimits;
+
+/// Shortest `INKDESK_ADMIN_TOKEN` that `serve` accepts.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 24;
 
 /// Reads one variable; empty values count as unset.
 pub trait Env {
@@ -132,11 +140,29 @@ impl ToneSettings {
     }
 }
 
+/// The HTTP server and its outbound protections.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// `INKDESK_BIND` (`0.0.0.0`): the address `serve` listens on.
+    pub bind: IpAddr,
+    /// `INKDESK_HTTP_TIMEOUT_SECONDS` (15) and `INKDESK_HTTP_MAX_CONCURRENCY` (512).
+    pub limits: HttpLimits,
+    /// `INKDESK_TRUSTED_PROXY`: proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// `INKDESK_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer` with it.
+    pub metrics_token: Option<SecretString>,
+    /// `INKDESK_DOWNLOAD_ALLOW_HOSTS`: attachment hosts allowed to resolve to non-public
+    /// addresses (tests, a private CDN).
+    pub download_allow_hosts: AllowHosts,
+}
+
 /// Every environment setting.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `PORT` (3000).
     pub port: u16,
+    /// Listen address, limits, proxies, metrics token, download allow list.
+    pub server: ServerSettings,
     /// `INKDESK_DATA_DIR` (`./data`): embedded store and calendar files.
     pub data_dir: PathBuf,
     /// `INKDESK_DEBOUNCE_SECONDS`: overrides the profile's debounce window.
@@ -249,8 +275,41 @@ impl Settings {
         } else {
             None
         };
+        let defaults = HttpLimits::default();
+        let timeout = number::<u64>(env, "INKDESK_HTTP_TIMEOUT_SECONDS")?
+            .map_or(defaults.request_timeout, Duration::from_secs);
+        let concurrency = number::<usize>(env, "INKDESK_HTTP_MAX_CONCURRENCY")?
+            .unwrap_or(defaults.max_concurrency);
+        if timeout.is_zero() || concurrency == 0 {
+            bail!(
+                "INKDESK_HTTP_TIMEOUT_SECONDS and INKDESK_HTTP_MAX_CONCURRENCY must be at least 1"
+            );
+        }
+        let server = ServerSettings {
+            bind: match env.get("INKDESK_BIND") {
+                None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                Some(raw) => raw.trim().parse().ok().with_context(|| {
+                    format!(
+                        "INKDESK_BIND: `{raw}` is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::)"
+                    )
+                })?,
+            },
+            limits: HttpLimits {
+                request_timeout: timeout,
+                max_concurrency: concurrency,
+            },
+            trusted_proxies: TrustedProxies::parse(
+                &env.get("INKDESK_TRUSTED_PROXY").unwrap_or_default(),
+            )
+            .context("INKDESK_TRUSTED_PROXY")?,
+            metrics_token: secret("INKDESK_METRICS_TOKEN"),
+            download_allow_hosts: AllowHosts::parse(
+                &env.get("INKDESK_DOWNLOAD_ALLOW_HOSTS").unwrap_or_default(),
+            ),
+        };
         Ok(Self {
             port: number(env, "PORT")?.unwrap_or(3000),
+            server,
             data_dir: env
                 .get("INKDESK_DATA_DIR")
                 .unwrap_or_else(|| "./data".into())
@@ -304,9 +363,29 @@ impl Settings {
         })
     }
 
+    /// Refuses settings `serve` must not run with: an admin token shorter than
+    /// [`MIN_ADMIN_TOKEN_CHARS`] (the error says how long it is, never what it is).
+    pub fn check_for_serve(&self) -> anyhow::Result<()> {
+        if let Some(token) = &self.admin_token {
+            let chars = token.expose_secret().chars().count();
+            if chars < MIN_ADMIN_TOKEN_CHARS {
+                bail!(
+                    "INKDESK_ADMIN_TOKEN is {chars} characters long; the admin console needs at \
+                     least {MIN_ADMIN_TOKEN_CHARS} (for example the 64 characters of \
+                     `openssl rand -hex 32`), or unset it to turn the console off"
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// What production needs and is not configured, one line each.
     pub fn missing_for_production(&self) -> Vec<&'static str> {
         let mut missing = Vec::new();
+        if self.check_for_serve().is_err() {
+            missing
+                .push("INKDESK_ADMIN_TOKEN: shorter than 24 characters; `serve` refuses to start");
+        }
         if self.instagram.app_secret.is_none() {
             missing.push("IG_APP_SECRET: webhook POSTs are refused (503) until it is set");
         }
@@ -340,6 +419,30 @@ impl Settings {
         };
         let mut rows = vec![
             ("PORT".into(), self.port.to_string()),
+            ("INKDESK_BIND".into(), self.server.bind.to_string()),
+            (
+                "INKDESK_HTTP_TIMEOUT_SECONDS".into(),
+                self.server.limits.request_timeout.as_secs().to_string(),
+            ),
+            (
+                "INKDESK_HTTP_MAX_CONCURRENCY".into(),
+                self.server.limits.max_concurrency.to_string(),
+            ),
+            (
+                "INKDESK_TRUSTED_PROXY".into(),
+                self.server.trusted_proxies.describe(),
+            ),
+            (
+                "INKDESK_METRICS_TOKEN".into(),
+                set(&self.server.metrics_token),
+            ),
+            (
+                "INKDESK_DOWNLOAD_ALLOW_HOSTS".into(),
+                match self.server.download_allow_hosts.hosts() {
+                    hosts if hosts.is_empty() => "unset (public addresses only)".into(),
+                    hosts => hosts.join(","),
+                },
+            ),
             (
                 "INKDESK_DATA_DIR".into(),
                 self.data_dir.display().to_string(),
@@ -449,8 +552,6 @@ impl Settings {
 mod tests {
     use std::collections::HashMap;
 
-    use secrecy::ExposeSecret;
-
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -471,6 +572,83 @@ mod tests {
         assert_eq!(settings.missing_for_production().len(), 5);
         assert_eq!(settings.tone.embedding_model, "text-embedding-3-small");
         assert!(settings.tone.pinecone().is_none());
+    }
+
+    #[test]
+    fn server_settings_default_to_every_interface_and_safe_limits() {
+        let settings = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(settings.server.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(settings.server.limits, HttpLimits::default());
+        assert!(settings.server.trusted_proxies.is_empty());
+        assert!(settings.server.metrics_token.is_none());
+        assert!(!settings.server.download_allow_hosts.contains("127.0.0.1"));
+
+        let settings = Settings::from_env(&env(&[
+            ("INKDESK_BIND", "127.0.0.1"),
+            ("INKDESK_HTTP_TIMEOUT_SECONDS", "5"),
+            ("INKDESK_HTTP_MAX_CONCURRENCY", "64"),
+            ("INKDESK_TRUSTED_PROXY", "10.0.0.0/8"),
+            ("INKDESK_DOWNLOAD_ALLOW_HOSTS", "cdn.internal,127.0.0.1"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.server.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            settings.server.limits,
+            HttpLimits {
+                request_timeout: Duration::from_secs(5),
+                max_concurrency: 64
+            }
+        );
+        assert!(
+            settings
+                .server
+                .trusted_proxies
+                .contains("10.1.2.3".parse().unwrap())
+        );
+        assert!(
+            settings
+                .server
+                .download_allow_hosts
+                .contains("cdn.internal")
+        );
+    }
+
+    #[test]
+    fn malformed_server_settings_name_the_variable() {
+        for (key, value) in [
+            ("INKDESK_BIND", "localhost:80"),
+            ("INKDESK_TRUSTED_PROXY", "proxy.internal"),
+            ("INKDESK_HTTP_TIMEOUT_SECONDS", "0"),
+            ("INKDESK_HTTP_MAX_CONCURRENCY", "lots"),
+        ] {
+            let err = Settings::from_env(&env(&[(key, value)])).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{key}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn serve_refuses_a_short_admin_token_without_printing_it() {
+        let short =
+            Settings::from_env(&env(&[("INKDESK_ADMIN_TOKEN", "hunter2-hunter2")])).unwrap();
+        let err = short.check_for_serve().unwrap_err().to_string();
+        assert!(err.contains("15 characters"), "{err}");
+        assert!(err.contains("at least 24"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            short
+                .missing_for_production()
+                .iter()
+                .any(|line| line.starts_with("INKDESK_ADMIN_TOKEN"))
+        );
+        let long = Settings::from_env(&env(&[("INKDESK_ADMIN_TOKEN", "0123456789abcdef01234567")]))
+            .unwrap();
+        assert!(long.check_for_serve().is_ok());
+        assert!(
+            Settings::from_env(&env(&[]))
+                .unwrap()
+                .check_for_serve()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -535,6 +713,7 @@ mod tests {
             ("IG_APP_SECRET", "app-very-secret"),
             ("REDIS_URL", "redis://:pw-very-secret@host:6379"),
             ("PINECONE_API_KEY", "pc-very-secret"),
+            ("INKDESK_METRICS_TOKEN", "metrics-very-secret"),
         ]))
         .unwrap();
         let debug = format!("{settings:?}");

@@ -108,16 +108,8 @@ impl TurnObserver for ServiceObserver {
     }
 
     fn decided(&self, record: &TurnRecord) {
-        use inkdesk_assistant::tools::schema::{
-            BOOK_APPOINTMENT, CONFIRM_CANCELLATION, CONFIRM_RESCHEDULE,
-        };
-        for tool in record.tools.iter().filter(|t| t.ok) {
-            match tool.name.as_str() {
-                BOOK_APPOINTMENT => self.metrics.booking("created"),
-                CONFIRM_RESCHEDULE => self.metrics.booking("rescheduled"),
-                CONFIRM_CANCELLATION => self.metrics.booking("cancelled"),
-                _ => {}
-            }
+        for effect in record.tools.iter().filter_map(|t| t.booking_effect()) {
+            self.metrics.booking(effect);
         }
         for call in &record.model_calls {
             self.metrics.model_call(

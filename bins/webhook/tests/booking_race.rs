@@ -243,10 +243,11 @@ async fn two_replicas_racing_for_the_last_slot_make_one_booking_and_the_other_ge
     let alternatives = lost["alternatives"].as_array().unwrap();
     assert!(!alternatives.is_empty(), "{lost}");
     for slot in alternatives {
+        let (date, time) = slot.as_str().unwrap().split_once(' ').unwrap();
         let start = inkdesk_domain::schedule::resolve_local(
             profile.time_zone,
-            slot["date"].as_str().unwrap().parse().unwrap(),
-            chrono::NaiveTime::parse_from_str(slot["time"].as_str().unwrap(), "%H:%M").unwrap(),
+            date.parse().unwrap(),
+            chrono::NaiveTime::parse_from_str(time, "%H:%M").unwrap(),
         )
         .unwrap()
         .with_timezone(&Utc);

@@ -45,3 +45,42 @@ impl HistoryEntry {
         }
     }
 }
+
+/// Where the history window starts when `len` entries exist and at most `limit` are shown,
+/// dropping old entries `block` at a time.
+///
+/// A window that slides by one exchange every turn changes the start of the history on
+/// every call, so the provider's prompt cache keeps only the system prompt and tools. Sliding
+/// in blocks keeps the window's start fixed for `block` entries (about `block / 2` turns),
+/// and the whole history stays a cached prefix in between. The window holds between
+/// `limit - block + 1` and `limit` entries once it slides.
+pub fn window_start(len: usize, limit: usize, block: usize) -> usize {
+    if len <= limit {
+        return 0;
+    }
+    let block = block.clamp(1, limit.max(1));
+    (len - limit).div_ceil(block) * block
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_start;
+
+    #[test]
+    fn the_window_start_moves_in_blocks_and_never_shows_more_than_the_limit() {
+        assert_eq!(window_start(0, 20, 10), 0);
+        assert_eq!(window_start(20, 20, 10), 0);
+        // 21..=30 entries: the oldest 10 go at once, and stay gone until 31.
+        assert_eq!(window_start(21, 20, 10), 10);
+        assert_eq!(window_start(30, 20, 10), 10);
+        assert_eq!(window_start(31, 20, 10), 20);
+        for len in 0..200 {
+            let start = window_start(len, 20, 10);
+            assert!(len - start <= 20, "{len}");
+            assert!(len <= 20 || len - start >= 11, "{len}");
+        }
+        // A block of 1 is the old one-by-one window.
+        assert_eq!(window_start(25, 20, 1), 5);
+        assert_eq!(window_start(5, 0, 10), 5);
+    }
+}

@@ -123,10 +123,19 @@ impl Intent {
             "check_availability" => Self::BookingAvailableSlots,
             "book_appointment" => Self::BookingConfirmation,
             "find_my_bookings" => Self::BookingDetails,
-            "request_cancellation" | "confirm_cancellation" => Self::BookingCancel,
-            "request_reschedule" | "confirm_reschedule" => Self::BookingReschedule,
+            "change_booking" => Self::BookingReschedule,
             _ => return None,
         })
+    }
+
+    /// The intent a tool call shows, reading `change_booking`'s action from its arguments.
+    pub fn from_tool_call(tool: &str, arguments: &str) -> Option<Intent> {
+        let cancel = serde_json::from_str::<serde_json::Value>(arguments)
+            .is_ok_and(|v| v["action"] == "cancel");
+        match tool {
+            "change_booking" if cancel => Some(Self::BookingCancel),
+            _ => Self::from_tool(tool),
+        }
     }
 }
 

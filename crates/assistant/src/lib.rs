@@ -38,6 +38,7 @@
 
 pub mod confirm;
 pub mod engine;
+pub mod eval;
 pub mod history;
 pub mod holds;
 pub mod intent;

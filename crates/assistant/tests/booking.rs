@@ -38,9 +38,12 @@ async fn greek_booking_from_slots_to_a_stored_event() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["time"].as_str().unwrap())
+        .map(|s| s.as_str().unwrap())
         .collect();
-    assert_eq!(times, ["11:00", "12:00", "13:00"]);
+    assert_eq!(
+        times,
+        ["2026-11-20 11:00", "2026-11-20 12:00", "2026-11-20 13:00"]
+    );
     assert!(
         slots["formatted"]
             .as_str()
@@ -131,7 +134,7 @@ async fn english_booking_keeps_two_model_calls_per_ordinary_turn() {
     assert_eq!(outcome.language, inkdesk_domain::Language::En);
     assert_eq!(outcome.record.reply_calls(), 2);
     let slots = &world.last_tool_results()[0];
-    assert_eq!(slots["slots"][0]["time"], "15:00");
+    assert_eq!(slots["slots"][0], "2026-11-23 15:00");
     assert!(slots["formatted"].as_str().unwrap().contains("Monday"));
 
     world.then_tools(vec![call(
@@ -205,10 +208,8 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
         .unwrap()
         .iter()
         .map(|s| {
-            (
-                s["date"].as_str().unwrap().to_owned(),
-                s["time"].as_str().unwrap().to_owned(),
-            )
+            let (date, time) = s.as_str().unwrap().split_once(' ').unwrap();
+            (date.to_owned(), time.to_owned())
         })
         .collect();
     assert!(!alternatives.is_empty());

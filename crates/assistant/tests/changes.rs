@@ -38,12 +38,12 @@ async fn cancellation_happens_only_after_the_customer_confirms_in_a_later_turn()
     // confirm straight away — refused in code.
     world.then_tools(vec![call("find_my_bookings", json!({}))]);
     world.then_tools(vec![call(
-        "request_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "ask", "booking_id": id}),
     )]);
     world.then_tools(vec![call(
-        "confirm_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm", "booking_id": id}),
     )]);
     world.then_reply(
         "Να ακυρώσουμε το ραντεβού της Παρασκευής 20 Νοεμβρίου στις 14:00; ❤️🐼",
@@ -64,7 +64,10 @@ async fn cancellation_happens_only_after_the_customer_confirms_in_a_later_turn()
 
     // Turn 2: the customer agrees; the tail tells the model what is pending; it confirms.
     world.advance_minutes(3);
-    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_tools(vec![call(
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm"}),
+    )]);
     world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
     let yes = chat.text(&world, "Ναι, ακυρώστε το");
     chat.turn(&world, vec![yes]).await;
@@ -89,8 +92,8 @@ async fn a_refusal_leaves_the_booking_and_confirming_without_a_request_is_refuse
     let booking = booked(&world, "5002", 12).await;
     let mut chat = world.conversation("5002");
     world.then_tools(vec![call(
-        "confirm_cancellation",
-        json!({"booking_id": booking.id.as_str()}),
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm", "booking_id": booking.id.as_str()}),
     )]);
     world.then_reply(
         "Ποιο ραντεβού θέλετε να ακυρώσετε; ❤️🐼",
@@ -102,8 +105,8 @@ async fn a_refusal_leaves_the_booking_and_confirming_without_a_request_is_refuse
     assert_eq!(world.bookings_of("5002").await.len(), 1);
 
     world.then_tools(vec![call(
-        "request_cancellation",
-        json!({"booking_id": booking.id.as_str()}),
+        "change_booking",
+        json!({"action": "cancel", "step": "ask", "booking_id": booking.id.as_str()}),
     )]);
     world.then_reply("Να το ακυρώσουμε; ❤️🐼", &["booking_cancel"]);
     let msg = chat.text(&world, "αυτό της Παρασκευής");
@@ -123,8 +126,8 @@ async fn another_sender_can_neither_see_nor_cancel_a_booking() {
     let mut intruder = world.conversation("6666");
     world.then_tools(vec![call("find_my_bookings", json!({}))]);
     world.then_tools(vec![call(
-        "request_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "ask", "booking_id": id}),
     )]);
     world.then_reply("Δεν βρίσκουμε τέτοιο ραντεβού ❤️🐼", &["booking_cancel"]);
     let msg = intruder.text(
@@ -137,8 +140,8 @@ async fn another_sender_can_neither_see_nor_cancel_a_booking() {
     assert_eq!(results[1]["error"], "not_found");
     // A later "confirmation" has nothing to act on.
     world.then_tools(vec![call(
-        "confirm_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm", "booking_id": id}),
     )]);
     world.then_reply("…", &["other"]);
     let msg = intruder.text(&world, "yes cancel it");
@@ -154,8 +157,8 @@ async fn reschedule_moves_the_booking_after_confirmation_keeping_its_length() {
     let id = booking.id.as_str().to_owned();
     let mut chat = world.conversation("5004");
     world.then_tools(vec![call(
-        "request_reschedule",
-        json!({"booking_id": id, "new_date": "2026-11-21", "new_time": "15:00"}),
+        "change_booking",
+        json!({"action": "move", "step": "ask", "booking_id": id, "new_date": "2026-11-21", "new_time": "15:00"}),
     )]);
     world.then_reply(
         "Να το μεταφέρουμε στο Σάββατο 21 Νοεμβρίου στις 15:00; ❤️🐼",
@@ -169,7 +172,10 @@ async fn reschedule_moves_the_booking_after_confirmation_keeping_its_length() {
     assert_eq!(result["new_when"], "Σάββατο, 21 Νοεμβρίου 15:00");
     assert_eq!(world.bookings_of("5004").await[0].start, booking.start);
 
-    world.then_tools(vec![call("confirm_reschedule", json!({"booking_id": id}))]);
+    world.then_tools(vec![call(
+        "change_booking",
+        json!({"action": "move", "step": "confirm", "booking_id": id}),
+    )]);
     world.then_reply(
         "Έγινε! Σάββατο 21 Νοεμβρίου στις 15:00 ❤️🐼",
         &["booking_confirmation"],
@@ -194,8 +200,8 @@ async fn a_heart_on_the_confirmation_question_is_the_customers_yes() {
     let messenger = inkdesk_messaging::RecordingMessenger::new();
 
     world.then_tools(vec![call(
-        "request_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "ask", "booking_id": id}),
     )]);
     world.then_reply(
         "Να ακυρώσουμε το ραντεβού της Παρασκευής στις 14:00; ❤️🐼",
@@ -223,7 +229,10 @@ async fn a_heart_on_the_confirmation_question_is_the_customers_yes() {
             target_text: outcome.reply.clone(),
         }),
     };
-    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_tools(vec![call(
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm"}),
+    )]);
     world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
     chat.turn(&world, vec![heart]).await;
     let request = world.model.last_request().unwrap();
@@ -251,8 +260,8 @@ async fn confirming_a_cancellation_that_already_happened_is_done() {
     let id = booking.id.as_str().to_owned();
     let mut chat = world.conversation("5009");
     world.then_tools(vec![call(
-        "request_cancellation",
-        json!({"booking_id": id}),
+        "change_booking",
+        json!({"action": "cancel", "step": "ask", "booking_id": id}),
     )]);
     world.then_reply("Να το ακυρώσουμε; ❤️🐼", &["booking_cancel"]);
     let msg = chat.text(&world, "Ακύρωση παρακαλώ");
@@ -261,7 +270,10 @@ async fn confirming_a_cancellation_that_already_happened_is_done() {
     // The earlier run of the confirming turn cancelled it in the calendar, then stopped.
     world.calendar.cancel(&booking.id).await.unwrap();
     world.advance_minutes(2);
-    world.then_tools(vec![call("confirm_cancellation", json!({}))]);
+    world.then_tools(vec![call(
+        "change_booking",
+        json!({"action": "cancel", "step": "confirm"}),
+    )]);
     world.then_reply("Το ραντεβού ακυρώθηκε ❤️🐼", &["booking_confirmation"]);
     let yes = chat.text(&world, "Ναι");
     chat.turn(&world, vec![yes]).await;

@@ -21,8 +21,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::interval::{BusyInterval, Interval};
 use crate::port::{
-    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, same_request,
-    slot_taken,
+    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, check_bookable, recheck_window,
+    same_request, slot_taken,
 };
 
 /// File name of the calendar inside the data dir.
@@ -545,6 +545,48 @@ impl Calendar for EmbeddedCalendar {
                 read_booking(row, region)
             })?;
             rows.collect()
+        })
+        .await
+    }
+    async fn forget_customer(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<ForgottenBooking>, CalendarError> {
+        let conversation = conversation.as_str().to_owned();
+        let note = crate::event_text::forgotten_title(self.profile.language).to_owned();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows: Vec<(String, i64, i64, bool)> = tx
+                .prepare(
+                    "SELECT id, start_utc, end_utc, cancelled_utc IS NOT NULL FROM bookings
+                     WHERE conversation = ?1 ORDER BY start_utc, id",
+                )?
+                .query_map([&conversation], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut forgotten = Vec::new();
+            for (id, start, end, cancelled) in rows {
+                // A live booking's time becomes an opaque block without any personal data;
+                // a cancelled one blocks nothing and simply goes.
+                if !cancelled {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO blocks (id, start_utc, end_utc, first_date, end_date, transparent, note)
+                         VALUES (?1, ?2, ?3, NULL, NULL, 0, ?4)",
+                        params![id, start, end, note],
+                    )?;
+                    if let Ok(parsed) = EventId::parse(&id) {
+                        forgotten.push(ForgottenBooking {
+                            id: parsed,
+                            start: to_utc(start)?,
+                            end: to_utc(end)?,
+                        });
+                    }
+                }
+                tx.execute("DELETE FROM bookings WHERE id = ?1", [&id])?;
+            }
+            tx.commit()?;
+            Ok(forgotten)
         })
         .await
     }

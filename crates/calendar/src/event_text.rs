@@ -36,3 +36,23 @@ pub fn event_description(booking: &Booking, language: Language, currency_symbol:
     ));
     lines.join("\n")
 }
+
+/// The title an entry keeps once its customer's details were deleted.
+pub fn forgotten_title(language: Language) -> &'static str {
+    match language {
+        Language::El => "Τατουάζ (τα στοιχεία του πελάτη διαγράφηκαν)",
+        Language::En => "Tattoo (customer details deleted)",
+    }
+}
+
+/// The description an entry keeps once its customer's details were deleted.
+pub fn forgotten_description(language: Language) -> &'static str {
+    match language {
+        Language::El => {
+            "Το ραντεβού κρατήθηκε. Το όνομα, το τηλέφωνο και το σχέδιο του πελάτη διαγράφηκαν κατόπιν αιτήματός του."
+        }
+        Language::En => {
+            "The appointment is kept. The customer's name, phone and design were deleted at their request."
+        }
+    }
+}

@@ -43,7 +43,10 @@ pub mod port;
 pub mod testing;
 
 pub use embedded::EmbeddedCalendar;
-pub use port::{Booking, Calendar, CalendarError, NewBooking, available_slots, event_id_for_key};
+pub use port::{
+    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, available_slots,
+    event_id_for_key,
+};
 pub mod google;
 
 pub use google::{Credentials, GoogleCalendar, GoogleConfig};

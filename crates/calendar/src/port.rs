@@ -127,6 +127,18 @@ impl Booking {
     }
 }
 
+/// An entry whose customer's details [`Calendar::forget_customer`] removed: the time it
+/// still blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForgottenBooking {
+    /// The entry's id (no longer a booking's).
+    pub id: EventId,
+    /// Its start.
+    pub start: DateTime<Utc>,
+    /// Its end.
+    pub end: DateTime<Utc>,
+}
+
 /// Why a calendar operation failed. Callers branch on the variants they can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
@@ -210,6 +222,17 @@ pub trait Calendar: Send + Sync {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Booking>, CalendarError>;
+
+    /// Removes the customer's personal data from every live booking of `conversation`, past
+    /// and future (a privacy request): name, phone, design note and the conversation id go.
+    /// The time stays blocked, with its length and price, as an entry that is nobody's
+    /// booking any more — the studio's day stays right and the customer can no longer be
+    /// identified from it. Returns the entries changed, earliest first; a second call finds
+    /// nothing.
+    async fn forget_customer(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<ForgottenBooking>, CalendarError>;
 }
 
 /// The answer to a `create` whose id already holds `existing`: that booking when it is

@@ -112,6 +112,7 @@ macro_rules! calendar_behaviour_suite {
             concurrent_creates_with_one_key_make_one_booking,
             a_key_whose_booking_was_cancelled_is_not_booked_again,
             rescheduling_twice_to_the_same_time_is_one_move,
+            forget_customer_keeps_the_time_blocked_without_the_customer,
         );
     };
     (@cases $make:expr; $($name:ident),+ $(,)?) => {
@@ -386,6 +387,63 @@ pub async fn concurrent_creates_never_exceed_capacity(cal: Arc<dyn Calendar>) {
     }
     assert_eq!((won, taken), (2, 3));
     assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// A privacy request: the conversation's bookings lose every personal field and stop being
+/// bookings, but their time stays blocked; other customers' bookings are untouched.
+pub async fn forget_customer_keeps_the_time_blocked_without_the_customer(cal: Arc<dyn Calendar>) {
+    let late = cal
+        .create(new_booking("conv-a", at(wednesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    let early = cal
+        .create(new_booking("conv-a", at(tuesday(), 15, 0), 60))
+        .await
+        .unwrap();
+    let other = cal
+        .create(new_booking("conv-b", at(tuesday(), 15, 0), 60))
+        .await
+        .unwrap();
+    let conv = ConversationId::parse("conv-a").unwrap();
+    let forgotten = cal.forget_customer(&conv).await.unwrap();
+    let ids: Vec<_> = forgotten.iter().map(|f| f.id.clone()).collect();
+    assert_eq!(ids, [early.id.clone(), late.id.clone()]);
+    assert_eq!(
+        (forgotten[0].start, forgotten[0].end),
+        (early.start, early.end)
+    );
+    assert!(
+        cal.upcoming_for(&conv, suite_now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        cal.get(&early.id).await,
+        Err(CalendarError::NotFound(_) | CalendarError::Gone(_))
+    ));
+    let listed: Vec<_> = cal
+        .list_upcoming(suite_now(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(listed, std::slice::from_ref(&other.id));
+    // The time is still taken: Tuesday 15:00 is full (the kept entry and conv-b).
+    let busy = cal
+        .busy(Interval::new(at(tuesday(), 0, 0), at(wednesday(), 23, 0)))
+        .await
+        .unwrap();
+    assert_eq!(busy.len(), 3, "{busy:?}");
+    assert!(matches!(
+        cal.create(new_booking("conv-c", at(tuesday(), 15, 0), 60))
+            .await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+    // Nothing is left to forget; the other customer keeps everything.
+    assert!(cal.forget_customer(&conv).await.unwrap().is_empty());
+    assert_eq!(cal.get(&other.id).await.unwrap(), other);
 }
 
 /// A keyed booking's id is derived from the key; creating again with the key returns that

@@ -391,6 +391,65 @@ async fn a_response_slower_than_the_timeout_is_retried() {
     assert_eq!(calendar(&server).busy(week()).await.unwrap().len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_token_endpoint_fails_every_waiting_caller_within_the_timeout() {
+    // The exchange holds the token lock; without a timeout on it every caller would wait
+    // for the endpoint (here 30 s).
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture("token_reply.json"))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(empty_page()))
+        .mount(&server)
+        .await;
+    let cal = Arc::new(calendar(&server));
+    let started = Instant::now();
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let cal = Arc::clone(&cal);
+            tokio::spawn(async move { cal.busy(week()).await })
+        })
+        .collect();
+    for call in calls {
+        let result = call.await.unwrap();
+        assert!(
+            matches!(result, Err(CalendarError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+    // 500 ms per exchange, 3 attempts per call, the callers queued on the lock.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_without_retry() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    let mut body = empty_page().to_string();
+    body.push_str(&" ".repeat(17 * 1024 * 1024));
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = calendar(&server).busy(week()).await.unwrap_err();
+    assert!(
+        matches!(&err, CalendarError::Unavailable(e) if e.to_string().contains("larger than")),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_malformed_body_is_unavailable() {
     let server = MockServer::start().await;

@@ -69,6 +69,40 @@ async fn studio_entries_in_google_close_days_and_fill_slots() {
 }
 
 #[tokio::test]
+async fn a_forgotten_customer_leaves_no_name_phone_or_design_in_the_google_event() {
+    let fake = FakeGoogle::start(10).await;
+    let cal = calendar(&fake.server);
+    let booking = cal
+        .create(new_booking("conv-a", at(december(1), 12, 0), 60))
+        .await
+        .unwrap();
+    let before = fake.event(booking.id.as_str()).unwrap().to_string();
+    assert!(before.contains("Παπαδόπουλος") && before.contains("6912345678"));
+    let conv = inkdesk_domain::ConversationId::parse("conv-a").unwrap();
+    assert_eq!(cal.forget_customer(&conv).await.unwrap().len(), 1);
+    let event = fake.event(booking.id.as_str()).unwrap();
+    let text = event.to_string();
+    for personal in [
+        "Γιάννης",
+        "Παπαδόπουλος",
+        "6912345678",
+        "τριαντάφυλλο",
+        "conv-a",
+    ] {
+        assert!(!text.contains(personal), "{personal} left in {text}");
+    }
+    assert_eq!(event["status"], "confirmed", "the time stays blocked");
+    assert_eq!(
+        event["summary"],
+        "Τατουάζ (τα στοιχεία του πελάτη διαγράφηκαν)"
+    );
+    assert_eq!(
+        event["extendedProperties"]["private"]["inkdeskDurationMinutes"],
+        "60"
+    );
+}
+
+#[tokio::test]
 async fn an_insert_whose_answer_was_lost_is_read_back_from_its_409() {
     let fake = FakeGoogle::start(10).await;
     let cal = calendar(&fake.server);

@@ -30,7 +30,7 @@ pub mod text;
 
 pub use amount::{AppointmentDuration, Price};
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
-pub use conversation::ConversationId;
+pub use conversation::{ConversationId, RESERVED_PREFIX};
 pub use error::ValidationError;
 pub use name::CustomerName;
 pub use phone::{PhoneNumber, Region};

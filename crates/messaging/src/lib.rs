@@ -12,8 +12,9 @@
 //!   never inside a grapheme cluster.
 //! - [`outbound`]: the [`Messenger`] port, [`GraphMessenger`] (Send API, retries with
 //!   backoff, classified errors) and [`RecordingMessenger`] (a fake that records).
-//! - [`download`]: the [`AttachmentFetcher`] port, [`HttpFetcher`] (http(s) only, timeout,
-//!   8 MB streamed cap, MIME sniffed from bytes) and [`StaticFetcher`].
+//! - [`download`]: the [`AttachmentFetcher`] port, [`HttpFetcher`] (http(s) only, public
+//!   addresses only — checked when connecting and on each of at most 3 redirects —,
+//!   timeout, 8 MB streamed cap, MIME sniffed from bytes) and [`StaticFetcher`].
 //! - [`window`]: Meta's 24-hour (standard) and 7-day (`HUMAN_AGENT`) reply windows,
 //!   [`ReplyWindows`]; nothing sends to a customer without asking it.
 //!
@@ -34,7 +35,8 @@ pub mod window;
 #[cfg(feature = "testing")]
 pub use download::MockAttachmentFetcher;
 pub use download::{
-    AttachmentFetcher, DownloadError, Downloaded, HttpFetcher, MAX_ATTACHMENT_BYTES, StaticFetcher,
+    AllowHosts, AttachmentFetcher, DownloadError, Downloaded, HttpFetcher, MAX_ATTACHMENT_BYTES,
+    StaticFetcher,
 };
 pub use inbound::{EventKind, InboundEvent, ParseError, parse_webhook};
 #[cfg(feature = "testing")]

@@ -1,10 +1,11 @@
-//! `HttpFetcher` against wiremock and a raw trickling server.
+//! `HttpFetcher` against wiremock and a raw trickling server. Both listen on 127.0.0.1,
+//! which the fetcher refuses unless allowed: tests that download allow it explicitly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
 use inkdesk_messaging::download::UNKNOWN_MIME;
-use inkdesk_messaging::{AttachmentFetcher, DownloadError, HttpFetcher};
+use inkdesk_messaging::{AllowHosts, AttachmentFetcher, DownloadError, HttpFetcher};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,8 +29,13 @@ async fn serve(body: Vec<u8>, content_type: &str) -> MockServer {
     server
 }
 
+/// The fake servers' address, allowed although it is loopback.
+fn local() -> AllowHosts {
+    AllowHosts::parse("127.0.0.1")
+}
+
 fn fetcher(max: usize) -> HttpFetcher {
-    HttpFetcher::new(Duration::from_secs(5))
+    HttpFetcher::new(Duration::from_secs(5), local())
         .unwrap()
         .max_bytes(max)
 }
@@ -98,7 +104,7 @@ async fn an_undeclared_stream_is_aborted_as_soon_as_it_passes_the_limit() {
         tokio::time::sleep(Duration::from_secs(10)).await;
     });
     let started = Instant::now();
-    let err = HttpFetcher::new(Duration::from_secs(5))
+    let err = HttpFetcher::new(Duration::from_secs(5), local())
         .unwrap()
         .max_bytes(2048)
         .fetch(&format!("http://{addr}/asset"))
@@ -128,7 +134,7 @@ async fn a_slow_server_times_out() {
         .mount(&server)
         .await;
     let started = Instant::now();
-    let err = HttpFetcher::new(Duration::from_millis(200))
+    let err = HttpFetcher::new(Duration::from_millis(200), local())
         .unwrap()
         .fetch(&format!("{}/x", server.uri()))
         .await
@@ -149,4 +155,124 @@ async fn expired_cdn_urls_report_the_status() {
         .await
         .unwrap_err();
     assert!(matches!(err, DownloadError::Status(403)), "{err:?}");
+}
+
+/// A server answering every GET with `image/jpeg` bytes, counting requests.
+async fn jpeg_server() -> MockServer {
+    serve(jpeg(512), "image/jpeg").await
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+#[tokio::test]
+async fn loopback_addresses_are_refused_without_a_request() {
+    let server = jpeg_server().await;
+    let port = server.address().port();
+    let f = HttpFetcher::new(Duration::from_secs(5), AllowHosts::none()).unwrap();
+    for url in [
+        format!("http://127.0.0.1:{port}/ig_messaging_cdn/asset"),
+        format!("http://[::ffff:127.0.0.1]:{port}/ig_messaging_cdn/asset"),
+        // A name: refused by the resolver when connecting, not by looking at the URL.
+        format!("http://localhost:{port}/ig_messaging_cdn/asset"),
+    ] {
+        let err = f.fetch(&url).await.unwrap_err();
+        assert!(matches!(err, DownloadError::NotPublic), "{url}: {err:?}");
+    }
+    assert_eq!(requests(&server).await, 0, "nothing reached the server");
+}
+
+#[tokio::test]
+async fn an_allowed_name_may_resolve_to_loopback() {
+    let server = jpeg_server().await;
+    let port = server.address().port();
+    let f = HttpFetcher::new(Duration::from_secs(5), AllowHosts::parse("localhost")).unwrap();
+    let got = f
+        .fetch(&format!("http://localhost:{port}/ig_messaging_cdn/asset"))
+        .await
+        .unwrap();
+    assert_eq!(got.mime, "image/jpeg");
+}
+
+/// `server` answers `/hop/{n}` (n < hops) with a redirect to `target_base` + `/hop/{n+1}`,
+/// and `/hop/{hops}` with the image.
+async fn redirect_chain(server: &MockServer, hops: usize, target_base: &str) {
+    for n in 0..hops {
+        Mock::given(method("GET"))
+            .and(path(format!("/hop/{n}")))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", format!("{target_base}/hop/{}", n + 1)),
+            )
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("/hop/{hops}")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(jpeg(256), "image/jpeg"))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn three_redirects_are_followed_a_fourth_is_refused() {
+    let three = MockServer::start().await;
+    redirect_chain(&three, 3, &three.uri()).await;
+    let got = fetcher(1024)
+        .fetch(&format!("{}/hop/0", three.uri()))
+        .await
+        .unwrap();
+    assert_eq!(got.mime, "image/jpeg");
+
+    let four = MockServer::start().await;
+    redirect_chain(&four, 4, &four.uri()).await;
+    let err = fetcher(1024)
+        .fetch(&format!("{}/hop/0", four.uri()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DownloadError::TooManyRedirects), "{err:?}");
+    let last = four
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.url.path() == "/hop/4");
+    assert!(!last, "the fourth redirect was not followed");
+}
+
+#[tokio::test]
+async fn every_redirect_hop_is_checked_again() {
+    // The first host is allowed; it redirects to loopback under other names.
+    let inner = jpeg_server().await;
+    let port = inner.address().port();
+    for target in [
+        format!("http://localhost:{port}/ig_messaging_cdn/asset"),
+        format!("http://[::1]:{port}/ig_messaging_cdn/asset"),
+        format!("http://127.0.0.2:{port}/ig_messaging_cdn/asset"),
+    ] {
+        let outer = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(301).insert_header("location", target.as_str()))
+            .mount(&outer)
+            .await;
+        let err = fetcher(1024)
+            .fetch(&format!("{}/start", outer.uri()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DownloadError::NotPublic), "{target}: {err:?}");
+    }
+    assert_eq!(requests(&inner).await, 0);
+
+    let outer = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "file:///etc/passwd"))
+        .mount(&outer)
+        .await;
+    let err = fetcher(1024)
+        .fetch(&format!("{}/start", outer.uri()))
+        .await
+        .unwrap_err();
+    // A redirect to another scheme is never followed: the redirect itself is the answer.
+    assert!(matches!(err, DownloadError::Status(302)), "{err:?}");
 }

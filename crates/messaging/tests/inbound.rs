@@ -3,7 +3,7 @@
 
 use chrono::DateTime;
 use inkdesk_messaging::inbound::{
-    Attachment, AttachmentKind, EventKind, ParseError, ReactionAction, ReplyTo,
+    Attachment, AttachmentKind, Edited, EventKind, ParseError, ReactionAction, ReplyTo,
 };
 use inkdesk_messaging::{InboundEvent, parse_webhook};
 use proptest::prelude::*;
@@ -202,6 +202,66 @@ fn echoes_are_recognised_even_when_the_account_id_differs_from_the_sender() {
 }
 
 #[test]
+fn an_echo_addressed_to_the_studio_belongs_to_its_sender_never_to_the_studio() {
+    // Chatwoot's echo fixture: customer as sender, the studio's account as recipient.
+    let e = one("echo_to_studio.json");
+    assert!(matches!(e.kind, EventKind::Echo(_)), "{e:?}");
+    assert_eq!(e.conversation_id().as_str(), CUSTOMER);
+    assert!(e.is_from_studio());
+
+    // Meta's own shape still belongs to the recipient.
+    assert_eq!(one("echo.json").conversation_id().as_str(), CUSTOMER);
+
+    // Sender and recipient both the studio: no conversation at all.
+    let body = String::from_utf8(fixture("echo_to_studio.json"))
+        .unwrap()
+        .replace(CUSTOMER, ACCOUNT);
+    assert_eq!(parse_webhook(body.as_bytes(), ACCOUNT).unwrap(), Vec::new());
+
+    // Nor for a customer-shaped event the studio sent to itself.
+    let body = String::from_utf8(fixture("text.json"))
+        .unwrap()
+        .replace(CUSTOMER, ACCOUNT);
+    assert_eq!(parse_webhook(body.as_bytes(), ACCOUNT).unwrap(), Vec::new());
+}
+
+#[test]
+fn an_edit_carries_the_new_text_of_the_edited_message() {
+    let e = one("message_edit.json");
+    assert_eq!(e.conversation_id().as_str(), CUSTOMER);
+    assert!(!e.is_from_studio());
+    let EventKind::Edited(edit) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        edit,
+        &Edited {
+            mid: "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx".to_owned(),
+            text: "Γεια σας! Πόσο κοστίζει ένα τατουάζ 12 εκ.;".to_owned(),
+            num_edit: Some(1),
+        }
+    );
+    // The edit is not the message itself: its own dedupe key, numbered per edit.
+    assert_eq!(e.message_id(), None);
+    let again = String::from_utf8(fixture("message_edit.json"))
+        .unwrap()
+        .replace("\"num_edit\": 1", "\"num_edit\": \"2\"");
+    let second = parse_webhook(again.as_bytes(), ACCOUNT).unwrap().remove(0);
+    let EventKind::Edited(edit) = &second.kind else {
+        panic!("{second:?}")
+    };
+    assert_eq!(edit.num_edit, Some(2));
+    assert_ne!(second.dedupe_key(), e.dedupe_key());
+
+    // Without text it cannot replace anything: kept as unknown, not an error.
+    let broken = String::from_utf8(fixture("message_edit.json"))
+        .unwrap()
+        .replace("\"text\":", "\"other\":");
+    let events = parse_webhook(broken.as_bytes(), ACCOUNT).unwrap();
+    assert!(matches!(events[0].kind, EventKind::Unknown(_)));
+}
+
+#[test]
 fn seen_deleted_and_referral_events_are_typed() {
     let e = one("read.json");
     let EventKind::Seen(s) = &e.kind else {
@@ -245,7 +305,7 @@ fn unknown_kinds_are_kept_as_unknown_not_errors() {
     let EventKind::Unknown(u) = &e.kind else {
         panic!("{e:?}")
     };
-    assert_eq!(u.kind, "message_edit");
+    assert_eq!(u.kind, "pass_thread_control");
     assert_eq!(e.conversation_id().as_str(), CUSTOMER);
 }
 
@@ -393,6 +453,8 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
             Just("id".to_owned()),
             Just("timestamp".to_owned()),
             Just("message".to_owned()),
+            Just("message_edit".to_owned()),
+            Just("num_edit".to_owned()),
             Just("reaction".to_owned()),
             Just("read".to_owned()),
             Just("postback".to_owned()),
@@ -443,6 +505,7 @@ proptest! {
     #[test]
     fn truncated_fixtures_never_panic(cut in 0usize..2000, name in prop::sample::select(vec![
         "batch.json", "attachments.json", "story_reply.json", "reaction_react.json", "echo.json",
+        "echo_to_studio.json", "message_edit.json",
     ])) {
         let bytes = fixture(name);
         let cut = cut.min(bytes.len());

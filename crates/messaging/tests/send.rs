@@ -381,6 +381,26 @@ async fn empty_text_sends_nothing_and_a_2xx_without_id_is_an_invalid_response() 
     );
 }
 
+#[tokio::test]
+async fn an_oversized_answer_is_an_invalid_response_and_never_resent() {
+    let server = MockServer::start().await;
+    let mut huge = json!({"recipient_id": CUSTOMER, "message_id": "mid.1"}).to_string();
+    huge.push_str(&" ".repeat(1024 * 1024));
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(huge, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let failure = ig_messenger(&server)
+        .send_text(&customer(), "hi", SendOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&failure.error, SendError::InvalidResponse(why) if why.contains("larger than")),
+        "{failure:?}"
+    );
+}
+
 #[test]
 fn the_token_never_appears_in_debug_output() {
     let config = GraphConfig::instagram_login(SecretString::from(TOKEN.to_owned()));

@@ -104,21 +104,4 @@ mod tests {
         };
         assert_eq!(bad.raw, "I can't help with that.");
     }
-
-    #[cfg(feature = "testing")]
-    #[tokio::test]
-    async fn mock_chat_model_is_usable_as_a_port() {
-        let mut mock = MockChatModel::new();
-        mock.expect_complete()
-            .times(1)
-            .returning(|_| Ok(ChatResponse::text("hi")));
-        mock.expect_breaker_state()
-            .returning(|| BreakerState::HalfOpen);
-        let model: Arc<dyn ChatModel> = Arc::new(mock);
-        assert_eq!(
-            model.complete(ask()).await.unwrap().text.as_deref(),
-            Some("hi")
-        );
-        assert_eq!(model.breaker_state(), BreakerState::HalfOpen);
-    }
 }

@@ -89,6 +89,14 @@ impl ScriptedModel {
         lock(&self.requests).last().cloned()
     }
 
+    /// Drops the outcomes not yet used; returns how many there were.
+    pub fn discard_remaining(&self) -> usize {
+        let mut script = lock(&self.script);
+        let left = script.len();
+        script.clear();
+        left
+    }
+
     /// Scripted outcomes not yet used.
     pub fn remaining(&self) -> usize {
         lock(&self.script).len()

@@ -178,6 +178,27 @@ async fn other_client_errors_are_not_retried() {
 }
 
 #[tokio::test]
+async fn an_oversized_answer_is_an_invalid_response_without_retry() {
+    let server = MockServer::start().await;
+    // A valid completion padded past the 8 MiB cap: without the cap it would parse.
+    let mut body = fixture("plain_reply.json").to_string();
+    body.push_str(&" ".repeat(9 * 1024 * 1024));
+    chat_post()
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_with(config(&server), &clock());
+
+    let err = client.complete(hello()).await.unwrap_err();
+
+    assert!(
+        matches!(&err, ModelError::InvalidResponse { reason } if reason.contains("larger than")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn slow_server_hits_the_request_timeout_and_each_attempt_is_retried() {
     let server = MockServer::start().await;
     chat_post()

@@ -9,6 +9,8 @@
 //!   and [`Intake`] (the webhook's whole fast path for one message in one atomic call).
 //! - [`model`]: the values they exchange ([`Turn`], [`PendingMessage`], [`Claim`], …) and
 //!   [`StoreOptions`].
+//! - [`change`]: what an unsent or edited message ([`MessageChange`]) does to the stored
+//!   turns and pending messages, decided once for every adapter.
 //! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
 //! - [`memory`]: [`MemoryStore`], everything in one mutex (tests, `--ephemeral`).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file (WAL), the default without Redis.
@@ -34,6 +36,7 @@
 //! Time: every adapter takes "now" from an injected [`inkdesk_domain::Clock`] and stores
 //! instants as milliseconds since the epoch.
 
+pub mod change;
 pub mod error;
 pub mod memory;
 pub mod model;
@@ -44,6 +47,7 @@ mod stores;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use change::MessageChange;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use inkdesk_domain::{Clock, ConversationId};
 
 use crate::StoreError;
+use crate::change::{MessageChange, edit_payload};
 use crate::model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
     Mute, NotQueued, PendingMessage, SlotKey, StoreOptions, Turn, after, preview,
@@ -194,6 +195,27 @@ impl ConversationLog for MemoryStore {
         Ok(out)
     }
 
+    async fn change_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        change: &MessageChange,
+    ) -> Result<usize, StoreError> {
+        let (mut st, now) = self.lock();
+        if live_log(&mut st, conversation, now).is_none() {
+            return Ok(0);
+        }
+        let Some(log) = st.logs.get_mut(conversation) else {
+            return Ok(0);
+        };
+        let changes = crate::change::plan(log.turns.make_contiguous(), message_id, change);
+        let count = changes.len();
+        for (index, turn) in changes {
+            log.turns[index] = turn;
+        }
+        Ok(count)
+    }
+
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {
         let (mut st, _) = self.lock();
         st.logs.remove(conversation);
@@ -358,6 +380,26 @@ impl Inbox for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn edit_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        let (mut st, _) = self.lock();
+        let pending = st
+            .queue
+            .get_mut(conversation)
+            .and_then(|q| q.messages.iter_mut().find(|m| m.message_id == message_id));
+        match pending.and_then(|m| edit_payload(&m.payload, text).map(|p| (m, p))) {
+            Some((message, payload)) => {
+                message.payload = payload;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

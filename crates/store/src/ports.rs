@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use inkdesk_domain::ConversationId;
 
 use crate::StoreError;
+use crate::change::MessageChange;
 use crate::model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
     Mute, PendingMessage, SlotKey, Turn,
@@ -26,6 +27,15 @@ pub trait ConversationLog: Send + Sync {
     ) -> Result<Vec<Turn>, StoreError>;
     /// Up to `limit` conversations, most recently active first (the admin inbox).
     async fn conversations(&self, limit: usize) -> Result<Vec<ConversationSummary>, StoreError>;
+    /// Applies a change the sender made to message `message_id` after sending it (unsent or
+    /// edited; what changes is decided by [`crate::change::plan`]) in one atomic step, and
+    /// returns how many turns changed (0 when the message is not in the history).
+    async fn change_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        change: &MessageChange,
+    ) -> Result<usize, StoreError>;
     /// Deletes everything this store holds about the conversation: history, pending
     /// messages, lease, turn journal, slot holds and mute (a privacy request).
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError>;
@@ -71,6 +81,14 @@ pub trait Inbox: Send + Sync {
         conversation: &ConversationId,
         message_id: &str,
     ) -> Result<(), StoreError>;
+    /// Gives a pending message its edited text ([`crate::change::edit_payload`]); false
+    /// when the message is not pending (or nothing changed). Its place and due time stay.
+    async fn edit_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        text: &str,
+    ) -> Result<bool, StoreError>;
     /// When the next conversation becomes claimable (due or lease expiry), if any.
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }

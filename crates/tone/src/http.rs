@@ -97,6 +97,20 @@ pub(crate) fn check(response: reqwest::Response) -> Result<reqwest::Response, At
     }
 }
 
+/// Reads a response body of at most `limit` bytes; a larger one is an invalid answer
+/// (not retried: the same request would get the same answer).
+pub(crate) async fn body(
+    response: reqwest::Response,
+    limit: usize,
+) -> Result<inkdesk_http::Bytes, Attempt> {
+    inkdesk_http::read_body(response, limit)
+        .await
+        .map_err(|e| match e {
+            inkdesk_http::BodyError::Transport(e) => Attempt::Transport(e),
+            too_large => Attempt::Invalid(too_large.to_string()),
+        })
+}
+
 /// Run `attempt` with the policy: retry what is transient, wait what the server asks
 /// (capped at `max_delay`) or the exponential backoff with jitter.
 pub(crate) async fn with_retries<T, F, Fut>(policy: RetryPolicy, attempt: F) -> Result<T, Attempt>

@@ -61,6 +61,9 @@ pub struct OpenAiEmbedder {
     config: OpenAiEmbeddingsConfig,
 }
 
+/// Largest answer read: 128 inputs × 3072 floats written as JSON are about 8 MiB.
+const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 #[derive(Serialize)]
 struct Request<'a> {
     model: &'a str,
@@ -113,7 +116,7 @@ impl OpenAiEmbedder {
             request = request.bearer_auth(key.expose_secret());
         }
         let response = http::check(request.send().await.map_err(Attempt::Transport)?)?;
-        let bytes = response.bytes().await.map_err(Attempt::Transport)?;
+        let bytes = http::body(response, MAX_RESPONSE_BYTES).await?;
         let parsed: Response = serde_json::from_slice(&bytes)
             .map_err(|e| Attempt::Invalid(format!("not an embeddings response: {e}")))?;
         place_by_index(parsed.data, batch.len())

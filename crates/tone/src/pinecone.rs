@@ -62,6 +62,9 @@ impl PineconeConfig {
     }
 }
 
+/// Largest answer read: a query's matches with metadata are a few KiB per match.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The Pinecone adapter.
 #[derive(Debug, Clone)]
 pub struct PineconeIndex {
@@ -151,27 +154,33 @@ impl PineconeIndex {
     }
 
     /// Look up an index's host by name on the control plane (`control` is normally
-    /// `https://api.pinecone.io`).
+    /// `https://api.pinecone.io`), within `timeout`.
     pub async fn resolve_host(
         control: &Url,
         api_key: &SecretString,
         index_name: &str,
+        timeout: Duration,
     ) -> Result<Url, IndexError> {
         let url = format!(
             "{}/indexes/{index_name}",
             control.as_str().trim_end_matches('/')
         );
-        let response = reqwest::Client::new()
+        let transport = |e: reqwest::Error| IndexError::Remote(Box::new(e.without_url()));
+        let response = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(transport)?
             .get(url)
             .header("Api-Key", api_key.expose_secret())
             .send()
             .await
-            .map_err(|e| IndexError::Remote(Box::new(e)))?;
+            .map_err(transport)?;
         let response = http::check(response).map_err(remote)?;
-        let described: DescribeIndex = response
-            .json()
+        let bytes = http::body(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| IndexError::Remote(Box::new(e)))?;
+            .map_err(remote)?;
+        let described: DescribeIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| IndexError::Remote(format!("unexpected pinecone answer: {e}").into()))?;
         let host = if described.host.starts_with("http") {
             described.host
         } else {
@@ -203,10 +212,7 @@ impl PineconeIndex {
                 .send()
                 .await
                 .map_err(Attempt::Transport)?;
-            let bytes = http::check(response)?
-                .bytes()
-                .await
-                .map_err(Attempt::Transport)?;
+            let bytes = http::body(http::check(response)?, MAX_RESPONSE_BYTES).await?;
             serde_json::from_slice::<R>(&bytes)
                 .map_err(|e| Attempt::Invalid(format!("unexpected pinecone answer: {e}")))
         })

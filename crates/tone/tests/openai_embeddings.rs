@@ -203,6 +203,31 @@ async fn slow_server_times_out_and_is_unavailable_after_retries() {
 }
 
 #[tokio::test]
+async fn an_answer_over_the_cap_is_invalid_and_not_retried() {
+    let server = MockServer::start().await;
+    let mut body = json!({
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [1.0, 0.0]}],
+        "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}
+    })
+    .to_string();
+    body.push_str(&" ".repeat(33 * 1024 * 1024));
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = embedder(&server, Duration::from_secs(10), 3)
+        .embed(&texts(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EmbedError::InvalidResponse(why) if why.contains("larger than")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn malformed_or_incomplete_answers_are_invalid_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -150,6 +150,29 @@ async fn dimension_error_and_outage_are_remote_errors() {
 }
 
 #[tokio::test]
+async fn the_host_lookup_gives_up_at_its_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"host": "late.pinecone.io"}))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let result = PineconeIndex::resolve_host(
+        &server.uri().parse().unwrap(),
+        &SecretString::from("pc-test-key"),
+        "studio-tone",
+        Duration::from_millis(300),
+    )
+    .await;
+    assert!(result.is_err(), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn host_is_resolved_from_the_index_name() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -166,6 +189,7 @@ async fn host_is_resolved_from_the_index_name() {
         &server.uri().parse().unwrap(),
         &SecretString::from("pc-test-key"),
         "studio-tone",
+        Duration::from_secs(5),
     )
     .await
     .unwrap();

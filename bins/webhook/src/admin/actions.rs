@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use inkdesk_assistant::runner::echo::note_console_send;
 use inkdesk_assistant::runner::requeue::{Requeued, requeue_unanswered};
 use inkdesk_domain::ConversationId;
-use inkdesk_messaging::{MAX_MESSAGE_BYTES, SendOptions, split_message};
+use inkdesk_messaging::{
+    MAX_MESSAGE_BYTES, ReplyWindows, SendKind, SendOptions, WindowClosed, split_message,
+};
 use inkdesk_store::{Role, StoreError, Turn};
 use serde::Serialize;
 
@@ -32,12 +34,32 @@ pub enum ActionError {
     /// No send token is configured.
     #[error("IG_USER_ACCESS_TOKEN is not set; messages cannot be sent")]
     NoMessenger,
+    /// Meta's rules allow no reply now (answer 409).
+    #[error("{}", window_message(.0))]
+    WindowClosed(WindowClosed),
     /// Instagram refused or failed the send.
     #[error("sending failed: {0}")]
     Send(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The calendar failed (nothing was deleted; try again).
+    #[error("the calendar failed, so nothing was deleted: {0}")]
+    Calendar(#[from] inkdesk_calendar::CalendarError),
+}
+
+fn window_message(closed: &WindowClosed) -> String {
+    match closed {
+        WindowClosed::NoCustomerMessage => {
+            "the customer has not written in this conversation, so Instagram allows no reply"
+                .to_owned()
+        }
+        WindowClosed::Expired { closed_at } => format!(
+            "Instagram allows a person's reply (HUMAN_AGENT tag) only within 7 days of the \
+             customer's last message; that window closed at {}",
+            closed_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    }
 }
 
 /// Mutes the assistant in the conversation for `hours`.
@@ -93,7 +115,7 @@ async fn answer_unanswered(
 pub struct ReplySent {
     /// Instagram's ids of the sent chunks.
     pub message_ids: Vec<String>,
-    /// Whether the `HUMAN_AGENT` tag was used (over 24 h since the customer wrote).
+    /// Whether the `HUMAN_AGENT` tag was used (24 h to 7 days since the customer wrote).
     pub human_agent_tag: bool,
     /// The assistant stays quiet until then.
     pub muted_until: DateTime<Utc>,
@@ -101,6 +123,10 @@ pub struct ReplySent {
 
 /// Sends a staff reply, records it as a staff turn, remembers its ids (so the echo does
 /// not count as a new takeover) and keeps the assistant muted for the takeover time.
+///
+/// Meta's windows decide the tag: within 24 h of the customer's newest message a standard
+/// reply, up to 7 days one tagged `HUMAN_AGENT`, later — or with no customer message at all
+/// — none ([`ActionError::WindowClosed`], before anything is muted or sent).
 pub async fn reply(
     app: &App,
     conversation: &ConversationId,
@@ -118,7 +144,16 @@ pub async fn reply(
         .log
         .recent(conversation, view::TRANSCRIPT_LIMIT)
         .await?;
-    let human_agent_tag = view::outside_window(view::last_customer_at(&turns), app.clock.now());
+    let windows = ReplyWindows::new(view::last_customer_at(&turns), app.clock.now());
+    let human_agent_tag = match windows.check(SendKind::Standard) {
+        Ok(()) => false,
+        Err(_) => {
+            windows
+                .check(SendKind::HumanAgent)
+                .map_err(ActionError::WindowClosed)?;
+            true
+        }
+    };
     let options = if human_agent_tag {
         SendOptions::human_agent()
     } else {
@@ -164,11 +199,32 @@ pub async fn reply(
     })
 }
 
-/// Deletes everything the store holds about the conversation (a privacy request).
-pub async fn delete(app: &App, conversation: &ConversationId) -> Result<(), ActionError> {
+/// What a privacy delete did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    /// Calendar entries whose customer details were removed; their time stays blocked.
+    /// The studio sees them here (and in its calendar as "customer details deleted").
+    pub anonymised_bookings: Vec<inkdesk_calendar::ForgottenBooking>,
+}
+
+/// Deletes everything inkdesk holds about the conversation (a privacy request).
+///
+/// First the calendar: every booking of the conversation, past and future, loses the
+/// customer's name, phone and design note (Google events too) and its link to the
+/// conversation; its time stays blocked so the studio's day stays right. Then the store:
+/// history, traces, queue, mute, holds and pending confirmations. The calendar goes first
+/// so that a failure there deletes nothing and the request can simply be repeated.
+pub async fn delete(app: &App, conversation: &ConversationId) -> Result<Deleted, ActionError> {
+    let anonymised_bookings = app.calendar.forget_customer(conversation).await?;
     app.stores.log.delete_conversation(conversation).await?;
-    tracing::info!(%conversation, "conversation deleted from the console");
-    Ok(())
+    tracing::info!(
+        %conversation,
+        bookings = anonymised_bookings.len(),
+        "conversation deleted from the console"
+    );
+    Ok(Deleted {
+        anonymised_bookings,
+    })
 }
 
 /// How many recent conversations a resume looks through for unanswered messages.

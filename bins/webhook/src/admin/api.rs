@@ -24,8 +24,10 @@ impl IntoResponse for ActionError {
         let status = match &self {
             ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
             ActionError::NoMessenger => StatusCode::SERVICE_UNAVAILABLE,
+            ActionError::WindowClosed(_) => StatusCode::CONFLICT,
             ActionError::Send(_) => StatusCode::BAD_GATEWAY,
             ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ActionError::Calendar(_) => StatusCode::BAD_GATEWAY,
         };
         error(status, self)
     }
@@ -127,17 +129,43 @@ pub async fn reply(
     Ok(Json(sent).into_response())
 }
 
-/// `DELETE /admin/api/conversations/{id}`.
+/// `DELETE /admin/api/conversations/{id}`: `{"anonymised_bookings": [{id, start, end}]}`.
 pub async fn delete(
     _: Bearer,
     State(state): State<AdminState>,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     let id = parse_id(id)?;
-    actions::delete(&state.app, &id)
+    let deleted = actions::delete(&state.app, &id)
         .await
         .map_err(IntoResponse::into_response)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(Json(deleted).into_response())
+}
+
+/// `GET /admin/api/conversations/{id}/export`: everything inkdesk holds about the
+/// customer, as one JSON file.
+pub async fn export(
+    _: Bearer,
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+) -> Result<Response, Response> {
+    let id = parse_id(id)?;
+    let export = view::export(&state.app, &id)
+        .await
+        .map_err(|e| error(StatusCode::BAD_GATEWAY, e))?;
+    Ok(export_file(&id, &export))
+}
+
+/// The export as a JSON download named after the conversation.
+pub fn export_file(id: &ConversationId, export: &view::Export) -> Response {
+    let disposition = format!("attachment; filename=\"inkdesk-{id}.json\"");
+    let mut response = Json(export).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
 
 /// `POST /admin/api/pause`.

@@ -1,22 +1,20 @@
 //! Who may use the console: the bearer token (compared in constant time), login
-//! sessions kept in the shared store (so any replica behind a load balancer knows them),
-//! the login rate limit (per replica) and the cookies.
+//! sessions and the login rate limit, both kept in the shared store (so every replica
+//! behind a load balancer knows every login and counts every attempt), and the cookies.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use inkdesk_domain::{ConversationId, ValidationError};
+use inkdesk_domain::{Clock, ConversationId, ValidationError};
 use inkdesk_store::{Keyed, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::time::Instant;
 
 use super::AdminState;
 
@@ -30,8 +28,10 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 pub const LOGIN_ATTEMPTS: usize = 5;
 /// The rate limit's window.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(60);
-/// The reserved `Keyed` scope sessions live under (not an Instagram id: those are digits).
-const SESSION_SCOPE: &str = "inkdesk-admin-sessions";
+/// The reserved `Keyed` scope sessions live under (`inkdesk-admin-sessions`).
+const SESSION_SCOPE: &str = "admin-sessions";
+/// The reserved `Keyed` scope login attempts are counted under (`inkdesk-admin-logins`).
+const LOGIN_SCOPE: &str = "admin-logins";
 
 /// True when `given` equals `expected`, in time independent of where they differ.
 pub fn token_matches(expected: &SecretString, given: &str) -> bool {
@@ -42,13 +42,12 @@ pub fn token_matches(expected: &SecretString, given: &str) -> bool {
         .into()
 }
 
-/// 256 random bits from the OS generator, as hex.
+/// 256 random bits, as 64 hex digits, from rand's thread-local generator (ChaCha12 seeded
+/// from the operating system: cryptographically secure).
 pub fn random_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+    let mut bits = [0u8; 32];
+    rand::fill(&mut bits);
+    hex::encode(bits)
 }
 
 /// One logged-in browser.
@@ -86,7 +85,7 @@ impl Sessions {
     pub fn new(keyed: Arc<dyn Keyed>) -> Result<Self, ValidationError> {
         Ok(Self {
             keyed,
-            scope: ConversationId::parse(SESSION_SCOPE)?,
+            scope: ConversationId::reserved(SESSION_SCOPE)?,
         })
     }
 
@@ -130,35 +129,79 @@ fn key_of(id: &str) -> String {
     format!("session:{}", hex::encode(Sha256::digest(id.as_bytes())))
 }
 
-/// Recent login attempts per client address.
-#[derive(Debug, Default)]
+/// Login attempts per client address in fixed windows of [`LOGIN_WINDOW`], counted in the
+/// store's [`Keyed`] values under a reserved scope, so the limit holds across replicas.
+///
+/// The port has no atomic increment: a count is read and written back. This replica's
+/// attempts take turns (a mutex around the read and the write), so only replicas racing
+/// each other can both pass on the same count: at worst [`LOGIN_ATTEMPTS`] per replica
+/// per window. IPv6 clients are counted per /64, the block one subscriber gets.
 pub struct LoginLimiter {
-    attempts: Mutex<HashMap<Option<IpAddr>, VecDeque<Instant>>>,
+    keyed: Arc<dyn Keyed>,
+    scope: ConversationId,
+    clock: Arc<dyn Clock>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginLimiter").finish_non_exhaustive()
+    }
 }
 
 impl LoginLimiter {
-    /// Records an attempt; false when the address already used its attempts this minute.
-    pub fn allow(&self, ip: Option<IpAddr>) -> bool {
-        let now = Instant::now();
-        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, times| {
-            times
-                .back()
-                .is_some_and(|t| now.duration_since(*t) < LOGIN_WINDOW)
-        });
-        let times = map.entry(ip).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= LOGIN_WINDOW)
-        {
-            times.pop_front();
-        }
-        if times.len() >= LOGIN_ATTEMPTS {
-            return false;
-        }
-        times.push_back(now);
-        true
+    /// A limiter counting in `keyed`, windows timed by `clock`.
+    pub fn new(keyed: Arc<dyn Keyed>, clock: Arc<dyn Clock>) -> Result<Self, ValidationError> {
+        Ok(Self {
+            keyed,
+            scope: ConversationId::reserved(LOGIN_SCOPE)?,
+            clock,
+            turn: tokio::sync::Mutex::new(()),
+        })
     }
+
+    /// Records an attempt; `Ok(false)` when the address already used its attempts in this
+    /// window. A store failure is an error (the caller refuses the login).
+    pub async fn allow(&self, ip: Option<IpAddr>) -> Result<bool, StoreError> {
+        let key = attempts_key(ip);
+        let _turn = self.turn.lock().await;
+        let now = self.clock.now().timestamp_millis();
+        let window = i64::try_from(LOGIN_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let current = self.keyed.get(&self.scope, &key).await?;
+        let (since, count) = current
+            .as_ref()
+            .and_then(|v| Some((v.get("since")?.as_i64()?, v.get("count")?.as_u64()?)))
+            .filter(|(since, _)| now - since < window && now >= *since)
+            .unwrap_or((now, 0));
+        if count >= LOGIN_ATTEMPTS as u64 {
+            return Ok(false);
+        }
+        let left = u64::try_from(since + window - now).unwrap_or(0).max(1);
+        let value = serde_json::json!({ "since": since, "count": count + 1 });
+        self.keyed
+            .put(&self.scope, &key, value, Duration::from_millis(left))
+            .await?;
+        Ok(true)
+    }
+}
+
+/// The store key of an address's attempts: a hash of the address (of its /64 for IPv6).
+fn attempts_key(ip: Option<IpAddr>) -> String {
+    let counted = match ip {
+        None => "unknown".to_owned(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let block = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(block))
+            }
+        },
+    };
+    format!(
+        "login:{}",
+        hex::encode(&Sha256::digest(counted.as_bytes())[..16])
+    )
 }
 
 /// The value of cookie `name` in the request.
@@ -182,20 +225,19 @@ pub fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> S
     )
 }
 
-/// The client's address, when the server was started with connect info.
+/// The client's address: the TCP peer, or the forwarded client when the peer is a
+/// trusted proxy (`INKDESK_TRUSTED_PROXY`); `None` without connect info.
 #[derive(Debug, Clone, Copy)]
-pub struct PeerIp(pub Option<IpAddr>);
+pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+impl FromRequestParts<AdminState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(state.console().trusted_proxies.client_of(parts)))
     }
 }
 
@@ -264,8 +306,10 @@ pub(super) enum Login {
 impl super::Console {
     /// Checks the login form's token and starts a session.
     pub(super) async fn try_login(&self, ip: Option<IpAddr>, given: &str) -> Login {
-        if !self.limiter.allow(ip) {
-            return Login::Limited;
+        match self.limiter.allow(ip).await {
+            Ok(true) => {}
+            Ok(false) => return Login::Limited,
+            Err(error) => return Login::Unavailable(error),
         }
         let ok = self
             .token
@@ -291,6 +335,8 @@ impl super::Console {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
@@ -302,20 +348,79 @@ mod tests {
         assert!(!token_matches(&expected, ""));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn five_login_attempts_a_minute_per_address() {
-        let limiter = LoginLimiter::default();
+    #[tokio::test]
+    async fn five_login_attempts_a_minute_per_address_on_every_replica() {
+        use inkdesk_domain::{ManualClock, SystemClock};
+        use inkdesk_store::{StoreOptions, Stores};
+        let clock = ManualClock::new(SystemClock.now());
+        let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
+        let stores = Stores::memory(clock_arc.clone(), StoreOptions::default());
+        let replica_a = LoginLimiter::new(stores.keyed.clone(), clock_arc.clone()).unwrap();
+        let replica_b = LoginLimiter::new(stores.keyed.clone(), clock_arc.clone()).unwrap();
         let ip: Option<IpAddr> = "192.0.2.7".parse().ok();
-        for _ in 0..LOGIN_ATTEMPTS {
-            assert!(limiter.allow(ip));
+        for n in 0..LOGIN_ATTEMPTS {
+            let replica = if n % 2 == 0 { &replica_a } else { &replica_b };
+            assert!(replica.allow(ip).await.unwrap(), "attempt {n}");
         }
-        assert!(!limiter.allow(ip));
+        assert!(!replica_a.allow(ip).await.unwrap());
         assert!(
-            limiter.allow("192.0.2.8".parse().ok()),
+            !replica_b.allow(ip).await.unwrap(),
+            "the other replica counts the same attempts"
+        );
+        assert!(
+            replica_a.allow("192.0.2.8".parse().ok()).await.unwrap(),
             "other addresses are not affected"
         );
-        tokio::time::advance(LOGIN_WINDOW).await;
-        assert!(limiter.allow(ip));
+        clock.advance(chrono::Duration::seconds(59));
+        assert!(!replica_a.allow(ip).await.unwrap(), "still the same window");
+        clock.advance(chrono::Duration::seconds(1));
+        assert!(replica_b.allow(ip).await.unwrap(), "a new window");
+    }
+
+    #[tokio::test]
+    async fn concurrent_attempts_on_one_replica_cannot_pass_together() {
+        use inkdesk_domain::SystemClock;
+        use inkdesk_store::{StoreOptions, Stores};
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = Stores::memory(clock.clone(), StoreOptions::default());
+        let limiter = Arc::new(LoginLimiter::new(stores.keyed.clone(), clock).unwrap());
+        let ip: Option<IpAddr> = "198.51.100.1".parse().ok();
+        let attempts = (0..50).map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.allow(ip).await.unwrap() })
+        });
+        let mut allowed = 0;
+        for attempt in attempts.collect::<Vec<_>>() {
+            allowed += usize::from(attempt.await.unwrap());
+        }
+        assert_eq!(allowed, LOGIN_ATTEMPTS);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| attempts_key(s.parse().ok());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+        assert!(!key("192.0.2.7").contains("192"), "the store holds a hash");
+    }
+
+    #[test]
+    fn session_ids_carry_256_random_bits() {
+        let a = random_token();
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, random_token());
+        // uuid v4 pairs (the old ids) fix these nibbles to 4 and 8..b; random bits do not,
+        // so across many ids every hex digit shows up at both positions.
+        let (mut version, mut variant) = (HashSet::new(), HashSet::new());
+        for _ in 0..400 {
+            let id = random_token().into_bytes();
+            version.insert(id[12]);
+            variant.insert(id[16]);
+        }
+        assert_eq!((version.len(), variant.len()), (16, 16));
     }
 
     #[tokio::test]
@@ -333,7 +438,7 @@ mod tests {
         let other = Sessions::new(stores.keyed.clone()).unwrap();
         assert!(other.get(&session.id).await.is_some());
         // The store holds a hash of the id, never the cookie's value.
-        let scope = ConversationId::parse(SESSION_SCOPE).unwrap();
+        let scope = ConversationId::reserved(SESSION_SCOPE).unwrap();
         assert!(
             stores
                 .keyed

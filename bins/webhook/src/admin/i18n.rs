@@ -97,6 +97,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Awaiting confirmation of a booking change",
     ),
     (
+        "state_needs_person",
+        "Αναπάντητο πάνω από 24 ώρες: απαντά μόνο άνθρωπος",
+        "Unanswered for over 24 h: only a person may reply",
+    ),
+    (
         "state_paused",
         "Ο βοηθός είναι σε παύση",
         "Assistant paused",
@@ -117,6 +122,31 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "More than 24 hours since the customer's last message: the reply is sent with the HUMAN_AGENT tag (up to 7 days).",
     ),
     (
+        "window_standard",
+        "Παράθυρο απάντησης (24 ώρες)",
+        "Reply window (24 hours)",
+    ),
+    (
+        "window_human_agent",
+        "Παράθυρο HUMAN_AGENT (7 ημέρες)",
+        "HUMAN_AGENT window (7 days)",
+    ),
+    ("window_open", "ανοιχτό, απομένουν", "open, time left"),
+    ("window_until", "έως", "until"),
+    ("window_closed", "έκλεισε στις", "closed at"),
+    (
+        "window_never",
+        "ο πελάτης δεν έχει γράψει ακόμη",
+        "the customer has not written yet",
+    ),
+    ("hours_short", "ώρ.", "h"),
+    ("minutes_short", "λεπ.", "min"),
+    (
+        "window_no_reply",
+        "Το Instagram δεν επιτρέπει απάντηση τώρα: έχουν περάσει 7 ημέρες από το τελευταίο μήνυμα του πελάτη ή δεν έχει γράψει ποτέ.",
+        "Instagram allows no reply now: the customer's last message is more than 7 days old, or they never wrote.",
+    ),
+    (
         "no_messenger",
         "Δεν έχει οριστεί IG_USER_ACCESS_TOKEN· δεν μπορούν να σταλούν μηνύματα.",
         "IG_USER_ACCESS_TOKEN is not set; messages cannot be sent.",
@@ -124,8 +154,23 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("delete", "Διαγραφή όλων", "Delete everything"),
     (
         "delete_confirm",
-        "Να διαγραφούν οριστικά όλα τα στοιχεία αυτής της συνομιλίας (ιστορικό, αναμονή, σίγαση); Τα ραντεβού στο ημερολόγιο μένουν.",
-        "Permanently delete everything about this conversation (history, queue, mute)? Calendar bookings stay.",
+        "Να διαγραφούν οριστικά όλα τα στοιχεία αυτής της συνομιλίας (ιστορικό, ίχνη, αναμονή, σίγαση); Στα ραντεβού του πελάτη (παλιά και επόμενα) σβήνονται όνομα, τηλέφωνο και σχέδιο· η ώρα μένει κλεισμένη στο ημερολόγιο.",
+        "Permanently delete everything about this conversation (history, traces, queue, mute)? The customer's bookings, past and future, lose their name, phone and design; their time stays blocked in the calendar.",
+    ),
+    (
+        "export",
+        "Εξαγωγή όλων των στοιχείων (JSON)",
+        "Export everything (JSON)",
+    ),
+    (
+        "unsent_by_customer",
+        "Ο πελάτης ανακάλεσε αυτό το μήνυμα.",
+        "The customer unsent this message.",
+    ),
+    (
+        "unsent_by_studio",
+        "Το στούντιο ανακάλεσε αυτό το μήνυμα.",
+        "The studio unsent this message.",
     ),
     ("delete_yes", "Ναι, διαγραφή", "Yes, delete"),
     ("cancel", "Άκυρο", "Cancel"),

@@ -12,9 +12,8 @@
 //! - [`pages`] / [`api`]: the HTML and JSON handlers.
 //! - [`notify`]: handoff notifications (Telegram, signed webhook).
 //!
-//! The console is off (every path answers 404) while the token is unset. Sessions live in
-//! the store, so replicas behind a load balancer share them; the login rate limit is
-//! counted per replica.
+//! The console is off (every path answers 404) while the token is unset. Sessions and
+//! the login rate limit live in the store, so replicas behind a load balancer share them.
 
 pub mod actions;
 pub mod api;
@@ -33,10 +32,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use inkdesk_domain::ConversationId;
+use inkdesk_domain::{Clock, ConversationId};
 use secrecy::SecretString;
 
 use crate::app::App;
+use crate::http::client_addr::TrustedProxies;
 use crate::settings::Settings;
 
 use auth::{LoginLimiter, Sessions};
@@ -50,6 +50,7 @@ pub struct Console {
     templates: minijinja::Environment<'static>,
     notifier: Notifier,
     secure_cookies: bool,
+    trusted_proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for Console {
@@ -67,19 +68,16 @@ impl Console {
         settings: &Settings,
         time_zone: chrono_tz::Tz,
         keyed: Arc<dyn inkdesk_store::Keyed>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, ConsoleError> {
-        let secure_cookies = settings
-            .notify
-            .public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"));
         Ok(Self {
             token: settings.admin_token.clone(),
-            sessions: Sessions::new(keyed)?,
-            limiter: LoginLimiter::default(),
+            sessions: Sessions::new(keyed.clone())?,
+            limiter: LoginLimiter::new(keyed, clock)?,
             templates: pages::templates(time_zone)?,
             notifier: Notifier::new(settings.notify.clone())?,
-            secure_cookies,
+            secure_cookies: secure_cookies(settings.notify.public_url.as_deref()),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
         })
     }
 
@@ -99,6 +97,21 @@ impl Console {
     }
 }
 
+/// Whether the console's cookies carry `Secure`: always, except when the public URL is
+/// plain-HTTP localhost (a developer's machine, where there is no TLS to require).
+fn secure_cookies(public_url: Option<&str>) -> bool {
+    let Some(url) = public_url.and_then(|u| url::Url::parse(u).ok()) else {
+        return true;
+    };
+    let local = match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    !(url.scheme() == "http" && local)
+}
+
 /// Why the console could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
@@ -108,8 +121,8 @@ pub enum ConsoleError {
     /// The HTTP client for notifications.
     #[error("notification client: {0}")]
     Http(#[from] reqwest::Error),
-    /// The sessions' reserved store scope is not a valid id (a bug caught by the tests).
-    #[error("admin sessions: {0}")]
+    /// A reserved store scope is not a valid id (a bug caught by the tests).
+    #[error("admin store scope: {0}")]
     Sessions(#[from] inkdesk_domain::ValidationError),
 }
 
@@ -138,6 +151,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/conversations/{id}/mute", post(api::mute))
         .route("/conversations/{id}/unmute", post(api::unmute))
         .route("/conversations/{id}/reply", post(api::reply))
+        .route("/conversations/{id}/export", get(api::export))
         .route("/pause", post(api::pause))
         .route("/resume", post(api::resume))
         .route("/bookings", get(api::bookings))
@@ -151,6 +165,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/c/{id}/mute", post(pages::mute))
         .route("/c/{id}/unmute", post(pages::unmute))
         .route("/c/{id}/reply", post(pages::reply))
+        .route("/c/{id}/export", get(pages::export))
         .route(
             "/c/{id}/delete",
             get(pages::confirm_delete).post(pages::delete),
@@ -190,4 +205,30 @@ async fn guard(State(state): State<AdminState>, request: Request, next: Next) ->
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_unless_the_public_url_is_plain_http_localhost() {
+        for url in [
+            None,
+            Some("https://ink.example.gr"),
+            Some("http://ink.example.gr"),
+            Some("https://localhost:3000"),
+            Some("http://localhost.example.gr"),
+            Some("not a url"),
+        ] {
+            assert!(secure_cookies(url), "{url:?}");
+        }
+        for url in [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000/",
+            "http://[::1]:8080",
+        ] {
+            assert!(!secure_cookies(Some(url)), "{url}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::actions::{self, ActionError};
 use super::api::TraceFilter;
-use super::auth::{self, LOGIN_CSRF_COOKIE, Login, PeerIp, SESSION_COOKIE, Session, Staff};
+use super::auth::{self, ClientIp, LOGIN_CSRF_COOKIE, Login, SESSION_COOKIE, Session, Staff};
 use super::i18n::{LANG_COOKIE, Lang};
 use super::{AdminState, csrf, view};
 
@@ -133,8 +133,10 @@ fn action_failed(state: &AdminState, headers: &HeaderMap, error: ActionError) ->
     let status = match &error {
         ActionError::Invalid(_) => StatusCode::BAD_REQUEST,
         ActionError::NoMessenger => StatusCode::SERVICE_UNAVAILABLE,
+        ActionError::WindowClosed(_) => StatusCode::CONFLICT,
         ActionError::Send(_) => StatusCode::BAD_GATEWAY,
         ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ActionError::Calendar(_) => StatusCode::BAD_GATEWAY,
     };
     error_page(state, headers, status, error)
 }
@@ -209,7 +211,7 @@ pub struct LoginForm {
 /// `POST /admin/login`: rate-limited per address; sets the session cookie.
 pub async fn login(
     State(state): State<AdminState>,
-    PeerIp(ip): PeerIp,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -444,8 +446,25 @@ pub async fn delete(
         Err(response) => return response,
     };
     match actions::delete(&state.app, &id).await {
-        Ok(()) => Redirect::to("/admin/").into_response(),
+        Ok(_) => Redirect::to("/admin/").into_response(),
         Err(e) => action_failed(&state, &headers, e),
+    }
+}
+
+/// `GET /admin/c/{id}/export`: the customer's data as a JSON download.
+pub async fn export(
+    State(state): State<AdminState>,
+    Staff(_): Staff,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let id = match conversation_id(&state, &headers, id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    match view::export(&state.app, &id).await {
+        Ok(export) => super::api::export_file(&id, &export),
+        Err(e) => error_page(&state, &headers, StatusCode::BAD_GATEWAY, e),
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use inkdesk_domain::ConversationId;
+use inkdesk_messaging::{ReplyWindows, SendKind};
 use inkdesk_store::{Mute, Role, StoreError, Turn};
 use serde::Serialize;
 use serde_json::Value;
@@ -79,6 +80,9 @@ pub struct InboxRow {
     pub status: Status,
     /// A cancel or reschedule question waits for the customer's yes.
     pub awaiting_confirmation: bool,
+    /// The customer's last message is unanswered and older than Meta's 24-hour window:
+    /// the bot may not answer it; a person must (with the `HUMAN_AGENT` tag, within 7 days).
+    pub needs_a_person: bool,
 }
 
 /// Whether the conversation has a pending cancel/reschedule confirmation.
@@ -113,16 +117,24 @@ pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
             preview: s.last_preview,
             turns: s.turns,
             awaiting_confirmation: false,
+            needs_a_person: false,
         })
         .collect();
+    let now = app.clock.now();
     for row in &mut rows {
         if let Ok(conversation) = ConversationId::parse(row.conversation.as_str()) {
             row.awaiting_confirmation = awaiting_confirmation(app, &conversation).await?;
+            row.needs_a_person = inkdesk_assistant::runner::requeue::needs_a_person(
+                app.stores.log.as_ref(),
+                &conversation,
+                now,
+            )
+            .await?;
         }
     }
     rows.sort_by_key(|r| {
         (
-            !matches!(r.status, Status::HandedOff { .. }),
+            !(matches!(r.status, Status::HandedOff { .. }) || r.needs_a_person),
             std::cmp::Reverse(r.last_at),
         )
     });
@@ -240,6 +252,8 @@ pub struct Entry {
     pub role: &'static str,
     /// What was said (or the tool summary).
     pub text: String,
+    /// The sender unsent this message: its text is gone.
+    pub unsent: bool,
     /// When.
     pub at: DateTime<Utc>,
     /// The platform's message id.
@@ -265,22 +279,63 @@ pub struct ConversationView {
     pub last_customer_at: Option<DateTime<Utc>>,
     /// True when a staff reply needs the `HUMAN_AGENT` tag (over 24 h since the customer wrote).
     pub needs_human_agent_tag: bool,
+    /// Meta's reply windows now: how long each stays open.
+    pub windows: WindowsView,
     /// Oldest first.
     pub entries: Vec<Entry>,
 }
 
-/// The last customer message's time in `turns`.
+/// The time of the customer's newest message in `turns`. A reaction is not a message:
+/// it does not reopen Meta's windows (the cautious reading of the policy).
 pub fn last_customer_at(turns: &[Turn]) -> Option<DateTime<Utc>> {
     turns
         .iter()
-        .filter(|t| t.role == Role::Customer)
+        .filter(|t| t.role == Role::Customer && !is_reaction(t))
         .map(|t| t.at)
         .max()
 }
 
-/// True when the standard messaging window (24 h after the customer's last message) is over.
-pub fn outside_window(last_customer: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    last_customer.is_none_or(|at| now - at >= chrono::Duration::hours(24))
+/// Whether a customer turn records a reaction rather than a message.
+pub fn is_reaction(turn: &Turn) -> bool {
+    turn.data
+        .as_ref()
+        .and_then(|d| d.get("reaction"))
+        .is_some_and(|r| !r.is_null())
+}
+
+/// One of Meta's reply windows, as the console shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WindowView {
+    /// Whether a send of this kind is allowed now.
+    pub open: bool,
+    /// When it closes (or closed); `None` when the customer never wrote.
+    pub closes_at: Option<DateTime<Utc>>,
+    /// Whole minutes left (0 once closed); `None` when the customer never wrote.
+    pub minutes_left: Option<i64>,
+}
+
+/// Both reply windows of a conversation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WindowsView {
+    /// 24 h after the customer's newest message: the bot, and staff without a tag.
+    pub standard: WindowView,
+    /// 7 days after it: staff with the `HUMAN_AGENT` tag.
+    pub human_agent: WindowView,
+}
+
+impl WindowsView {
+    /// The windows judged at `windows.now`.
+    pub fn of(windows: &ReplyWindows) -> Self {
+        let one = |kind| WindowView {
+            open: windows.is_open(kind),
+            closes_at: windows.closes_at(kind),
+            minutes_left: windows.remaining(kind).map(|d| d.num_minutes()),
+        };
+        Self {
+            standard: one(SendKind::Standard),
+            human_agent: one(SendKind::HumanAgent),
+        }
+    }
 }
 
 /// The conversation's transcript; `None` when nothing is stored about it.
@@ -300,17 +355,14 @@ pub async fn conversation(
     let status = Status::of(app.stores.takeover.muted(conversation).await?, paused);
     let id = conversation.to_string();
     let last_customer = last_customer_at(&turns);
+    let windows = ReplyWindows::new(last_customer, app.clock.now());
     let entries = turns
         .iter()
         .map(|turn| {
             let data = turn.data.as_ref();
             Entry {
-                role: match turn.role {
-                    Role::Customer => "customer",
-                    Role::Assistant => "assistant",
-                    Role::Staff => "staff",
-                    Role::Tool => "tool",
-                },
+                role: role_name(turn.role),
+                unsent: inkdesk_store::change::is_unsent(turn),
                 text: turn.text.clone(),
                 at: turn.at,
                 message_id: turn.message_id.clone(),
@@ -337,7 +389,8 @@ pub async fn conversation(
         status,
         awaiting_confirmation: awaiting_confirmation(app, conversation).await?,
         last_customer_at: last_customer,
-        needs_human_agent_tag: outside_window(last_customer, app.clock.now()),
+        needs_human_agent_tag: !windows.is_open(SendKind::Standard),
+        windows: WindowsView::of(&windows),
         entries,
     }))
 }
@@ -400,19 +453,152 @@ pub struct BookingView {
 /// Up to 200 upcoming bookings, soonest first.
 pub async fn bookings(app: &App) -> Result<Vec<BookingView>, inkdesk_calendar::CalendarError> {
     let list = app.calendar.list_upcoming(app.clock.now(), 200).await?;
-    Ok(list
-        .into_iter()
-        .map(|b| BookingView {
-            id: b.id.to_string(),
-            conversation: b.conversation.to_string(),
-            customer: b.customer.to_string(),
-            phone: b.phone.to_string(),
-            design: b.design.as_ref().map(|d| d.as_str().to_owned()),
-            price: b.price.as_ref().map(ToString::to_string),
-            start: b.start,
-            minutes: (b.end - b.start).num_minutes(),
+    Ok(list.into_iter().map(booking_view).collect())
+}
+
+/// Why an export could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The calendar failed.
+    #[error(transparent)]
+    Calendar(#[from] inkdesk_calendar::CalendarError),
+}
+
+/// One turn of the history as exported (traces are listed on their own).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportTurn {
+    /// `customer`, `assistant`, `staff` or `tool`.
+    pub role: &'static str,
+    /// What was said.
+    pub text: String,
+    /// The platform's message id.
+    pub message_id: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What else is stored with it (attachments, image analyses, handoff notes).
+    pub data: Option<Value>,
+}
+
+/// A mute as exported.
+#[derive(Debug, Clone, Serialize)]
+pub struct MuteExport {
+    /// When it ends.
+    pub until: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything inkdesk holds about one customer: the answer to a data-access request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Export {
+    /// The file's format and version.
+    pub format: &'static str,
+    /// The customer's Instagram-scoped id (the conversation).
+    pub conversation: String,
+    /// When the file was made.
+    pub exported_at: DateTime<Utc>,
+    /// Days the history is kept after the latest message.
+    pub history_retention_days: u32,
+    /// Every kept turn, oldest first.
+    pub transcript: Vec<ExportTurn>,
+    /// What the assistant did in each of its turns (model and tool calls).
+    pub traces: Vec<TraceView>,
+    /// The customer's bookings, past and future, with the name, phone and design stored.
+    pub bookings: Vec<BookingView>,
+    /// Whether a person has the conversation (the bot muted), and until when.
+    pub mute: Option<MuteExport>,
+    /// A cancel or reschedule question waiting for the customer's yes.
+    pub pending_confirmation: Option<Value>,
+    /// Consents the customer gave. inkdesk asks for none today, so this list is empty;
+    /// it is part of the format so that a consent recorded later is exported here.
+    pub consents: Vec<Value>,
+}
+
+/// Collects [`Export`] for `conversation`.
+pub async fn export(app: &App, conversation: &ConversationId) -> Result<Export, ExportError> {
+    let id = conversation.to_string();
+    let turns = app
+        .stores
+        .log
+        .recent(conversation, TRANSCRIPT_LIMIT)
+        .await?;
+    let traces = turns.iter().filter_map(|t| trace_of(&id, t)).collect();
+    let transcript = turns
+        .iter()
+        .map(|t| ExportTurn {
+            role: role_name(t.role),
+            text: t.text.clone(),
+            message_id: t.message_id.clone(),
+            at: t.at,
+            data: t.data.as_ref().and_then(|d| match d {
+                Value::Object(map) => {
+                    let rest: serde_json::Map<String, Value> = map
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "trace")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    (!rest.is_empty()).then_some(Value::Object(rest))
+                }
+                other => Some(other.clone()),
+            }),
         })
-        .collect())
+        .collect();
+    // From the epoch: past bookings too.
+    let bookings = app
+        .calendar
+        .upcoming_for(conversation, DateTime::UNIX_EPOCH)
+        .await?
+        .into_iter()
+        .map(booking_view)
+        .collect();
+    let mute = app
+        .stores
+        .takeover
+        .muted(conversation)
+        .await?
+        .map(|m| MuteExport {
+            until: m.until,
+            reason: m.reason,
+        });
+    let key = crate::adapters::confirmation_key(conversation);
+    let pending_confirmation = app.stores.keyed.get(conversation, &key).await?;
+    Ok(Export {
+        format: "inkdesk-export/1",
+        conversation: id,
+        exported_at: app.clock.now(),
+        history_retention_days: app.profile.conversation.history_retention_days,
+        transcript,
+        traces,
+        bookings,
+        mute,
+        pending_confirmation,
+        consents: Vec::new(),
+    })
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Customer => "customer",
+        Role::Assistant => "assistant",
+        Role::Staff => "staff",
+        Role::Tool => "tool",
+    }
+}
+
+fn booking_view(b: inkdesk_calendar::Booking) -> BookingView {
+    BookingView {
+        id: b.id.to_string(),
+        conversation: b.conversation.to_string(),
+        customer: b.customer.to_string(),
+        phone: b.phone.to_string(),
+        design: b.design.as_ref().map(|d| d.as_str().to_owned()),
+        price: b.price.as_ref().map(ToString::to_string),
+        start: b.start,
+        minutes: (b.end - b.start).num_minutes(),
+    }
 }
 
 /// Today's counts, from the conversation log.
@@ -541,13 +727,28 @@ mod tests {
     }
 
     #[test]
-    fn the_window_closes_after_24_hours() {
+    fn windows_show_time_left_and_reactions_do_not_reopen_them() {
         let now = Utc::now();
-        assert!(!outside_window(
-            Some(now - chrono::Duration::hours(23)),
-            now
-        ));
-        assert!(outside_window(Some(now - chrono::Duration::hours(24)), now));
-        assert!(outside_window(None, now));
+        let turn = |hours_ago: i64, data: Option<Value>| Turn {
+            role: Role::Customer,
+            text: "x".into(),
+            message_id: None,
+            at: now - chrono::Duration::hours(hours_ago),
+            data,
+        };
+        let turns = [
+            turn(30, None),
+            turn(1, Some(serde_json::json!({"reaction": {"emoji": "❤"}}))),
+        ];
+        let last = last_customer_at(&turns);
+        assert_eq!(last, Some(now - chrono::Duration::hours(30)));
+        let view = WindowsView::of(&ReplyWindows::new(last, now));
+        assert!(!view.standard.open);
+        assert_eq!(view.standard.minutes_left, Some(0));
+        assert!(view.human_agent.open);
+        assert_eq!(view.human_agent.minutes_left, Some(138 * 60));
+        let never = WindowsView::of(&ReplyWindows::new(None, now));
+        assert!(!never.human_agent.open);
+        assert_eq!(never.human_agent.minutes_left, None);
     }
 }

@@ -4,9 +4,16 @@
 //! ```sh
 //! inkdesk-loadgen --url http://127.0.0.1:3000/webhook --secret S --rate 1000 --seconds 10
 //! inkdesk-loadgen --url … --secret S --rate 0 --concurrency 64   # as fast as possible
+//! inkdesk-loadgen --secret S --write-bodies bodies.tsv --count 200000   # for wrk
 //! ```
 //! Every request carries a fresh message id (so deduplication never short-cuts it) from one
 //! of `--conversations` senders, signed with HMAC-SHA256 exactly as Meta signs.
+//!
+//! In the open loop (`--rate` > 0) each request has a scheduled send time. A request
+//! whose connection was still waiting for the previous answer at that time counts its
+//! latency from the scheduled time, not from when it finally left, so a server stall also
+//! counts against the requests queued behind it (no coordinated omission). `--write-bodies` writes `signature<TAB>body` lines instead of sending, for
+//! `scripts/webhook.lua` (wrk).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +49,31 @@ struct Args {
     /// Distinct senders the messages come from.
     #[arg(long, default_value_t = 500)]
     conversations: u64,
+    /// Write `--count` signed bodies to this file (one `signature<TAB>body` per line)
+    /// and exit, instead of sending.
+    #[arg(long)]
+    write_bodies: Option<std::path::PathBuf>,
+    /// How many bodies `--write-bodies` writes.
+    #[arg(long, default_value_t = 200_000)]
+    count: u64,
+}
+
+/// Writes `count` signed bodies, unique message ids, cycling through the senders.
+fn write_bodies(args: &Args, path: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).with_context(|| format!("creating {path:?}"))?;
+    let mut out = std::io::BufWriter::new(file);
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    for n in 0..args.count {
+        let payload = body(&args.account_id, n % args.conversations, n, at_ms);
+        let signature = sign(args.secret.as_bytes(), payload.as_bytes())?;
+        writeln!(out, "{signature}\t{payload}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn body(account_id: &str, sender: u64, seq: u64, at_ms: u128) -> String {
@@ -70,6 +102,9 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.write_bodies {
+        return write_bodies(&args, path);
+    }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency as usize)
         .timeout(Duration::from_secs(10))
@@ -93,8 +128,17 @@ async fn main() -> anyhow::Result<()> {
                     p.mul_f64(worker as f64 / args.concurrency as f64)
                 });
             while Instant::now() < deadline {
+                // Open loop: a request that is already late when its connection becomes
+                // free counts from its scheduled time (see the module doc); one sent on
+                // time counts from when it leaves, so the timer's own lateness (tokio's
+                // timer has millisecond steps) is not blamed on the server.
+                let mut scheduled = None;
                 if let Some(period) = period {
-                    tokio::time::sleep_until(next.into()).await;
+                    if Instant::now() >= next {
+                        scheduled = Some(next);
+                    } else {
+                        tokio::time::sleep_until(next.into()).await;
+                    }
                     next += period;
                 }
                 let n = seq.fetch_add(1, Ordering::Relaxed);
@@ -107,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
                     errors.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                let sent = Instant::now();
+                let sent = scheduled.unwrap_or_else(Instant::now);
                 let result = client
                     .post(&args.url)
                     .header("content-type", "application/json")
@@ -134,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
     println!(
-        "sent={} ok={} errors={} seconds={:.1} throughput={:.0} req/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        "sent={} ok={} errors={} seconds={:.1} throughput={:.0} req/s p50={:.2}ms p90={:.2}ms p99={:.2}ms p99.9={:.2}ms max={:.2}ms",
         all.len() as u64 + errors.load(Ordering::Relaxed),
         all.len(),
         errors.load(Ordering::Relaxed),
@@ -143,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
         percentile(&all, 50.0),
         percentile(&all, 90.0),
         percentile(&all, 99.0),
+        percentile(&all, 99.9),
         percentile(&all, 100.0),
     );
     Ok(())

@@ -27,6 +27,10 @@ pub struct ServeArgs {
 pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let settings = Settings::from_env(&ProcessEnv)?;
+    if let Err(err) = settings.check_for_serve() {
+        eprintln!("error: {err:#}");
+        return Ok(ExitCode::from(crate::EXIT_BAD_INPUT));
+    }
     telemetry::init(settings.debug, settings.log_file.as_deref())?;
     let (profile, source) = studio::load(args.studio.as_deref())?;
     tracing::info!(studio = %profile.name, source = ?source, "studio profile loaded");
@@ -35,9 +39,10 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         ..Overrides::default()
     };
     let app = Arc::new(App::build(&settings, profile, overrides).await?);
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", settings.port))
+    let addr = std::net::SocketAddr::new(settings.server.bind, settings.port);
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on port {}", settings.port))?;
+        .with_context(|| format!("cannot listen on {addr} (INKDESK_BIND, PORT)"))?;
     let running = startup::start(app, listener)?;
     tracing::info!(
         addr = %running.addr,

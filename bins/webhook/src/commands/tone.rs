@@ -242,15 +242,9 @@ async fn pinecone_host(settings: &Settings) -> anyhow::Result<Url> {
     let control = &settings.tone.pinecone_control_url;
     let control = Url::parse(control)
         .with_context(|| format!("PINECONE_CONTROL_URL `{control}` is not a URL"))?;
-    // The lookup has no timeout of its own; start-up must not hang on it.
-    tokio::time::timeout(
-        HOST_LOOKUP_TIMEOUT,
-        PineconeIndex::resolve_host(&control, key, name),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("no answer within {HOST_LOOKUP_TIMEOUT:?}"))
-    .and_then(|found| found.map_err(anyhow::Error::from))
-    .with_context(|| format!("cannot look up the host of Pinecone index {name}"))
+    PineconeIndex::resolve_host(&control, key, name, HOST_LOOKUP_TIMEOUT)
+        .await
+        .with_context(|| format!("cannot look up the host of Pinecone index {name}"))
 }
 
 /// A query-embedding cache in process memory (for `inkdesk chat`).

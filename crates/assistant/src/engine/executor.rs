@@ -136,7 +136,7 @@ fn booking_key(
 fn not_found() -> ToolAnswer {
     ToolAnswer::refused(json!({
         "error": "not_found",
-        "message": "this customer has no upcoming appointment with that id; call find_my_bookings",
+        "message": "this customer has no such upcoming booking",
     }))
 }
 
@@ -193,7 +193,9 @@ impl Engine {
             ToolCommand::ConfirmCancellation(id) => self.confirm_cancel(id, ctx).await,
             ToolCommand::RequestReschedule(args) => self.request_reschedule(args, ctx).await,
             ToolCommand::ConfirmReschedule(id) => self.confirm_reschedule(id, ctx).await,
-            ToolCommand::Handoff { .. } | ToolCommand::SendReply { .. } => Ok(ToolAnswer::refused(
+            ToolCommand::Handoff { .. }
+            | ToolCommand::SendReply { .. }
+            | ToolCommand::NoReply { .. } => Ok(ToolAnswer::refused(
                 json!({"error": "handled by the engine"}),
             )),
         }
@@ -226,12 +228,14 @@ impl Engine {
         Interval::new(midnight(from), midnight(to + Duration::days(1)))
     }
 
-    fn slot_json(&self, slot: &Slot, language: Language) -> Value {
-        json!({
-            "date": slot.date().format("%Y-%m-%d").to_string(),
-            "time": slot.start.format("%H:%M").to_string(),
-            "day": format_date(slot.date(), language),
-        })
+    /// A slot as the model passes it back to `book_appointment` (`YYYY-MM-DD HH:MM`); the
+    /// day's name is in the answer's `formatted` list.
+    fn slot_json(&self, slot: &Slot) -> Value {
+        json!(format!(
+            "{} {}",
+            slot.date().format("%Y-%m-%d"),
+            slot.start.format("%H:%M")
+        ))
     }
 
     fn when(&self, start: DateTime<Utc>, language: Language) -> String {
@@ -270,7 +274,7 @@ impl Engine {
 
     fn slots_answer(&self, slots: &[Slot], ctx: &ToolContext<'_>, key: &str) -> Value {
         json!({
-            key: slots.iter().map(|s| self.slot_json(s, ctx.language)).collect::<Vec<_>>(),
+            key: slots.iter().map(|s| self.slot_json(s)).collect::<Vec<_>>(),
             "formatted": format_slots(slots, ctx.language),
         })
     }
@@ -551,13 +555,43 @@ impl Engine {
         Ok(())
     }
 
+    /// The booking a change is about: the one named (when it is this customer's), or the
+    /// customer's only upcoming booking when none is named.
+    async fn target_booking(
+        &self,
+        id: Option<&EventId>,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Result<Booking, ToolAnswer>, ToolFailure> {
+        if let Some(id) = id {
+            return Ok(self.owned_booking(id, ctx).await?.ok_or_else(not_found));
+        }
+        let mut upcoming: Vec<Booking> = self
+            .calendar
+            .upcoming_for(ctx.conversation, ctx.now)
+            .await
+            .map_err(ToolFailure::Calendar)?
+            .into_iter()
+            .filter(|b| &b.conversation == ctx.conversation)
+            .collect();
+        Ok(match upcoming.len() {
+            0 => Err(not_found()),
+            1 => Ok(upcoming.remove(0)),
+            _ => Err(ToolAnswer::refused(json!({
+                "error": "several_bookings",
+                "bookings": upcoming.iter().map(|b| self.booking_json(b, ctx.language)).collect::<Vec<_>>(),
+                "message": "ask which one, then pass its booking_id",
+            }))),
+        })
+    }
+
     async fn request_cancel(
         &self,
-        id: EventId,
+        id: Option<EventId>,
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
-        let Some(booking) = self.owned_booking(&id, ctx).await? else {
-            return Ok(not_found());
+        let booking = match self.target_booking(id.as_ref(), ctx).await? {
+            Ok(b) => b,
+            Err(answer) => return Ok(answer),
         };
         self.remember(
             PendingChange::Cancel {
@@ -571,7 +605,7 @@ impl Engine {
             content: json!({
                 "waiting_for_confirmation": "cancel",
                 "booking": self.booking_json(&booking, ctx.language),
-                "next": "ask the customer to confirm cancelling exactly this appointment; nothing is cancelled yet",
+                "next": "ask the customer to confirm; nothing is cancelled yet",
             }),
             ok: true,
             asked_confirmation: true,
@@ -633,8 +667,9 @@ impl Engine {
         args: RescheduleArgs,
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
-        let Some(booking) = self.owned_booking(&args.booking, ctx).await? else {
-            return Ok(not_found());
+        let booking = match self.target_booking(args.booking.as_ref(), ctx).await? {
+            Ok(b) => b,
+            Err(answer) => return Ok(answer),
         };
         let start = match self.resolve_start(args.date, args.time, "new_time") {
             Ok(s) => s,
@@ -676,7 +711,7 @@ impl Engine {
                 "waiting_for_confirmation": "reschedule",
                 "booking": self.booking_json(&booking, ctx.language),
                 "new_when": self.when(start, ctx.language),
-                "next": "ask the customer to confirm moving exactly this appointment; nothing is changed yet",
+                "next": "ask the customer to confirm; nothing is moved yet",
             }),
             ok: true,
             asked_confirmation: true,

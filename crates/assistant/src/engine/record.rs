@@ -57,6 +57,29 @@ pub struct ToolRecord {
     pub latency: Duration,
 }
 
+impl ToolRecord {
+    /// What a successful call did to the calendar: `created`, `rescheduled` or
+    /// `cancelled` (for metrics); `None` for every other call.
+    pub fn booking_effect(&self) -> Option<&'static str> {
+        if !self.ok {
+            return None;
+        }
+        match self.name.as_str() {
+            crate::tools::schema::BOOK_APPOINTMENT => Some("created"),
+            crate::tools::schema::CHANGE_BOOKING => {
+                let args: serde_json::Value =
+                    serde_json::from_str(&self.arguments).unwrap_or_default();
+                match (args["action"].as_str(), args["step"].as_str()) {
+                    (Some("move"), Some("confirm")) => Some("rescheduled"),
+                    (Some("cancel"), Some("confirm")) => Some("cancelled"),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One tone example shown to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToneHitRecord {
@@ -88,6 +111,8 @@ pub enum ToneRecord {
 pub enum TurnOutcomeKind {
     /// The model's reply was produced.
     Replied,
+    /// The model decided the customer's new messages need no answer: nothing is sent.
+    NoReply,
     /// The conversation was handed to a person (with the fixed text).
     HandedOff {
         /// Why.
@@ -120,7 +145,9 @@ pub struct TurnRecord {
     pub outcome: TurnOutcomeKind,
     /// For failures: the error chain, for operators (never sent to the customer).
     pub failure: Option<String>,
-    /// Tone examples shown to the model (ids and scores).
+    /// Tone examples shown to the model (ids and scores). Absent in records written before
+    /// tone retrieval existed.
+    #[serde(default)]
     pub tone: ToneRecord,
     /// Wall time of the whole turn.
     pub latency: Duration,

@@ -80,6 +80,7 @@ impl TurnOutcome {
 
 enum Ending {
     Reply { text: String, intents: Vec<Intent> },
+    NoReply { intents: Vec<Intent> },
     Handoff(HandoffRequest),
     Failed(String),
 }
@@ -94,7 +95,7 @@ impl Engine {
     /// Runs one turn for `input` at `now`, with calendar changes going through `ledger`
     /// (performed once, answered from the journal when a resumed turn asks again). Never
     /// fails: an unexpected failure ends the turn with the localised apology and a
-    /// handoff, its cause kept in the record. A [`Fenced`] ledger also ends it that way;
+    /// handoff, its cause kept in the record. A [`Fenced`](super::Fenced) ledger also ends it that way;
     /// the runner, which owns the ledger, knows not to send anything then.
     pub async fn respond_with(
         &self,
@@ -170,6 +171,15 @@ impl Engine {
                 };
                 record.outcome = TurnOutcomeKind::Replied;
                 (Some(text), None)
+            }
+            Ending::NoReply { intents } => {
+                record.intents = if intents.is_empty() {
+                    intents_from_tools(&record.tools)
+                } else {
+                    answering_order(&intents)
+                };
+                record.outcome = TurnOutcomeKind::NoReply;
+                (None, None)
             }
             Ending::Handoff(request) => {
                 let text = match request.reason {
@@ -382,12 +392,26 @@ impl Engine {
 
             messages.push(response.to_message());
             let alone = response.tool_calls.len() == 1;
+            let studio_spoke = input
+                .history
+                .iter()
+                .any(|h| matches!(h.speaker, Speaker::Assistant | Speaker::Staff));
             let mut reply = None;
             let mut handoff = None;
             for call in &response.tool_calls {
                 let started = tokio::time::Instant::now();
                 let (content, ok) = match self
-                    .handle_call(call, alone, &arg_ctx, &tool_ctx, &mut reply, &mut handoff)
+                    .handle_call(
+                        call,
+                        CallSituation {
+                            alone,
+                            studio_spoke,
+                        },
+                        &arg_ctx,
+                        &tool_ctx,
+                        &mut reply,
+                        &mut handoff,
+                    )
                     .await
                 {
                     Ok(answer) => {
@@ -410,8 +434,10 @@ impl Engine {
             if let Some(request) = handoff {
                 return Ending::Handoff(request);
             }
-            if let Some((text, intents)) = reply {
-                return Ending::Reply { text, intents };
+            match reply {
+                Some(Reply::Text(text, intents)) => return Ending::Reply { text, intents },
+                Some(Reply::Nothing(intents)) => return Ending::NoReply { intents },
+                None => {}
             }
             rounds += 1;
             record.rounds = rounds;
@@ -427,12 +453,13 @@ impl Engine {
     async fn handle_call(
         &self,
         call: &ToolCall,
-        alone: bool,
+        situation: CallSituation,
         arg_ctx: &ArgContext<'_>,
         tool_ctx: &ToolContext<'_>,
-        reply: &mut Option<(String, Vec<Intent>)>,
+        reply: &mut Option<Reply>,
         handoff: &mut Option<HandoffRequest>,
     ) -> Result<ToolAnswer, String> {
+        let alone = situation.alone;
         let arguments = match &call.arguments {
             Ok(v) => v,
             Err(bad) => {
@@ -469,9 +496,32 @@ impl Engine {
                         asked_confirmation: false,
                     });
                 }
-                *reply = Some((text, intents));
+                *reply = Some(Reply::Text(text, intents));
                 Ok(ToolAnswer {
                     content: json!({"sent": true}),
+                    ok: true,
+                    asked_confirmation: false,
+                })
+            }
+            ToolCommand::NoReply { intents } => {
+                if !alone {
+                    return Ok(ToolAnswer {
+                        content: json!({"error": "call send_reply alone, after reading the other tools' results"}),
+                        ok: false,
+                        asked_confirmation: false,
+                    });
+                }
+                if !situation.studio_spoke {
+                    // A conversation's first messages always get an answer.
+                    return Ok(ToolAnswer {
+                        content: json!({"error": "the studio has not answered this customer yet: send a reply"}),
+                        ok: false,
+                        asked_confirmation: false,
+                    });
+                }
+                *reply = Some(Reply::Nothing(intents));
+                Ok(ToolAnswer {
+                    content: json!({"sent": false}),
                     ok: true,
                     asked_confirmation: false,
                 })
@@ -493,6 +543,23 @@ impl Engine {
                 .map_err(|e| error_chain(&e)),
         }
     }
+}
+
+/// How a turn's reply tool ended it.
+enum Reply {
+    /// Send this text; these intents.
+    Text(String, Vec<Intent>),
+    /// Send nothing; these intents.
+    Nothing(Vec<Intent>),
+}
+
+/// What a tool call's handling needs to know about the round it came in.
+#[derive(Clone, Copy)]
+struct CallSituation {
+    /// The only tool call of its round.
+    alone: bool,
+    /// The history has a message from the studio (bot or person).
+    studio_spoke: bool,
 }
 
 fn call_record(response: &ChatResponse, latency: std::time::Duration) -> ModelCallRecord {
@@ -525,7 +592,7 @@ fn tool_record(
 fn intents_from_tools(tools: &[ToolRecord]) -> Vec<Intent> {
     let found: Vec<Intent> = tools
         .iter()
-        .filter_map(|t| Intent::from_tool(&t.name))
+        .filter_map(|t| Intent::from_tool_call(&t.name, &t.arguments))
         .collect();
     if found.is_empty() {
         vec![Intent::Other]

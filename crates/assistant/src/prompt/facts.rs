@@ -43,7 +43,7 @@ pub struct StudioView {
 pub struct GuideLine {
     /// The kind of request.
     pub label: String,
-    /// `40 / 45 €` or `180 €`.
+    /// `40/45 €` or `180 €`.
     pub price: String,
 }
 
@@ -70,12 +70,13 @@ impl StudioFacts {
                     Language::El => &item.label_el,
                     Language::En => &item.label_en,
                 };
+                // `40/45 €`: the symbol once, so the guide stays short in every request.
                 let price = match item.high {
-                    Some(high) => format!(
-                        "{} / {}",
-                        locale::amount_text(language, item.low, symbol),
-                        locale::amount_text(language, high, symbol)
-                    ),
+                    Some(high) => {
+                        let high = locale::amount_text(language, high, symbol);
+                        let low = locale::amount_text(language, item.low, "");
+                        format!("{}/{high}", low.trim_end())
+                    }
                     None => locale::amount_text(language, item.low, symbol),
                 };
                 GuideLine {

@@ -21,8 +21,13 @@ fn turn(language: Language, clear: bool, pending: Option<&str>) -> TurnContext {
 }
 
 #[test]
-fn greek_system_prompt_of_the_example_studio() {
-    insta::assert_snapshot!("system_el", prompts_for(Language::El).system());
+fn greek_studios_get_the_same_english_instructions() {
+    // Instructions are English for every studio (fewer tokens); replies follow the
+    // customer's language, named in the turn note.
+    assert_eq!(
+        prompts_for(Language::El).system(),
+        prompts_for(Language::En).system()
+    );
 }
 
 #[test]
@@ -37,15 +42,16 @@ fn system_prompt_shows_the_studio_facts_from_the_profile() {
     for expected in [
         "Panda Ink Tattoo",
         "Αιόλου 42, Αθήνα 105 51",
-        "Δευτέρα–Σάββατο: 11:00–20:00",
-        "Κυριακή: κλειστά",
-        "30%",
-        "18 ετών",
-        "Μεσαίο με σκίαση: 90 € / 95 €",
-        "Μεγάλο freehand: 180 €",
+        "Monday–Saturday: 11:00–20:00",
+        "Sunday: closed",
+        "Deposit 30%",
+        "Age 18+",
+        "Medium with shading 90/95 €",
+        "Large freehand 180 €",
         "❤️🐼",
-        "3 ώρες",
-        "60 ημέρες",
+        "Notice 3 hours",
+        "up to 60 days",
+        "no reminders",
     ] {
         assert!(system.contains(expected), "missing {expected:?}");
     }
@@ -88,10 +94,8 @@ fn turn_context_gives_today_in_the_studio_zone() {
         ..turn(Language::El, true, None)
     };
     let tail = prompts.turn_context(&late).unwrap();
-    assert!(
-        tail.contains("Πέμπτη, 19 Νοεμβρίου 2026 (2026-11-19)"),
-        "{tail}"
-    );
+    assert!(tail.contains("Thursday 2026-11-19"), "{tail}");
+    assert!(tail.contains("Reply in Greek"), "{tail}");
     assert!(tail.contains("01:30"), "{tail}");
 }
 
@@ -121,10 +125,7 @@ fn vision_prompt_names_every_style_class() {
     insta::assert_snapshot!("vision_el", prompts.vision(Language::El));
     assert!(prompts.vision(Language::En).contains("in English"));
     for style in crate::tools::schema::STYLES {
-        assert!(
-            prompts.vision(Language::El).contains(&format!("`{style}`")),
-            "{style}"
-        );
+        assert!(prompts.vision(Language::El).contains(style), "{style}");
     }
 }
 

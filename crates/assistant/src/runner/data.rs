@@ -54,3 +54,42 @@ impl TurnData {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_older_trace_without_tone_reads_back() {
+        let stored = serde_json::json!({"trace": {
+            "turn": "t1", "conversation": "5552001", "intents": ["pricing_without_image"],
+            "tools": [{"name": "quote_price", "arguments": "{}", "result": "150 €", "ok": true,
+                       "latency": {"secs": 0, "nanos": 2000000}}],
+            "model_calls": [{"kind": "reply", "model": "gpt-4o", "prompt_tokens": 3600,
+                             "cached_tokens": 3456, "completion_tokens": 40,
+                             "latency": {"secs": 1, "nanos": 200000000}, "ok": true}],
+            "rounds": 1, "outcome": {"kind": "replied"}, "failure": null,
+            "latency": {"secs": 1, "nanos": 300000000}
+        }});
+        let Some(TurnData::Trace(record)) = TurnData::of(Some(&stored)) else {
+            panic!("{:?}", serde_json::from_value::<TurnData>(stored));
+        };
+        assert_eq!(record.model_calls[0].prompt_tokens, 3600);
+        // Written and read by the same code.
+        let again = TurnData::Trace(record.clone()).to_value();
+        assert_eq!(TurnData::of(Some(&again)), Some(TurnData::Trace(record)));
+    }
+
+    #[test]
+    fn handoff_and_image_analysis_keep_their_stored_shape() {
+        let handoff = TurnData::Handoff {
+            reason: "Complaint".into(),
+            note: None,
+        };
+        assert_eq!(
+            handoff.to_value(),
+            serde_json::json!({"handoff": {"reason": "Complaint", "note": null}})
+        );
+    }
+}

@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 use inkdesk_store::{PendingMessage, Role, Turn};
 
 use super::data::TurnData;
-use crate::history::{HistoryEntry, Speaker};
-use crate::message::{AttachmentKind, CustomerMessage, ImageAnalysis, Measurements, image_ref};
+use crate::history::{HistoryEntry, Speaker, window_start};
+use crate::message::{
+    AttachmentKind, CustomerMessage, ImageAnalysis, Measurements, combine, image_ref,
+};
 
 /// The queued messages one turn answers: the oldest first, at most `max_messages` and at
 /// most `max_images` images (always at least one message, so a single large message
@@ -49,21 +51,38 @@ pub fn select_bounded(
 
 /// Earlier turns for the model (without the messages still queued) and the measurements
 /// of images analysed before.
+///
+/// A customer's message is shown as the engine showed it when it was new: with its images
+/// as their references and measurements (so a later "and with colour?" can still be
+/// priced), not as its bare text. The window holds at most `limit` entries and slides by
+/// half of it at a time ([`window_start`]), so the provider's cached prefix survives for
+/// several turns of a long conversation.
 pub fn history_of(
     turns: &[Turn],
     queued: &HashSet<&str>,
     limit: usize,
 ) -> (Vec<HistoryEntry>, HashMap<String, Measurements>) {
     let mut known = HashMap::new();
-    let mut history = Vec::new();
+    let mut analyses: HashMap<(String, usize), ImageAnalysis> = HashMap::new();
     for turn in turns {
         if let Some(TurnData::ImageAnalysis {
             mid,
             index,
-            analysis: ImageAnalysis::Measured(m),
+            analysis,
         }) = TurnData::of(turn.data.as_ref())
         {
-            known.insert(image_ref(&mid, index), m);
+            if let ImageAnalysis::Measured(m) = &analysis {
+                known.insert(image_ref(&mid, index), m.clone());
+            }
+            analyses.insert((mid, index), analysis);
+        }
+    }
+    let mut history = Vec::new();
+    for turn in turns {
+        if matches!(
+            TurnData::of(turn.data.as_ref()),
+            Some(TurnData::ImageAnalysis { .. })
+        ) {
             continue;
         }
         if turn
@@ -74,7 +93,7 @@ pub fn history_of(
             continue;
         }
         let entry = match turn.role {
-            Role::Customer => HistoryEntry::customer(turn.text.clone(), turn.at),
+            Role::Customer => HistoryEntry::customer(customer_text(turn, &analyses), turn.at),
             Role::Assistant => HistoryEntry::assistant(turn.text.clone(), turn.at),
             Role::Staff => HistoryEntry {
                 speaker: Speaker::Staff,
@@ -85,8 +104,31 @@ pub fn history_of(
         };
         history.push(entry);
     }
-    let skip = history.len().saturating_sub(limit);
-    (history.split_off(skip), known)
+    let start = window_start(history.len(), limit, limit / 2);
+    (history.split_off(start), known)
+}
+
+/// A customer turn as the model saw it: the stored message combined with its images'
+/// analyses, or the bare text when the turn holds no message.
+fn customer_text(turn: &Turn, analyses: &HashMap<(String, usize), ImageAnalysis>) -> String {
+    let Some(mut message) = turn
+        .data
+        .clone()
+        .and_then(|d| serde_json::from_value::<CustomerMessage>(d).ok())
+    else {
+        return turn.text.clone();
+    };
+    for (index, attachment) in message.attachments.iter_mut().enumerate() {
+        if attachment.analysis.is_none() {
+            attachment.analysis = analyses.get(&(message.mid.clone(), index)).cloned();
+        }
+    }
+    let combined = combine(std::slice::from_ref(&message)).text;
+    if combined.is_empty() {
+        turn.text.clone()
+    } else {
+        combined
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +173,70 @@ mod tests {
         // One message over the bound on its own is still taken (and nothing after it).
         let queued = vec![pending("big", 6), pending("next", 0)];
         assert_eq!(select_bounded(&queued, 20, 4).1, ["big"]);
+    }
+
+    fn logged(role: Role, text: &str, mid: Option<&str>, data: Option<serde_json::Value>) -> Turn {
+        Turn {
+            role,
+            text: text.to_owned(),
+            message_id: mid.map(str::to_owned),
+            at: Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap(),
+            data,
+        }
+    }
+
+    #[test]
+    fn a_photo_stays_in_the_history_as_its_reference_and_measurements() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+        let photo = CustomerMessage::image("m1", at, "https://cdn.example/rose.jpg");
+        let measured = Measurements {
+            description: "rose".to_owned(),
+            height_cm: rust_decimal::Decimal::from(7),
+            width_cm: rust_decimal::Decimal::from(7),
+            ink_coverage: rust_decimal::Decimal::new(3, 1),
+            style: "light_shading".to_owned(),
+        };
+        let turns = vec![
+            logged(
+                Role::Customer,
+                "",
+                Some("m1"),
+                Some(serde_json::to_value(&photo).unwrap()),
+            ),
+            logged(
+                Role::Tool,
+                "",
+                None,
+                Some(
+                    TurnData::ImageAnalysis {
+                        mid: "m1".to_owned(),
+                        index: 0,
+                        analysis: ImageAnalysis::Measured(measured.clone()),
+                    }
+                    .to_value(),
+                ),
+            ),
+            logged(Role::Assistant, "60 € or 65 € ❤️🐼", None, None),
+        ];
+        let (history, known) = history_of(&turns, &HashSet::new(), 20);
+        let reference = image_ref("m1", 0);
+        assert_eq!(history.len(), 2);
+        assert!(history[0].text.contains(&reference), "{}", history[0].text);
+        assert!(history[0].text.contains("7 × 7 cm"), "{}", history[0].text);
+        assert_eq!(known.get(&reference), Some(&measured));
+    }
+
+    #[test]
+    fn the_history_window_slides_in_blocks() {
+        let turns: Vec<Turn> = (0..25)
+            .map(|i| logged(Role::Customer, &format!("line {i}"), None, None))
+            .collect();
+        let (history, _) = history_of(&turns, &HashSet::new(), 20);
+        // 25 entries, limit 20, block 10: the oldest 10 went at once.
+        assert_eq!(history.len(), 15);
+        assert_eq!(history[0].text, "line 10");
+        let (history, _) = history_of(&turns[..30.min(turns.len())], &HashSet::new(), 20);
+        assert_eq!(history[0].text, "line 10");
     }
 
     #[test]

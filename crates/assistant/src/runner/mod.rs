@@ -450,6 +450,12 @@ impl TurnRun<'_> {
             return Ok(RunOutcome::Recorded);
         };
 
+        if stored.is_none() && self.bounded().0.is_empty() {
+            // Nothing the engine can read (undecodable entries only): handled, unanswered.
+            let (_, handled) = self.bounded();
+            ports.inbox.ack(self.claim, &handled).await?;
+            return Ok(RunOutcome::NoReply);
+        }
         let journal = match stored {
             Some(journal) if journal.plan.is_some() => {
                 tracing::info!(%conversation, turn = %journal.turn.0, "resuming a decided turn");
@@ -553,10 +559,15 @@ impl TurnRun<'_> {
         )
     }
 
-    /// The newest customer message among those queued, if any.
+    /// The newest customer message among those queued, if any. A reaction is not a
+    /// message: it does not open Meta's window (the cautious reading of the policy).
     fn newest_customer_message(&self) -> Option<DateTime<Utc>> {
         let (messages, _) = self.bounded();
-        messages.iter().map(|m| m.sent_at).max()
+        messages
+            .iter()
+            .filter(|m| m.reaction.is_none())
+            .map(|m| m.sent_at)
+            .max()
     }
 
     fn window_open(&self) -> bool {
@@ -800,6 +811,23 @@ impl TurnRun<'_> {
                 .await?;
             }
             let sent = plan.sent_text();
+            if sent.is_empty()
+                && plan.handoff.is_none()
+                && let Some(record) = plan.record.clone()
+            {
+                // A turn that chose to send nothing still leaves its trace.
+                let data = TurnData::Trace(record);
+                append(
+                    ports,
+                    conversation,
+                    Role::Tool,
+                    "no reply needed",
+                    None,
+                    now,
+                    &data,
+                )
+                .await?;
+            }
             if !sent.is_empty() {
                 let record = plan.record.clone().map(TurnData::Trace);
                 let turn = Turn {

@@ -3,8 +3,9 @@
 //! - A studio echo (a message the studio account sent) whose id is not in the outbox was
 //!   typed by a person in the Instagram app: mute the bot for the profile's takeover time.
 //! - A ❤ reaction by the studio account on a customer's message: mute likewise.
-//! - A reaction by the customer on one of our messages: customer input (it may confirm a
-//!   pending cancel/reschedule), queued like a message so a turn answers it.
+//! - A reaction by the customer: recorded like a message, but it starts a turn only when it
+//!   is the ❤ on the question of a pending cancel/reschedule ([`reaction_starts_turn`]) —
+//!   that ❤ means yes. Any other reaction needs no answer and never costs a model call.
 //!
 //! [`customer_message`] converts a parsed webhook event into the engine's
 //! [`CustomerMessage`] (serialisable, so the inbox can store it as it is).
@@ -15,6 +16,9 @@ use inkdesk_messaging::inbound::{
     AttachmentKind as WireKind, EventKind, MessageContext, ReactionAction, ReplyTo,
 };
 
+use chrono::{DateTime, Utc};
+
+use crate::confirm::PendingConfirmation;
 use crate::message::{AttachmentInfo, AttachmentKind, CustomerMessage, ReactionInfo, ReplyContext};
 
 /// Why the bot goes silent.
@@ -67,10 +71,7 @@ pub fn decide(
                 return EventDecision::Ignore;
             }
             let heart = reaction.reaction.as_deref() == Some("love")
-                || reaction
-                    .emoji
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with('❤') || e.starts_with('♥'));
+                || reaction.emoji.as_deref().is_some_and(is_heart);
             if event.is_from_studio() {
                 return if heart {
                     mute(MuteCause::StudioReaction)
@@ -100,6 +101,28 @@ pub fn decide(
             EventDecision::Customer(Box::new(m))
         }),
     }
+}
+
+/// Whether `emoji` is a heart (❤, ❤️, ♥).
+pub fn is_heart(emoji: &str) -> bool {
+    emoji.starts_with('❤') || emoji.starts_with('♥')
+}
+
+/// Whether a customer's message needs a turn of the assistant. Everything does except a
+/// reaction, which needs one only when it is a ❤ on a message that asked the still-pending
+/// cancel/reschedule question (`pending`, not expired at `now`): that ❤ is the customer's
+/// yes. The reaction is recorded either way.
+pub fn reaction_starts_turn(
+    message: &CustomerMessage,
+    pending: Option<&PendingConfirmation>,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(reaction) = &message.reaction else {
+        return true;
+    };
+    is_heart(&reaction.emoji)
+        && pending
+            .is_some_and(|p| p.expires_at > now && p.question_mids.contains(&reaction.target_mid))
 }
 
 /// The engine's view of a customer's message event (text, attachments, quick reply,

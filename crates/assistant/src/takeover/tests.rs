@@ -148,3 +148,52 @@ fn customer_messages_keep_text_attachments_and_reply_context() {
     assert_eq!(m.attachments[0].url.as_deref(), Some("https://cdn/a.jpg"));
     assert!(customer_message(&echo("x")).is_none());
 }
+
+#[test]
+fn only_a_heart_on_the_pending_question_makes_a_reaction_start_a_turn() {
+    use crate::confirm::{PendingChange, PendingConfirmation, TurnId};
+    let profile = StudioProfile::example();
+    let now = Utc.with_ymd_and_hms(2026, 11, 18, 9, 0, 0).unwrap();
+    let pending = PendingConfirmation {
+        change: PendingChange::Cancel {
+            booking: inkdesk_domain::EventId::parse("abc123def4").unwrap(),
+            starts_at: now + chrono::Duration::days(2),
+        },
+        requested_in: TurnId("t1".to_owned()),
+        requested_at: now - chrono::Duration::minutes(5),
+        expires_at: now + chrono::Duration::hours(1),
+        question_mids: vec!["m-target".to_owned()],
+    };
+    let reaction_of = |emoji: &str| {
+        let EventDecision::Customer(message) = decide(
+            &reaction(false, emoji, ReactionAction::React),
+            &profile,
+            |_| false,
+            None,
+        ) else {
+            panic!("not customer input");
+        };
+        *message
+    };
+    let heart = reaction_of("❤");
+    assert!(reaction_starts_turn(&heart, Some(&pending), now));
+    // No question pending, or an expired one: recorded, no turn.
+    assert!(!reaction_starts_turn(&heart, None, now));
+    assert!(!reaction_starts_turn(
+        &heart,
+        Some(&pending),
+        now + chrono::Duration::hours(2)
+    ));
+    // A heart on another message, or another emoji on the question: no turn.
+    let mut elsewhere = heart.clone();
+    elsewhere.reaction.as_mut().unwrap().target_mid = "m-other".to_owned();
+    assert!(!reaction_starts_turn(&elsewhere, Some(&pending), now));
+    assert!(!reaction_starts_turn(
+        &reaction_of("😂"),
+        Some(&pending),
+        now
+    ));
+    // Anything that is not a reaction always gets its turn.
+    let text = CustomerMessage::text("m1", now, "ευχαριστώ");
+    assert!(reaction_starts_turn(&text, None, now));
+}

@@ -75,7 +75,7 @@ pub fn price_pieces(
             "price_slightly_larger": quote.high(),
             "currency": currency_symbol,
             "appointment_minutes": quote.duration_minutes(),
-            "say": "state both amounts exactly; no other numbers, no explanation",
+            "say": "both amounts, exactly",
         })
     } else {
         json!({
@@ -83,7 +83,7 @@ pub fn price_pieces(
             "total": quote.total(),
             "currency": currency_symbol,
             "appointment_minutes": quote.duration_minutes(),
-            "say": "state only this total, exactly; no per-piece prices, no explanation",
+            "say": "only this total, exactly",
         })
     };
     Ok(PricedQuote { quote, result })

@@ -252,9 +252,15 @@ struct CachedToken {
     expires_at: DateTime<Utc>,
 }
 
+/// Largest token endpoint answer read (a token reply is well under 4 KiB).
+const MAX_TOKEN_REPLY_BYTES: usize = 64 * 1024;
+
 /// Hands out access tokens, refreshing them once under concurrency.
 pub(crate) struct TokenSource {
     http: reqwest::Client,
+    /// Bound on one token exchange, which runs while holding the cache's lock: every
+    /// caller waiting for a token waits at most this long for a hung token endpoint.
+    timeout: std::time::Duration,
     credentials: Credentials,
     clock: Arc<dyn Clock>,
     cached: Mutex<Option<CachedToken>>,
@@ -263,11 +269,13 @@ pub(crate) struct TokenSource {
 impl TokenSource {
     pub(crate) fn new(
         http: reqwest::Client,
+        timeout: std::time::Duration,
         credentials: Credentials,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             http,
+            timeout,
             credentials,
             clock,
             cached: Mutex::new(None),
@@ -351,11 +359,14 @@ impl TokenSource {
             .http
             .post(self.credentials.token_uri().clone())
             .form(&form)
+            .timeout(self.timeout)
             .send()
             .await
-            .map_err(CalendarError::unavailable)?;
+            .map_err(|e| CalendarError::unavailable(e.without_url()))?;
         let status = reply.status();
-        let body = reply.bytes().await.map_err(CalendarError::unavailable)?;
+        let body = inkdesk_http::read_body(reply, MAX_TOKEN_REPLY_BYTES)
+            .await
+            .map_err(CalendarError::unavailable)?;
         if status.is_success() {
             let token: TokenReply =
                 serde_json::from_slice(&body).map_err(CalendarError::unavailable)?;

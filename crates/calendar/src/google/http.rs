@@ -4,7 +4,8 @@
 //! 403 with reason `rateLimitExceeded` / `userRateLimitExceeded`, 5xx, timeouts and
 //! connection failures. A 401 drops the cached token and repeats the request once with a
 //! fresh one. Other 4xx are not retried. 404, 409 and 410 are handed back to the caller,
-//! which knows what they mean for its operation.
+//! which knows what they mean for its operation. Answers over 16 MiB are refused
+//! unread (not retried).
 
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ use url::Url;
 use super::GoogleCalendar;
 use super::wire::ErrorBody;
 use crate::port::CalendarError;
+
+/// Largest API answer read: a page of 250 events is well under 1 MiB.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A response the caller interprets: 2xx, 404, 409 or 410.
 pub(super) struct Reply {
@@ -140,8 +144,11 @@ impl GoogleCalendar {
             };
             let status = response.status();
             let wait = retry_after(response.headers(), self.clock.now());
-            let body = match response.bytes().await {
+            let body = match inkdesk_http::read_body(response, MAX_RESPONSE_BYTES).await {
                 Ok(body) => body,
+                Err(e @ inkdesk_http::BodyError::TooLarge { .. }) => {
+                    return Err(Failure::fatal(CalendarError::unavailable(e)));
+                }
                 Err(e) => return Err(Failure::transient(CalendarError::unavailable(e), None)),
             };
             if status.is_success()

@@ -40,8 +40,8 @@ pub use auth::{CALENDAR_SCOPE, Credentials, CredentialsError, DEFAULT_TOKEN_URI}
 use crate::event_text::{event_description, event_title};
 use crate::interval::{BusyInterval, Interval};
 use crate::port::{
-    Booking, Calendar, CalendarError, NewBooking, check_bookable, recheck_window, same_request,
-    slot_taken,
+    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, check_bookable, recheck_window,
+    same_request, slot_taken,
 };
 use auth::TokenSource;
 use wire::{Event, EventList, EventTime, ExtendedProperties, MovedEvent, NewEvent};
@@ -154,10 +154,16 @@ impl GoogleCalendar {
     ) -> Result<Self, CalendarError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            .timeout(config.request_timeout)
             .build()
             .map_err(CalendarError::unavailable)?;
         Ok(Self {
-            auth: TokenSource::new(http.clone(), credentials, Arc::clone(&clock)),
+            auth: TokenSource::new(
+                http.clone(),
+                config.request_timeout,
+                credentials,
+                Arc::clone(&clock),
+            ),
             http,
             config,
             profile,
@@ -532,5 +538,65 @@ impl Calendar for GoogleCalendar {
             .iter()
             .filter_map(|e| to_booking(e, &self.profile))
             .collect())
+    }
+    async fn forget_customer(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<ForgottenBooking>, CalendarError> {
+        let _guard = self.write.lock().await;
+        // Every live event the conversation owns, past ones included (no timeMin).
+        let params = [(
+            "privateExtendedProperty",
+            format!("{OWNER_PROPERTY}={conversation}"),
+        )];
+        let events = self.list(&params, usize::MAX, |_| true).await?;
+        let mut forgotten = Vec::new();
+        for event in &events {
+            let Some(booking) = to_booking(event, &self.profile) else {
+                continue;
+            };
+            if &booking.conversation != conversation {
+                continue;
+            }
+            // Every personal property is written empty (whether Google merges or replaces
+            // the map, none survives); length and price stay for the studio's books.
+            let mut private = Self::properties(&booking).private;
+            for key in [
+                OWNER_PROPERTY,
+                CUSTOMER_PROPERTY,
+                PHONE_PROPERTY,
+                DESIGN_PROPERTY,
+            ] {
+                private.insert(key.to_owned(), String::new());
+            }
+            let body = serde_json::json!({
+                "summary": crate::event_text::forgotten_title(self.profile.language),
+                "description": crate::event_text::forgotten_description(self.profile.language),
+                "extendedProperties": {"private": private},
+            });
+            let reply = self
+                .send(
+                    Method::PATCH,
+                    self.events_url(Some(&booking.id))?,
+                    Some(body),
+                )
+                .await?;
+            match reply.status {
+                // Deleted meanwhile: nothing of it is left to forget.
+                StatusCode::NOT_FOUND | StatusCode::GONE => continue,
+                status if status.is_success() => forgotten.push(ForgottenBooking {
+                    id: booking.id.clone(),
+                    start: booking.start,
+                    end: booking.end,
+                }),
+                status => {
+                    return Err(CalendarError::Unavailable(
+                        format!("clearing the event's personal data answered HTTP {status}").into(),
+                    ));
+                }
+            }
+        }
+        forgotten.sort_by_key(|f| f.start);
+        Ok(forgotten)
     }
 }

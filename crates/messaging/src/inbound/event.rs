@@ -29,8 +29,9 @@ impl InboundEvent {
     }
 
     /// True when the studio account caused the event (an echo, a studio reaction, …).
+    /// An echo always is, whichever way round its sender and recipient are written.
     pub fn is_from_studio(&self) -> bool {
-        self.sender_id != self.conversation.as_str()
+        matches!(self.kind, EventKind::Echo(_)) || self.sender_id != self.conversation.as_str()
     }
 
     /// The id of the message this event *is* (not the one it points at), when it has one.
@@ -44,6 +45,7 @@ impl InboundEvent {
             EventKind::Reaction(_)
             | EventKind::Seen(_)
             | EventKind::Deleted(_)
+            | EventKind::Edited(_)
             | EventKind::Referral(_)
             | EventKind::Unknown(_) => None,
         }
@@ -68,6 +70,8 @@ impl InboundEvent {
             }
             EventKind::Seen(s) => format!("seen:{who}:{}:{ms}", s.mid.as_deref().unwrap_or("")),
             EventKind::Deleted(d) => format!("deleted:{}", d.mid),
+            // Each edit has its own number; a redelivery repeats it.
+            EventKind::Edited(e) => format!("edited:{}:{}:{ms}", e.mid, e.num_edit.unwrap_or(0)),
             EventKind::Referral(_) => format!("referral:{who}:{ms}"),
             EventKind::Postback(_) => format!("postback:{who}:{ms}"),
             EventKind::Unknown(u) => format!("unknown:{}:{who}:{ms}", u.kind),
@@ -100,6 +104,8 @@ pub enum EventKind {
     Seen(Seen),
     /// The sender deleted (unsent) a message.
     Deleted(Deleted),
+    /// The sender changed the text of an earlier message (webhook field `message_edit`).
+    Edited(Edited),
     /// The customer arrived from an ad, a link or another referral source without a message.
     Referral(Referral),
     /// An event kind we do not know. Logged and kept so nothing is silently lost.
@@ -256,6 +262,17 @@ pub struct Seen {
 pub struct Deleted {
     /// The message that was deleted.
     pub mid: String,
+}
+
+/// An edited message: `text` replaces the message's earlier text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    /// The message that was edited.
+    pub mid: String,
+    /// Its new text, in full.
+    pub text: String,
+    /// How many times it has been edited so far, when Meta says.
+    pub num_edit: Option<u32>,
 }
 
 /// Where a customer came from (ad, `ig.me` link, …).

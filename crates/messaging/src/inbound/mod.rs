@@ -8,7 +8,7 @@ mod parse;
 mod wire;
 
 pub use event::{
-    Attachment, AttachmentKind, AttachmentMessage, Deleted, Echo, EventKind, InboundEvent,
+    Attachment, AttachmentKind, AttachmentMessage, Deleted, Echo, Edited, EventKind, InboundEvent,
     MessageContext, Postback, QuickReply, Reaction, ReactionAction, Referral, ReplyTo, Seen,
     TextMessage, Unknown,
 };

@@ -6,12 +6,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::event::{
-    Attachment, AttachmentKind, AttachmentMessage, Deleted, Echo, EventKind, InboundEvent,
+    Attachment, AttachmentKind, AttachmentMessage, Deleted, Echo, Edited, EventKind, InboundEvent,
     MessageContext, Postback, QuickReply, Reaction, ReactionAction, Referral, ReplyTo, Seen,
     TextMessage, Unknown,
 };
 use super::wire::{
-    WireAttachment, WireMessage, WirePostback, WireReaction, WireRead, WireReferral, WireReplyTo,
+    WireAttachment, WireMessage, WireMessageEdit, WirePostback, WireReaction, WireRead,
+    WireReferral, WireReplyTo,
 };
 
 /// Largest webhook body we accept. Meta's batches are a few kilobytes; the server should
@@ -151,15 +152,11 @@ fn parse_event(
         );
     }
 
-    // The customer is whoever is not the studio. Echoes are always studio-sent, even if the
-    // account id were configured differently from the id Meta uses in sender/recipient.
-    let studio_sent = sender_id == account_id || matches!(kind, EventKind::Echo(_));
-    let customer = if studio_sent {
-        &recipient_id
-    } else {
-        &sender_id
+    let Some(customer) = customer_side(&sender_id, &recipient_id, account_id, &kind) else {
+        tracing::warn!("webhook event between the studio's account and itself; skipped");
+        return None;
     };
-    let conversation = match ConversationId::parse(customer.as_str()) {
+    let conversation = match ConversationId::parse(customer) {
         Ok(c) => c,
         Err(_) => {
             tracing::warn!("webhook event whose customer id is not a valid IGSID; skipped");
@@ -176,11 +173,42 @@ fn parse_event(
     })
 }
 
+/// The customer's id of an event: whichever side is not the studio's account.
+///
+/// Echoes are studio-sent. Meta's echoes name the studio as sender and the customer as
+/// recipient — and some setups put another id of the business in sender, so an echo
+/// whose recipient is not the studio belongs to the recipient. Other shapes exist in the
+/// wild (Chatwoot's fixtures have the customer as sender and the studio as recipient):
+/// an echo addressed to the studio's own account belongs to its sender. Whatever the
+/// shape, the studio's own account is never a customer: `None` then.
+fn customer_side<'a>(
+    sender_id: &'a str,
+    recipient_id: &'a str,
+    account_id: &str,
+    kind: &EventKind,
+) -> Option<&'a str> {
+    let customer = if matches!(kind, EventKind::Echo(_)) {
+        if recipient_id == account_id {
+            sender_id
+        } else {
+            recipient_id
+        }
+    } else if sender_id == account_id {
+        recipient_id
+    } else {
+        sender_id
+    };
+    (customer != account_id).then_some(customer)
+}
+
 /// Picks the event's kind from the first key we know; otherwise the first key that is not
 /// part of the envelope.
 fn event_kind(obj: &Map<String, Value>) -> EventKind {
     if let Some(v) = obj.get("message") {
         return typed::<WireMessage>(v, "message").map_or_else(unknown, message_kind);
+    }
+    if let Some(v) = obj.get("message_edit") {
+        return typed::<WireMessageEdit>(v, "message_edit").map_or_else(unknown, edit_kind);
     }
     if let Some(v) = obj.get("reaction") {
         return typed::<WireReaction>(v, "reaction").map_or_else(unknown, reaction_kind);
@@ -310,6 +338,17 @@ fn referral(r: WireReferral) -> Referral {
         source: r.source,
         kind: r.kind,
         ad_id: r.ad_id,
+    }
+}
+
+fn edit_kind(e: WireMessageEdit) -> EventKind {
+    match (e.mid, e.text) {
+        (Some(mid), Some(text)) => EventKind::Edited(Edited {
+            mid,
+            text,
+            num_edit: e.num_edit.and_then(|n| n.trim().parse().ok()),
+        }),
+        _ => unknown("message_edit without mid or text".to_owned()),
     }
 }
 

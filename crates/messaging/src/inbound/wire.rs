@@ -109,3 +109,15 @@ pub(super) struct WirePostback {
     #[serde(deserialize_with = "lenient_string")]
     pub payload: Option<String>,
 }
+
+/// The `message_edit` object: a customer changed the text of an earlier message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct WireMessageEdit {
+    #[serde(deserialize_with = "lenient_string")]
+    pub mid: Option<String>,
+    pub text: Option<String>,
+    /// Documented as an integer; the documentation's own example writes it as a string.
+    #[serde(deserialize_with = "lenient_string")]
+    pub num_edit: Option<String>,
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backon::{ExponentialBuilder, Retryable};
 use inkdesk_domain::ConversationId;
+use inkdesk_http::BodyError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -298,7 +299,20 @@ impl GraphMessenger {
             .map_err(transport_failure)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport_failure)?;
+        let bytes = match inkdesk_http::read_body(response, MAX_RESPONSE_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::Transport(e)) => return Err(transport_failure(e)),
+            // Sent, but the answer is not one Meta documents: never resend it.
+            Err(too_large) if status.is_success() => {
+                return Err(Attempt {
+                    class: Class::Rejected,
+                    retry_after: None,
+                    error: SendError::InvalidResponse(too_large.to_string()),
+                });
+            }
+            // An error answer is classified by its status alone.
+            Err(BodyError::TooLarge { .. }) => bytes::Bytes::new(),
+        };
         if status.is_success() {
             let parsed: SendResponse = serde_json::from_slice(&bytes).map_err(|e| Attempt {
                 class: Class::Rejected,
@@ -338,6 +352,9 @@ impl GraphMessenger {
         })
     }
 }
+
+/// Largest Send API answer read: its JSON is a few hundred bytes, errors a few KiB.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 fn transport_failure(e: reqwest::Error) -> Attempt {
     // Connection errors and timeouts are worth retrying. A timeout after the request was

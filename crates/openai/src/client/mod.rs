@@ -53,6 +53,10 @@ pub enum ConfigError {
     Http(#[source] reqwest::Error),
 }
 
+/// Largest chat completion read (a reply is a few KiB; the cap leaves room for long
+/// tool-call arguments while bounding what a broken server can make us buffer).
+const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
 /// A [`ChatModel`] backed by any OpenAI-compatible Chat Completions server.
 ///
 /// Cheap to share behind an `Arc`; holds one connection pool and one circuit breaker.
@@ -80,6 +84,7 @@ impl OpenAiClient {
         let http = reqwest::Client::builder()
             .default_headers(default_headers(&config)?)
             .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
             .user_agent(concat!("inkdesk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ConfigError::Http)?;
@@ -154,10 +159,19 @@ impl OpenAiClient {
             .map_err(|e| self.transport_failure(e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_failure(e))?;
+        let bytes = match inkdesk_http::read_body(response, MAX_RESPONSE_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(inkdesk_http::BodyError::Transport(e)) => return Err(self.transport_failure(e)),
+            Err(too_large @ inkdesk_http::BodyError::TooLarge { .. }) => {
+                return Err(Failure {
+                    error: ModelError::InvalidResponse {
+                        reason: too_large.to_string(),
+                    },
+                    retryable: false,
+                    wait_hint: None,
+                });
+            }
+        };
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| Failure {
                 error: ModelError::InvalidResponse {

@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use deadpool_redis::redis;
 use inkdesk_domain::ConversationId;
 
-use super::{PENDING_TTL, RedisStore, ttl_ms};
+use super::{PENDING_TTL, REWRITE_ATTEMPTS, RedisStore, ttl_ms};
 use crate::StoreError;
+use crate::change::edit_payload;
 use crate::model::{Claim, PendingMessage, from_ms};
 use crate::ports::Inbox;
 
@@ -172,6 +173,49 @@ impl Inbox for RedisStore {
         self.with_conn(|mut c| async move { inv.invoke_async::<i64>(&mut c).await })
             .await
             .map(|_| ())
+    }
+
+    async fn edit_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        let msgs = self.conv_key(conversation, "msgs");
+        for _ in 0..REWRITE_ATTEMPTS {
+            let key = msgs.clone();
+            let body: Option<String> = self
+                .with_conn(|mut c| async move {
+                    redis::cmd("HGET")
+                        .arg(&key)
+                        .arg(message_id)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            let Some(body) = body else {
+                return Ok(false);
+            };
+            let mut message: PendingMessage = serde_json::from_str(&body)?;
+            let Some(payload) = edit_payload(&message.payload, text) else {
+                return Ok(false);
+            };
+            message.payload = payload;
+            let mut inv = self.scripts.replace_field.prepare_invoke();
+            inv.key(&msgs)
+                .arg(message_id)
+                .arg(&body)
+                .arg(serde_json::to_string(&message)?);
+            let done: i64 = self
+                .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+                .await?;
+            if done == 1 {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::unavailable(
+            "a pending message kept changing while its edit was applied",
+        ))
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

@@ -7,6 +7,7 @@ use inkdesk_domain::ConversationId;
 use super::inbox::parse_conv;
 use super::{RedisStore, ttl_ms};
 use crate::StoreError;
+use crate::change::{MessageChange, plan};
 use crate::model::{ConversationSummary, Turn, preview};
 use crate::ports::{ConversationLog, SlotHolds};
 
@@ -84,6 +85,46 @@ impl ConversationLog for RedisStore {
                 })
             })
             .collect()
+    }
+
+    async fn change_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        change: &MessageChange,
+    ) -> Result<usize, StoreError> {
+        let log = self.conv_key(conversation, "log");
+        // Read, plan in Rust, then replace each changed entry in one script that finds it
+        // by its old body, so appends (which trim the head and shift indices) meanwhile do
+        // not matter.
+        let key = log.clone();
+        let bodies: Vec<String> = self
+            .with_conn(|mut c| async move {
+                redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let turns: Vec<Turn> = bodies
+            .iter()
+            .map(|b| serde_json::from_str(b))
+            .collect::<Result<_, _>>()?;
+        let changes = plan(&turns, message_id, change);
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let mut inv = self.scripts.replace_turns.prepare_invoke();
+        inv.key(&log);
+        for (index, turn) in &changes {
+            inv.arg(&bodies[*index]).arg(serde_json::to_string(turn)?);
+        }
+        let replaced: usize = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Ok(replaced)
     }
 
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {

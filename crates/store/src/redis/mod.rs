@@ -42,6 +42,9 @@ use crate::StoreError;
 use crate::model::StoreOptions;
 use crate::ports::{Dedupe, Health, Keyed, Outbox};
 
+/// How often a compare-and-set rewrite reads again after a concurrent write before giving up.
+const REWRITE_ATTEMPTS: usize = 8;
+
 /// How long pending-message keys live without activity (a safety net; acks delete them).
 const PENDING_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -59,6 +62,8 @@ struct Scripts {
     conversations: Script,
     record: Script,
     keyed_put: Script,
+    replace_turns: Script,
+    replace_field: Script,
     renew: Script,
     journal: Script,
 }
@@ -83,6 +88,8 @@ impl Scripts {
                 include_str!("scripts/record.lua")
             )),
             keyed_put: Script::new(include_str!("scripts/keyed_put.lua")),
+            replace_turns: Script::new(include_str!("scripts/replace_turns.lua")),
+            replace_field: Script::new(include_str!("scripts/replace_field.lua")),
             renew: Script::new(include_str!("scripts/renew.lua")),
             journal: Script::new(include_str!("scripts/journal.lua")),
         }

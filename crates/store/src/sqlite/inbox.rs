@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::log::parse_conv;
 use super::{SqliteStore, dur_ms};
 use crate::StoreError;
+use crate::change::edit_payload;
 use crate::model::{Claim, PendingMessage, from_ms, ms};
 use crate::ports::Inbox;
 
@@ -270,6 +271,41 @@ impl Inbox for SqliteStore {
             }
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn edit_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        let conv = conversation.as_str().to_owned();
+        let mid = message_id.to_owned();
+        let text = text.to_owned();
+        self.run(move |conn, _| {
+            let tx = conn.savepoint()?;
+            let body: Option<String> = tx
+                .prepare_cached(
+                    "SELECT body FROM inbox_messages WHERE conv = ?1 AND message_id = ?2",
+                )?
+                .query_row(params![conv, mid], |r| r.get(0))
+                .optional()?;
+            let Some(body) = body else {
+                return Ok(false);
+            };
+            let mut message: PendingMessage = serde_json::from_str(&body)?;
+            let Some(payload) = edit_payload(&message.payload, &text) else {
+                return Ok(false);
+            };
+            message.payload = payload;
+            tx.prepare_cached(
+                "UPDATE inbox_messages SET body = ?3 WHERE conv = ?1 AND message_id = ?2",
+            )?
+            .execute(params![conv, mid, serde_json::to_string(&message)?])?;
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, dur_ms};
 use crate::StoreError;
+use crate::change::{MessageChange, plan};
 use crate::model::{ConversationSummary, Turn, ms, preview};
 use crate::ports::ConversationLog;
 
@@ -138,6 +139,50 @@ impl ConversationLog for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn change_message(
+        &self,
+        conversation: &ConversationId,
+        message_id: &str,
+        change: &MessageChange,
+    ) -> Result<usize, StoreError> {
+        let conv = conversation.as_str().to_owned();
+        let mid = message_id.to_owned();
+        let change = change.clone();
+        self.run(move |conn, now| {
+            let tx = conn.savepoint()?;
+            let live: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM conversations WHERE conv = ?1 AND expires_at > ?2)",
+                )?
+                .query_row(params![conv, now], |r| r.get(0))?;
+            if !live {
+                return Ok(0);
+            }
+            let rows: Vec<(i64, String)> = tx
+                .prepare_cached("SELECT seq, body FROM turns WHERE conv = ?1 ORDER BY seq")?
+                .query_map([&conv], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let turns: Vec<Turn> = rows
+                .iter()
+                .map(|(_, body)| serde_json::from_str(body))
+                .collect::<Result<_, _>>()?;
+            let changes = plan(&turns, &mid, &change);
+            for (index, turn) in &changes {
+                let body = serde_json::to_string(turn)?;
+                tx.prepare_cached("UPDATE turns SET body = ?2 WHERE seq = ?1")?
+                    .execute(params![rows[*index].0, body])?;
+                if *index + 1 == rows.len() {
+                    // The inbox preview is the latest turn's copy.
+                    tx.prepare_cached("UPDATE conversations SET last_body = ?2 WHERE conv = ?1")?
+                        .execute(params![conv, body])?;
+                }
+            }
+            tx.commit()?;
+            Ok(changes.len())
+        })
+        .await
     }
 
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {

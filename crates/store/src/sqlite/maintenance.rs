@@ -1,46 +1,78 @@
-//! Housekeeping that must not stall the writer thread: expired-row purges in small
-//! bounded steps, and WAL checkpoints on a thread of their own.
+//! Housekeeping kept off the request path: expired rows are purged by the writer thread
+//! in small steps of their own while nothing waits, and the WAL is copied back into the
+//! database by a checkpointer thread on a second connection.
 //!
-//! Why: with SQLite's defaults the committing connection copies the WAL back into the
-//! database every 1,000 pages, inside a commit; every call waiting on that batch waits for
-//! the copy and its fsync (the 7–8 ms p99 spikes measured on the webhook). Here the writer
-//! never checkpoints (`wal_autocheckpoint=0`); a second connection does it twice a second
-//! in `PASSIVE` mode, which runs alongside the writer instead of blocking it.
+//! An acknowledged call has waited for one thing only: its batch's `COMMIT`, which in WAL
+//! mode with `synchronous=NORMAL` is a `write()` of the batch's pages into the `-wal` file
+//! (the OS page cache; a `kill -9` cannot lose it), no fsync. What used to make it wait
+//! longer, measured with timestamps around each slow batch and `perf` off-CPU stacks of
+//! the writer thread (docs/PERFORMANCE.md):
+//!
+//! - **RESTART checkpoints** (40–225 ms): with the log past its limit, the checkpointer
+//!   took the writer lock and, holding it, copied and fsynced everything written during
+//!   the half-second PASSIVE that preceded it (tens of MB). Now it first repeats PASSIVE
+//!   until one finds almost nothing new, so what remains to copy under the lock is what a
+//!   few milliseconds of writes leave.
+//! - **TRUNCATE when quiet** (an `ftruncate` of a 256 MiB log: 210 ms, writer lock held,
+//!   so the first call after a pause waited for it): gone. The log file keeps its size
+//!   (about [`RESET_FRAMES`] pages at most) and is reused from its start.
+//! - **Purges inside a batch** (up to 2,000 rows per table, every 10 s): the batch's
+//!   callers waited for them. Now a purge step is its own transaction of at most
+//!   [`PURGE_STEP`] rows per table, run only when the writer's queue is empty (or, under
+//!   constant load, at most once per [`PURGE_INTERVAL`] between two batches).
+//!
+//! What is left is inherent to one SQLite log. Starting it over needs a moment with no
+//! writes between the last copy and the fsync that makes the database hold it, and the
+//! first commit into the fresh log fsyncs its header (SQLite does that in `NORMAL` so a
+//! power loss cannot mix old and new frames). When writes pause, that is one fsync paid
+//! by the next commit; under constant writes it is the RESTART's short hold of the writer
+//! lock plus that fsync, once per [`RESET_FRAMES`] pages written.
 
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 
 use crate::StoreError;
 
-/// How often the writer purges expired rows (checked after each batch).
+/// How often a purge looks for expired rows when the last look found none.
 pub(super) const PURGE_INTERVAL: Duration = Duration::from_secs(10);
-/// Most rows of one table deleted by one purge, so one purge stays short.
-const PURGE_LIMIT: i64 = 2_000;
-/// How often the checkpointer copies the WAL back into the database.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
-/// WAL frames (4 KiB pages) after which a checkpoint holds the writer back until the log
-/// can start over (256 MiB). The writer restarts the log by itself after a PASSIVE
-/// checkpoint has caught up with it, which needs a quiet moment; under constant writes
-/// (a minute at 1,000 messages/s) the log would otherwise grow without end. Measured: a
-/// 6–7 ms pause under steady load, 25–55 ms just after a 100,000-message burst.
-const RESTART_FRAMES: i64 = 65_536;
+/// Most expired rows of one table deleted by one purge step (so a step stays around a
+/// millisecond); the rest go in the next steps.
+pub(super) const PURGE_STEP: i64 = 100;
+/// Most expired conversations deleted by one purge step: each takes its turns along
+/// (up to `max_turns`, 200 by default).
+const PURGE_CONVERSATIONS: i64 = 5;
+/// How often the checkpointer copies the WAL back into the database. Short, so each
+/// PASSIVE checkpoint (and its fsync of the log) has little to write.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// WAL frames (4 KiB pages) after which the checkpointer starts the log over while
+/// writes go on (256 MiB). Under constant writes SQLite never finds the moment itself.
+pub(super) const RESET_FRAMES: i64 = 65_536;
+/// A PASSIVE checkpoint shorter than this found little written since the previous one:
+/// the moment to start the log over.
+const CONVERGED: Duration = Duration::from_millis(5);
+/// Most PASSIVE rounds spent waiting for that moment before restarting anyway.
+const MAX_CONVERGE_ROUNDS: usize = 8;
 
-/// Deletes expired rows, at most [`PURGE_LIMIT`] per table; the rest go next time.
-pub(super) fn purge(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
+/// Deletes expired rows, at most `limit` per table (and [`PURGE_CONVERSATIONS`]
+/// conversations with their turns), in one savepoint. Returns whether some table had
+/// more than that, i.e. another step has work.
+pub(super) fn purge(conn: &mut Connection, now: i64, limit: i64) -> Result<bool, StoreError> {
     let tx = conn.savepoint()?;
+    let mut more = false;
     // Conversations past their retention: their turns first, then the conversation.
     tx.execute(
         "CREATE TEMP TABLE IF NOT EXISTS expired_convs(conv TEXT PRIMARY KEY)",
         [],
     )?;
     tx.execute("DELETE FROM expired_convs", [])?;
-    tx.execute(
+    let convs = tx.execute(
         "INSERT INTO expired_convs SELECT conv FROM conversations WHERE expires_at <= ?1 LIMIT ?2",
-        params![now, PURGE_LIMIT],
+        params![now, limit.min(PURGE_CONVERSATIONS)],
     )?;
+    more |= i64::try_from(convs).unwrap_or(i64::MAX) >= limit.min(PURGE_CONVERSATIONS);
     tx.execute(
         "DELETE FROM turns WHERE conv IN (SELECT conv FROM expired_convs)",
         [],
@@ -56,31 +88,95 @@ pub(super) fn purge(conn: &mut Connection, now: i64) -> Result<(), StoreError> {
         ("holds", "expires_at"),
         ("keyed", "expires_at"),
     ] {
-        tx.execute(
+        let deleted = tx.execute(
             &format!(
                 "DELETE FROM {table} WHERE rowid IN \
                  (SELECT rowid FROM {table} WHERE {column} <= ?1 LIMIT ?2)"
             ),
-            params![now, PURGE_LIMIT],
+            params![now, limit],
         )?;
+        more |= i64::try_from(deleted).unwrap_or(i64::MAX) >= limit;
     }
     tx.commit()?;
-    Ok(())
+    Ok(more)
+}
+
+/// When the writer thread purges next.
+#[derive(Debug)]
+pub(super) struct Purger {
+    /// The next step is due at this instant.
+    next: Instant,
+}
+
+impl Default for Purger {
+    /// Due at once: what the bounded purge at start-up left goes while the writer idles.
+    fn default() -> Self {
+        Self {
+            next: Instant::now(),
+        }
+    }
+}
+
+impl Purger {
+    /// Whether a step is due (the writer runs it only while no call waits).
+    pub(super) fn due(&self) -> bool {
+        Instant::now() >= self.next
+    }
+
+    /// Whether a step has been due for a whole interval: under constant load the queue
+    /// is never empty, so the writer then runs one between two batches.
+    pub(super) fn overdue(&self) -> bool {
+        Instant::now() >= self.next + PURGE_INTERVAL
+    }
+
+    /// How long an idle writer may sleep before a step is due.
+    pub(super) fn until_due(&self) -> Duration {
+        self.next.saturating_duration_since(Instant::now())
+    }
+
+    /// Runs one bounded step in a transaction of its own; the next one is due at once
+    /// if this one left work, else after [`PURGE_INTERVAL`].
+    pub(super) fn step(&mut self, conn: &mut Connection, now: i64) {
+        // IMMEDIATE: take the write lock first (waiting out a RESTART), rather than read,
+        // then find the snapshot stale when upgrading (SQLITE_BUSY at once).
+        let step = |conn: &mut Connection| -> Result<bool, StoreError> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            match purge(conn, now, PURGE_STEP) {
+                Ok(more) => {
+                    conn.execute_batch("COMMIT")?;
+                    Ok(more)
+                }
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        };
+        let more = match step(conn) {
+            Ok(more) => more,
+            Err(e) => {
+                tracing::warn!(error = %e, "purging expired rows failed");
+                false
+            }
+        };
+        self.next = Instant::now() + if more { Duration::ZERO } else { PURGE_INTERVAL };
+    }
 }
 
 /// Starts the checkpointer thread on its own connection to `path`; it stops when
 /// `stop`'s sender is dropped (with the store).
 pub(super) fn spawn_checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
-    // Short steps here too: while a RESTART checkpoint waits, new writes wait behind it.
-    conn.busy_handler(Some(super::wait_a_millisecond))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Grab the writer lock between two of the writer's batches without oversleeping.
+    conn.busy_handler(Some(super::wait_briefly))?;
     std::thread::Builder::new()
         .name("inkdesk-sqlite-checkpoint".into())
         .spawn(move || {
             let mut checkpointer = Checkpointer::default();
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL)
             {
-                let started = std::time::Instant::now();
+                let started = Instant::now();
                 match checkpointer.tick(&conn) {
                     Ok(Checkpoint::Passive) => {}
                     Ok(done) => tracing::debug!(
@@ -96,57 +192,56 @@ pub(super) fn spawn_checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Resul
     Ok(())
 }
 
-/// What one checkpoint did.
+/// What one checkpointer tick did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Checkpoint {
     /// Copied what it could without waiting for anyone.
     Passive,
-    /// The log was too long: waited for the writer, copied everything, started over.
+    /// The log was past [`RESET_FRAMES`]: caught up, then started it over.
     Restart,
-    /// Nothing was written since the last tick: emptied the log file (disk space back).
-    Truncate,
 }
 
-/// The checkpointer's memory between ticks.
+/// The checkpointer's settings.
 #[derive(Debug)]
 pub(super) struct Checkpointer {
-    /// Log length that forces a RESTART ([`RESTART_FRAMES`] outside tests).
-    restart_frames: i64,
-    /// WAL frames at the previous tick.
-    last_frames: i64,
+    /// Log length that starts it over ([`RESET_FRAMES`] outside tests).
+    reset_frames: i64,
 }
 
 impl Default for Checkpointer {
     fn default() -> Self {
         Self {
-            restart_frames: RESTART_FRAMES,
-            last_frames: 0,
+            reset_frames: RESET_FRAMES,
         }
     }
 }
 
 impl Checkpointer {
-    /// One tick: a PASSIVE checkpoint, then a RESTART if the log has grown past
-    /// [`RESTART_FRAMES`] (constant writes never let it start over by itself), or a
-    /// TRUNCATE if the store has been quiet since the last tick and the log is not empty.
+    /// One tick: a PASSIVE checkpoint (never waits for the writer), then, if the log has
+    /// grown past [`RESET_FRAMES`], a catch-up and a RESTART.
+    ///
+    /// When writes pause, nothing more is needed: once a PASSIVE checkpoint has copied
+    /// everything, the writer's next commit starts the log over by itself.
     pub(super) fn tick(&mut self, conn: &Connection) -> Result<Checkpoint, StoreError> {
-        let (frames, copied) = run_checkpoint(conn, "PASSIVE")?;
-        let quiet = frames > 0 && frames == copied && frames == self.last_frames;
-        let done = if frames >= self.restart_frames {
-            run_checkpoint(conn, "RESTART")?;
-            Checkpoint::Restart
-        } else if quiet {
-            run_checkpoint(conn, "TRUNCATE")?;
-            Checkpoint::Truncate
-        } else {
-            Checkpoint::Passive
-        };
-        self.last_frames = if done == Checkpoint::Passive {
-            frames
-        } else {
-            0
-        };
-        Ok(done)
+        let (frames, _) = run_checkpoint(conn, "PASSIVE")?;
+        if frames < self.reset_frames {
+            return Ok(Checkpoint::Passive);
+        }
+        // Catch up first: each round copies what the writer wrote during the last, until
+        // a round finds next to nothing, so what RESTART copies and fsyncs while it holds
+        // the writer lock is a few milliseconds of writes.
+        for _ in 0..MAX_CONVERGE_ROUNDS {
+            let started = Instant::now();
+            run_checkpoint(conn, "PASSIVE")?;
+            if started.elapsed() < CONVERGED {
+                break;
+            }
+        }
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
+        if busy != 0 {
+            tracing::debug!("WAL restart could not finish; the next tick tries again");
+        }
+        Ok(Checkpoint::Restart)
     }
 }
 
@@ -192,7 +287,7 @@ mod tests {
             conn.execute("INSERT INTO turns(conv, body) VALUES (?1, '{}')", [id])
                 .unwrap();
         }
-        purge(&mut conn, 200).unwrap();
+        assert!(!purge(&mut conn, 200, PURGE_STEP).unwrap(), "nothing left");
         for table in ["dedupe", "outbox", "conversations", "turns"] {
             assert_eq!(count(&conn, table), 1, "{table}");
         }
@@ -203,21 +298,30 @@ mod tests {
     }
 
     #[test]
-    fn purge_is_bounded_per_run() {
+    fn purge_is_bounded_per_step_and_says_when_more_is_left() {
         let (_dir, mut conn) = fresh();
-        let n = PURGE_LIMIT + 10;
+        let n = PURGE_STEP + 10;
         for i in 0..n {
             conn.execute("INSERT INTO dedupe VALUES (?1, 1)", [format!("id{i}")])
                 .unwrap();
         }
-        purge(&mut conn, 200).unwrap();
+        for i in 0..PURGE_CONVERSATIONS + 1 {
+            conn.execute(
+                "INSERT INTO conversations VALUES (?1, 0, '{}', 1, 1)",
+                [format!("c{i}")],
+            )
+            .unwrap();
+        }
+        assert!(purge(&mut conn, 200, PURGE_STEP).unwrap(), "more to do");
         assert_eq!(count(&conn, "dedupe"), 10);
-        purge(&mut conn, 200).unwrap();
+        assert_eq!(count(&conn, "conversations"), 1);
+        assert!(!purge(&mut conn, 200, PURGE_STEP).unwrap(), "done");
         assert_eq!(count(&conn, "dedupe"), 0);
+        assert_eq!(count(&conn, "conversations"), 0);
     }
 
     #[test]
-    fn checkpointer_copies_the_log_back_and_empties_it_once_quiet() {
+    fn checkpointer_copies_the_log_back_and_starts_it_over_under_constant_writes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let writer = super::super::open_connection(&path).unwrap();
@@ -234,37 +338,43 @@ mod tests {
         };
         let wal = dir.path().join("t.db-wal");
         let wal_len = || std::fs::metadata(&wal).unwrap().len();
-        write(0);
         let other = Connection::open(&path).unwrap();
+        let log_frames = || run_checkpoint(&other, "PASSIVE").unwrap();
         let mut checkpointer = Checkpointer::default();
+        write(0);
         assert_eq!(checkpointer.tick(&other).unwrap(), Checkpoint::Passive);
-        write(500);
-        // Written since the last tick: not quiet, the log stays.
-        assert_eq!(checkpointer.tick(&other).unwrap(), Checkpoint::Passive);
-        assert!(wal_len() > 500 * 4096, "the writer's frames are in the WAL");
-        // Nothing written since: the log is emptied.
-        assert_eq!(checkpointer.tick(&other).unwrap(), Checkpoint::Truncate);
-        assert_eq!(wal_len(), 0);
+        let (frames, copied) = log_frames();
+        assert!(frames > 500, "the writer's frames are in the WAL");
+        assert_eq!(frames, copied, "and all of them are copied back");
         let rows: i64 = other
             .query_row("SELECT count(*) FROM dedupe", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(rows, 1_000, "every row is in the database file");
-        // An empty log stays as it is.
-        assert_eq!(checkpointer.tick(&other).unwrap(), Checkpoint::Passive);
+        assert_eq!(rows, 500);
+        // Everything was copied: the writer's next commit starts the log over by itself
+        // (without that the log would hold both rounds, twice the frames).
+        let before = wal_len();
+        write(500);
+        assert!(
+            log_frames().0 < frames + frames / 2,
+            "the log was reused from its start"
+        );
 
-        // A long log under constant writes is started over.
-        let mut strict = Checkpointer {
-            restart_frames: 100,
-            last_frames: 0,
-        };
+        // A log past the limit is started over even though the writer never paused long
+        // enough for the above: the next write goes to the start of the file.
+        let mut strict = Checkpointer { reset_frames: 100 };
         write(1_000);
         assert_eq!(strict.tick(&other).unwrap(), Checkpoint::Restart);
-        let before = wal_len();
-        write(1_500);
-        // Without the restart the second round would have doubled the file.
+        writer
+            .execute("INSERT INTO dedupe VALUES ('after', 1)", [])
+            .unwrap();
+        assert!(log_frames().0 < 10, "the writer began a fresh log");
         assert!(
             wal_len() < before + before / 2,
-            "the writer did not reuse the log from its start"
+            "the file was reused, not grown"
         );
+        let rows: i64 = writer
+            .query_row("SELECT count(*) FROM dedupe", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1_501);
     }
 }

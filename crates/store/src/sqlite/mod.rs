@@ -6,9 +6,20 @@
 //! transaction, each call inside its own savepoint (atomic on its own), and answers once the
 //! commit is done — group commit, which is what carries a burst of pushes past 20,000/s.
 //! The single connection also serialises every read-modify-write, which is what makes
-//! claims and holds atomic. Expiry is checked against the injected clock on every read;
-//! expired rows are purged in bounded steps every few seconds, and the WAL is copied back
-//! into the database by a checkpointer thread of its own (see `maintenance`).
+//! claims and holds atomic. Expiry is checked against the injected clock on every read.
+//!
+//! A call waits for its batch's commit and nothing else: with `synchronous=NORMAL` a
+//! commit writes the WAL into the OS page cache without an fsync, so an acknowledged call
+//! survives a `kill -9`; a power loss can roll back the last commits, never corrupt the
+//! file. Expired rows are purged in small steps of their own while no call waits, and the
+//! WAL is copied back into the database by a checkpointer thread of its own (see
+//! `maintenance` for what each used to cost the callers).
+//!
+//! Bounds: at most 4,096 calls wait for the writer (one more fails at once as
+//! `Unavailable`, which the webhook answers with 503 so Meta redelivers), and a call
+//! whose answer takes longer than 10 s fails as `Unavailable` (a stalled disk, a lock held
+//! by another process). Every call is atomic, so a call that timed out either happens
+//! whole, later, or not at all.
 
 mod inbox;
 mod intake;
@@ -19,7 +30,7 @@ mod state;
 
 use std::path::Path;
 use std::sync::{Arc, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use inkdesk_domain::Clock;
@@ -84,6 +95,22 @@ INSERT OR IGNORE INTO counters(name, value) VALUES ('token', 0), ('paused', 0);
 /// Most calls folded into one transaction by the writer thread.
 const BATCH: usize = 256;
 
+/// How many calls may wait for the writer, and how long one waits for its answer.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    queue: usize,
+    call_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            queue: 4096,
+            call_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// What the writer thread hands back once the batch's commit is known.
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// One call: runs against the connection, returns how to report its result.
@@ -97,7 +124,8 @@ type Job = Box<dyn FnOnce(&mut Connection) -> Finish + Send>;
 /// Results are reported only after the commit succeeded.
 #[derive(Debug)]
 pub struct SqliteStore {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
+    call_timeout: Duration,
     /// Dropped with the store, which stops the checkpointer thread.
     _checkpoints: mpsc::Sender<()>,
     clock: Arc<dyn Clock>,
@@ -121,18 +149,17 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         tracing::warn!(mode, "SQLite did not switch to WAL");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // Wait out a lock in 1 ms steps (SQLite's own handler backs off to 100 ms sleeps, which
-    // turned a 60 ms checkpoint into a 400 ms stall of every waiting call).
-    conn.busy_handler(Some(wait_a_millisecond))?;
+    // The only lock the writer can meet is the checkpointer's RESTART: wait it out in
+    // short steps (SQLite's own handler backs off to 100 ms sleeps, which turned a 60 ms
+    // checkpoint into a 400 ms stall of every waiting call).
+    conn.busy_handler(Some(wait_briefly))?;
     // The checkpointer thread copies the WAL back (see `maintenance`), never a commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // Each call runs in a savepoint, whose sub-journal is a temp file by default: in
-    // memory it saves a file write per page per call (webhook 10,800 → 12,900 req/s).
+    // memory it saves a file write per page per call.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // 16 MiB of page cache (default 2 MiB). Throughput is the same either way, but after a
-    // burst the database is large and the pages every message touches no longer fit: p99
-    // at 1,000 req/s right after 100,000 messages is 7.6 ms with 2 MiB, 5.4 ms with 8 MiB,
-    // 2.2–3.8 ms with 16 MiB (about 16 MB more RSS).
+    // 16 MiB of page cache (default 2 MiB): after a burst the database is large and the
+    // pages every message touches would no longer fit (about 16 MB more RSS).
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(SCHEMA)?;
@@ -155,19 +182,49 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Busy handler: retry every millisecond for up to five seconds.
-pub(super) fn wait_a_millisecond(attempts: i32) -> bool {
-    if attempts >= 5_000 {
+/// Busy handler: retry every 100 µs for up to five seconds.
+pub(super) fn wait_briefly(attempts: i32) -> bool {
+    if attempts >= 50_000 {
         return false;
     }
-    std::thread::sleep(std::time::Duration::from_millis(1));
+    std::thread::sleep(Duration::from_micros(100));
     true
+}
+
+/// A batch slower than this is logged (at debug) with where its time went.
+const SLOW_BATCH: Duration = Duration::from_millis(10);
+
+/// The next call, or `None` once every sender is gone. While none waits, a due purge
+/// step runs first (one bounded transaction), so housekeeping never delays a waiting call.
+fn next_job(
+    conn: &mut Connection,
+    jobs: &mpsc::Receiver<Job>,
+    purger: &mut maintenance::Purger,
+    clock: &dyn Clock,
+) -> Option<Job> {
+    loop {
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        if purger.due() {
+            purger.step(conn, ms(clock.now()));
+            continue;
+        }
+        match jobs.recv_timeout(purger.until_due()) {
+            Ok(job) => return Some(job),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
 }
 
 /// The writer thread: batches waiting calls into one transaction until every sender is gone.
 fn writer(mut conn: Connection, jobs: mpsc::Receiver<Job>, clock: Arc<dyn Clock>) {
-    let mut last_purge = Instant::now();
-    while let Ok(first) = jobs.recv() {
+    let mut purger = maintenance::Purger::default();
+    while let Some(first) = next_job(&mut conn, &jobs, &mut purger, clock.as_ref()) {
+        let started = Instant::now();
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match jobs.try_recv() {
@@ -175,14 +232,11 @@ fn writer(mut conn: Connection, jobs: mpsc::Receiver<Job>, clock: Arc<dyn Clock>
                 Err(_) => break,
             }
         }
+        let calls = batch.len();
         let outer = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let begun = Instant::now();
         let finishers: Vec<Finish> = batch.into_iter().map(|job| job(&mut conn)).collect();
-        if last_purge.elapsed() >= maintenance::PURGE_INTERVAL {
-            last_purge = Instant::now();
-            if let Err(e) = maintenance::purge(&mut conn, ms(clock.now())) {
-                tracing::warn!(error = %e, "purging expired rows failed");
-            }
-        }
+        let ran = Instant::now();
         let commit = if outer {
             conn.execute_batch("COMMIT").map_err(|e| {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -194,6 +248,20 @@ fn writer(mut conn: Connection, jobs: mpsc::Receiver<Job>, clock: Arc<dyn Clock>
         for finish in finishers {
             finish(commit.clone());
         }
+        let done = Instant::now();
+        if done - started >= SLOW_BATCH {
+            tracing::debug!(
+                calls,
+                begin_us = (begun - started).as_micros(),
+                run_us = (ran - begun).as_micros(),
+                commit_us = (done - ran).as_micros(),
+                "slow SQLite batch"
+            );
+        }
+        // Under constant load the queue is never empty: an overdue step runs here.
+        if purger.overdue() {
+            purger.step(&mut conn, ms(clock.now()));
+        }
     }
 }
 
@@ -204,16 +272,25 @@ impl SqliteStore {
         clock: Arc<dyn Clock>,
         options: StoreOptions,
     ) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_owned();
+        Self::open_with(path.as_ref(), clock, options, Limits::default()).await
+    }
+
+    async fn open_with(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        options: StoreOptions,
+        limits: Limits,
+    ) -> Result<Self, StoreError> {
+        let path = path.to_owned();
         let writer_clock = clock.clone();
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(limits.queue);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name("inkdesk-sqlite".into())
             .spawn(move || {
                 let started = open_connection(&path).and_then(|mut conn| {
-                    maintenance::purge(&mut conn, ms(writer_clock.now()))?;
+                    maintenance::purge(&mut conn, ms(writer_clock.now()), maintenance::PURGE_STEP)?;
                     maintenance::spawn_checkpointer(&path, stop_rx)?;
                     Ok(conn)
                 });
@@ -231,6 +308,7 @@ impl SqliteStore {
         ready_rx.await.map_err(StoreError::unavailable)??;
         Ok(Self {
             jobs: jobs_tx,
+            call_timeout: limits.call_timeout,
             _checkpoints: stop_tx,
             clock,
             options,
@@ -255,11 +333,23 @@ impl SqliteStore {
                 });
             })
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?;
-        rx.await
-            .map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => {
+                StoreError::unavailable("the embedded store is overloaded (too many waiting calls)")
+            }
+            mpsc::TrySendError::Disconnected(_) => {
+                StoreError::unavailable("the SQLite writer thread stopped")
+            }
+        })?;
+        match tokio::time::timeout(self.call_timeout, rx).await {
+            Ok(answer) => {
+                answer.map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?
+            }
+            Err(_) => Err(StoreError::unavailable(format!(
+                "the embedded store did not answer within {:?}",
+                self.call_timeout
+            ))),
+        }
     }
 }
 
@@ -274,5 +364,89 @@ impl Health for SqliteStore {
         self.run(|conn, _| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use inkdesk_domain::SystemClock;
+
+    use super::*;
+
+    /// A second connection holding the write lock, as another process could.
+    fn hold_write_lock(path: &Path) -> Connection {
+        let other = Connection::open(path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        other
+    }
+
+    async fn store(dir: &tempfile::TempDir, limits: Limits) -> Arc<SqliteStore> {
+        let path = dir.path().join("store.sqlite3");
+        Arc::new(
+            SqliteStore::open_with(
+                &path,
+                Arc::new(SystemClock),
+                StoreOptions::default(),
+                limits,
+            )
+            .await
+            .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_call_the_writer_cannot_answer_in_time_fails_as_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            queue: 16,
+            call_timeout: Duration::from_millis(200),
+        };
+        let store = store(&dir, limits).await;
+        let lock = hold_write_lock(&dir.path().join("store.sqlite3"));
+        let started = Instant::now();
+        let err = store.ping().await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert!(format!("{err:?}").contains("did not answer"), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(lock);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_beyond_the_queue_fail_at_once_and_the_queued_ones_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            queue: 2,
+            call_timeout: Duration::from_secs(20),
+        };
+        let store = store(&dir, limits).await;
+        let lock = hold_write_lock(&dir.path().join("store.sqlite3"));
+        // The writer takes the first call and waits on the lock; two more fill the queue.
+        let first = tokio::spawn({
+            let store = store.clone();
+            async move { store.ping().await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let queued: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.ping().await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = Instant::now();
+        let err = store.ping().await.unwrap_err();
+        assert!(format!("{err:?}").contains("overloaded"), "{err:?}");
+        assert!(started.elapsed() < Duration::from_millis(100));
+        drop(lock);
+        first.await.unwrap().unwrap();
+        for call in queued {
+            call.await.unwrap().unwrap();
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod change;
 mod inbox;
 mod intake;
 mod journal;
@@ -23,6 +24,7 @@ use inkdesk_domain::{Clock, ConversationId, ManualClock, SystemClock};
 use crate::model::{PendingMessage, Role, StoreOptions, Turn};
 use crate::stores::Stores;
 
+pub use change::*;
 pub use inbox::*;
 pub use intake::*;
 pub use journal::*;
@@ -164,6 +166,9 @@ macro_rules! conformance_suite {
                 intake_records_queues_and_dedupes,
                 intake_holds_back_for_pause_mute_and_standby,
                 intake_during_a_turn_waits_for_the_lease,
+                unsent_message_leaves_history_traces_and_preview,
+                edited_message_changes_history_and_pending_copy,
+                message_change_races_appends_safely,
                 journal_is_fenced_by_the_lease_and_closed_by_ack,
                 journal_stays_through_release_and_goes_with_the_conversation,
                 renew_extends_a_live_lease_only,

@@ -1,8 +1,10 @@
 //! A throwaway `redis-server` for tests that need a real Redis (this crate's adapter tests
 //! and the service's replica tests), or the server named by `REDIS_URL`.
 //!
-//! Without a `redis-server` binary, [`server`] prints `SKIPPED: redis-server not found`
-//! and returns `None`, unless `INKDESK_REQUIRE_REDIS=1` (CI), where it panics instead.
+//! Without a `redis-server` binary, [`server`] and [`own_server`] print `SKIPPED:
+//! redis-server not found` and return `None`, unless `INKDESK_REQUIRE_REDIS=1` (CI), where
+//! they panic instead. A test that stops its server uses [`own_server`], which starts one
+//! even when `REDIS_URL` is set, so `REDIS_URL` never silently skips it.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -58,8 +60,15 @@ pub fn server() -> Option<(String, Option<RedisServer>)> {
     if let Ok(url) = std::env::var("REDIS_URL") {
         return Some((url, None));
     }
+    own_server().map(|server| (server.url(), Some(server)))
+}
+
+/// A fresh `redis-server` the test owns and may stop or restart, started even when
+/// `REDIS_URL` names a shared server (a test must never stop that one). `None` means skip:
+/// only when there is no `redis-server` binary and `INKDESK_REQUIRE_REDIS` is not `1`.
+pub fn own_server() -> Option<RedisServer> {
     match RedisServer::start_on(free_port()) {
-        Ok(server) => Some((server.url(), Some(server))),
+        Ok(server) => Some(server),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             assert!(
                 std::env::var("INKDESK_REQUIRE_REDIS").as_deref() != Ok("1"),

@@ -102,11 +102,11 @@ pub struct BookingArgs {
     pub duration: Option<AppointmentDuration>,
 }
 
-/// Arguments of `request_reschedule`.
+/// Arguments of `change_booking` with action `move`, step `ask`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RescheduleArgs {
-    /// The booking to move.
-    pub booking: EventId,
+    /// The booking to move; `None` = the customer's only upcoming booking.
+    pub booking: Option<EventId>,
     /// New day.
     pub date: NaiveDate,
     /// New start time.
@@ -156,8 +156,8 @@ pub enum ToolCommand {
     BookAppointment(Box<BookingArgs>),
     /// List the sender's bookings.
     FindMyBookings,
-    /// Prepare a cancellation.
-    RequestCancellation(EventId),
+    /// Prepare a cancellation (`None` = the customer's only upcoming booking).
+    RequestCancellation(Option<EventId>),
     /// Execute the prepared cancellation (the id, if given, must match it).
     ConfirmCancellation(Option<EventId>),
     /// Prepare a reschedule.
@@ -175,6 +175,12 @@ pub enum ToolCommand {
     SendReply {
         /// The message for the customer.
         text: String,
+        /// Intents the model recognised (unknown names dropped).
+        intents: Vec<Intent>,
+    },
+    /// End the turn without a message (`send_reply` with `outcome: "no_reply"`): the
+    /// customer's new messages need no answer.
+    NoReply {
         /// Intents the model recognised (unknown names dropped).
         intents: Vec<Intent>,
     },
@@ -200,27 +206,7 @@ pub fn parse_tool_call(
             .booking()
             .map(|b| ToolCommand::BookAppointment(Box::new(b))),
         schema::FIND_MY_BOOKINGS => Ok(ToolCommand::FindMyBookings),
-        schema::REQUEST_CANCELLATION => Ok(ToolCommand::RequestCancellation(
-            args.event_id("booking_id")?
-                .ok_or_else(|| ToolArgError::missing("booking_id"))?,
-        )),
-        schema::CONFIRM_CANCELLATION => Ok(ToolCommand::ConfirmCancellation(
-            args.event_id("booking_id")?,
-        )),
-        schema::REQUEST_RESCHEDULE => Ok(ToolCommand::RequestReschedule(RescheduleArgs {
-            booking: args
-                .event_id("booking_id")?
-                .ok_or_else(|| ToolArgError::missing("booking_id"))?,
-            date: args
-                .future_date("new_date")?
-                .ok_or_else(|| ToolArgError::missing("new_date"))?,
-            time: args
-                .time("new_time")?
-                .ok_or_else(|| ToolArgError::missing("new_time"))?,
-        })),
-        schema::CONFIRM_RESCHEDULE => {
-            Ok(ToolCommand::ConfirmReschedule(args.event_id("booking_id")?))
-        }
+        schema::CHANGE_BOOKING => args.change(),
         schema::HANDOFF_TO_HUMAN => args.handoff(),
         schema::SEND_REPLY => args.reply(),
         other => Err(ToolArgError::new(
@@ -370,6 +356,28 @@ impl Args<'_> {
             .map(ToolCommand::Quote)
     }
 
+    fn change(&self) -> Result<ToolCommand, ToolArgError> {
+        let action = self.required_text("action")?.trim();
+        let step = self.required_text("step")?.trim();
+        let id = self.event_id("booking_id")?;
+        match (action, step) {
+            ("cancel", "ask") => Ok(ToolCommand::RequestCancellation(id)),
+            ("cancel", "confirm") => Ok(ToolCommand::ConfirmCancellation(id)),
+            ("move", "ask") => Ok(ToolCommand::RequestReschedule(RescheduleArgs {
+                booking: id,
+                date: self
+                    .future_date("new_date")?
+                    .ok_or_else(|| ToolArgError::missing("new_date"))?,
+                time: self
+                    .time("new_time")?
+                    .ok_or_else(|| ToolArgError::missing("new_time"))?,
+            })),
+            ("move", "confirm") => Ok(ToolCommand::ConfirmReschedule(id)),
+            ("cancel" | "move", _) => Err(ToolArgError::new("step", "must be ask or confirm")),
+            _ => Err(ToolArgError::new("action", "must be cancel or move")),
+        }
+    }
+
     fn handoff(&self) -> Result<ToolCommand, ToolArgError> {
         let raw = self.required_text("reason")?;
         let reason: HandoffReason = serde_json::from_value(Value::String(raw.trim().to_owned()))
@@ -384,7 +392,6 @@ impl Args<'_> {
     }
 
     fn reply(&self) -> Result<ToolCommand, ToolArgError> {
-        let text = self.required_text("text")?.trim().to_owned();
         let intents = match self.map.get("intents") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -393,6 +400,14 @@ impl Args<'_> {
                 .collect(),
             _ => Vec::new(),
         };
+        match self.text("outcome")?.map(str::trim) {
+            None | Some(schema::OUTCOME_REPLY) => {}
+            Some(schema::OUTCOME_NO_REPLY) => return Ok(ToolCommand::NoReply { intents }),
+            Some(_) => {
+                return Err(ToolArgError::new("outcome", "must be reply or no_reply"));
+            }
+        }
+        let text = self.required_text("text")?.trim().to_owned();
         Ok(ToolCommand::SendReply { text, intents })
     }
 }

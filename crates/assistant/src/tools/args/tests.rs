@@ -144,28 +144,54 @@ fn quote_pieces_are_image_refs_or_stated_measurements() {
 }
 
 #[test]
-fn cancel_and_reschedule_need_a_well_formed_booking_id() {
+fn change_booking_maps_action_and_step_and_needs_a_well_formed_id() {
+    let change = |args: serde_json::Value| parse("change_booking", args);
     assert_eq!(
-        parse("request_cancellation", json!({"booking_id": "abc123def4"})).unwrap(),
-        ToolCommand::RequestCancellation(EventId::parse("abc123def4").unwrap())
+        change(json!({"action": "cancel", "step": "ask", "booking_id": "abc123def4"})).unwrap(),
+        ToolCommand::RequestCancellation(Some(EventId::parse("abc123def4").unwrap()))
     );
     assert_eq!(
-        parse("request_cancellation", json!({"booking_id": "../../etc"}))
+        change(json!({"action": "cancel", "step": "ask"})).unwrap(),
+        ToolCommand::RequestCancellation(None)
+    );
+    assert_eq!(
+        change(json!({"action": "cancel", "step": "ask", "booking_id": "../../etc"}))
             .unwrap_err()
             .field,
         "booking_id"
     );
     assert_eq!(
-        parse("confirm_cancellation", json!({})).unwrap(),
+        change(json!({"action": "cancel", "step": "confirm"})).unwrap(),
         ToolCommand::ConfirmCancellation(None)
     );
     assert!(matches!(
-        parse(
-            "request_reschedule",
-            json!({"booking_id": "abc123def4", "new_date": "2026-11-23", "new_time": "12:00"})
+        change(
+            json!({"action": "move", "step": "ask", "booking_id": "abc123def4", "new_date": "2026-11-23", "new_time": "12:00"})
         ),
         Ok(ToolCommand::RequestReschedule(_))
     ));
+    assert_eq!(
+        change(json!({"action": "move", "step": "ask"}))
+            .unwrap_err()
+            .field,
+        "new_date"
+    );
+    assert_eq!(
+        change(json!({"action": "move", "step": "confirm"})).unwrap(),
+        ToolCommand::ConfirmReschedule(None)
+    );
+    assert_eq!(
+        change(json!({"action": "move", "step": "now"}))
+            .unwrap_err()
+            .field,
+        "step"
+    );
+    assert_eq!(
+        change(json!({"action": "delete", "step": "ask"}))
+            .unwrap_err()
+            .field,
+        "action"
+    );
 }
 
 #[test]
@@ -199,6 +225,37 @@ fn handoff_reply_and_unknown_tools() {
             .unwrap_err()
             .field,
         "text"
+    );
+    // No reply needs no text; an unknown outcome is refused.
+    assert_eq!(
+        parse(
+            "send_reply",
+            json!({"text": "", "intents": ["follow_up"], "outcome": "no_reply"})
+        )
+        .unwrap(),
+        ToolCommand::NoReply {
+            intents: Intent::parse("follow_up").into_iter().collect()
+        }
+    );
+    assert_eq!(
+        parse(
+            "send_reply",
+            json!({"text": "Hi", "intents": [], "outcome": "reply"})
+        )
+        .unwrap(),
+        ToolCommand::SendReply {
+            text: "Hi".to_owned(),
+            intents: vec![]
+        }
+    );
+    assert_eq!(
+        parse(
+            "send_reply",
+            json!({"text": "Hi", "intents": [], "outcome": "maybe"})
+        )
+        .unwrap_err()
+        .field,
+        "outcome"
     );
     assert_eq!(
         parse("delete_everything", json!({})).unwrap_err().field,

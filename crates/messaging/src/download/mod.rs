@@ -1,17 +1,30 @@
 //! Attachment download: Instagram CDN URLs in, bytes and a sniffed MIME type out.
 //!
-//! Only `http`/`https` URLs; a per-download timeout; a size cap enforced while streaming
-//! (a declared `Content-Length` over the cap aborts before reading, and an undeclared body
-//! aborts as soon as it passes the cap), so a hostile or broken server cannot make us buffer
-//! more than the cap. The MIME type comes from the bytes, not from the server's header.
+//! Hostile input is expected: the URL arrives in a webhook. [`HttpFetcher`] downloads only
+//! `http`/`https` URLs, connects only to public addresses (checked by its DNS resolver at
+//! connect time, and on every redirect; see [`address`]), follows at most
+//! [`MAX_REDIRECTS`] redirects, ignores proxy settings (a proxy would resolve the name
+//! itself, past the check), has one overall timeout and a size cap enforced while
+//! streaming (a declared `Content-Length` over the cap aborts before reading, and an
+//! undeclared body aborts as soon as it passes the cap). The MIME type comes from the
+//! bytes, not from the server's header.
+
+pub mod address;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use inkdesk_http::BodyError;
 use url::Url;
+
+pub use address::{AllowHosts, is_public};
+use address::{PublicResolver, Refusal, url_allowed};
+
+/// Most redirects one download follows (each hop checked like the first URL).
+pub const MAX_REDIRECTS: usize = 3;
 
 /// Default cap on one attachment.
 pub const MAX_ATTACHMENT_BYTES: usize = 8 * 1024 * 1024;
@@ -46,9 +59,16 @@ impl Downloaded {
 /// Why an attachment could not be fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
-    /// The URL is not an absolute `http`/`https` URL.
+    /// The URL (or a redirect) is not an absolute `http`/`https` URL.
     #[error("only http(s) URLs can be downloaded")]
     UnsupportedUrl,
+    /// The host is, or resolves only to, a non-public address (loopback, private,
+    /// link-local, …) and is not in the allow list.
+    #[error("the URL does not point at a public address")]
+    NotPublic,
+    /// More than [`MAX_REDIRECTS`] redirects.
+    #[error("the download was redirected too many times")]
+    TooManyRedirects,
     /// The content is larger than the cap.
     #[error("the attachment is larger than {limit} bytes")]
     TooLarge {
@@ -74,31 +94,44 @@ pub trait AttachmentFetcher: Send + Sync {
     async fn fetch(&self, url: &str) -> Result<Downloaded, DownloadError>;
 }
 
-/// Downloads over HTTP with reqwest.
+/// Downloads over HTTP with reqwest, from public addresses only.
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {
     client: reqwest::Client,
+    allow: AllowHosts,
     timeout: Duration,
     max_bytes: usize,
 }
 
 impl HttpFetcher {
-    /// A fetcher with the given overall timeout and the default 8 MB cap.
-    pub fn new(timeout: Duration) -> Result<Self, DownloadError> {
+    /// A fetcher with the given overall timeout, the default 8 MB cap, and `allow` as the
+    /// host names exempt from the public-address rule.
+    pub fn new(timeout: Duration, allow: AllowHosts) -> Result<Self, DownloadError> {
+        let redirect_allow = allow.clone();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            // `previous` starts with the first URL, which is not a redirect.
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(Refusal::TooManyRedirects);
+            }
+            match url_allowed(attempt.url(), &redirect_allow) {
+                Ok(()) => attempt.follow(),
+                Err(refusal) => attempt.error(refusal),
+            }
+        });
         let client = reqwest::Client::builder()
+            .dns_resolver(std::sync::Arc::new(PublicResolver::new(allow.clone())))
+            .redirect(redirects)
+            .no_proxy()
             .connect_timeout(timeout)
+            .timeout(timeout)
             .build()
             .map_err(DownloadError::Network)?;
-        Ok(Self::with_client(client, timeout))
-    }
-
-    /// A fetcher on a shared client.
-    pub fn with_client(client: reqwest::Client, timeout: Duration) -> Self {
-        Self {
+        Ok(Self {
             client,
+            allow,
             timeout,
             max_bytes: MAX_ATTACHMENT_BYTES,
-        }
+        })
     }
 
     /// Replaces the size cap.
@@ -108,34 +141,32 @@ impl HttpFetcher {
     }
 
     async fn fetch_inner(&self, url: Url) -> Result<Downloaded, DownloadError> {
-        let mut response = self.client.get(url).send().await.map_err(network)?;
+        let response = self.client.get(url).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
             return Err(DownloadError::Status(status.as_u16()));
         }
-        let limit = self.max_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(DownloadError::TooLarge { limit });
-        }
-        let initial = response
-            .content_length()
-            .map_or(64 * 1024, |len| len as usize)
-            .min(limit);
-        let mut body = BytesMut::with_capacity(initial);
-        while let Some(chunk) = response.chunk().await.map_err(network)? {
-            if body.len() + chunk.len() > limit {
-                return Err(DownloadError::TooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Downloaded::sniffed(body.freeze()))
+        let body = inkdesk_http::read_body(response, self.max_bytes)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { limit } => DownloadError::TooLarge { limit },
+                BodyError::Transport(e) => network(e),
+            })?;
+        Ok(Downloaded::sniffed(body))
     }
 }
 
 fn network(e: reqwest::Error) -> DownloadError {
+    // A refusal from the resolver or the redirect policy travels in the error's chain.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(cause) = source {
+        match cause.downcast_ref::<Refusal>() {
+            Some(Refusal::NotPublic) => return DownloadError::NotPublic,
+            Some(Refusal::Unsupported) => return DownloadError::UnsupportedUrl,
+            Some(Refusal::TooManyRedirects) => return DownloadError::TooManyRedirects,
+            None => source = cause.source(),
+        }
+    }
     // CDN URLs carry signed query strings; keep them out of error text and logs.
     let e = e.without_url();
     if e.is_timeout() {
@@ -149,9 +180,10 @@ fn network(e: reqwest::Error) -> DownloadError {
 impl AttachmentFetcher for HttpFetcher {
     async fn fetch(&self, url: &str) -> Result<Downloaded, DownloadError> {
         let url = Url::parse(url).map_err(|_| DownloadError::UnsupportedUrl)?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(DownloadError::UnsupportedUrl);
-        }
+        url_allowed(&url, &self.allow).map_err(|refusal| match refusal {
+            Refusal::NotPublic => DownloadError::NotPublic,
+            Refusal::Unsupported | Refusal::TooManyRedirects => DownloadError::UnsupportedUrl,
+        })?;
         tokio::time::timeout(self.timeout, self.fetch_inner(url))
             .await
             .map_err(|_| DownloadError::Timeout)?
@@ -201,7 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn non_http_urls_are_refused_before_any_request() {
-        let f = HttpFetcher::new(Duration::from_secs(1)).unwrap();
+        let f = HttpFetcher::new(Duration::from_secs(1), AllowHosts::none()).unwrap();
         for url in [
             "file:///etc/passwd",
             "ftp://x/y",
