@@ -559,15 +559,16 @@ impl TurnRun<'_> {
         )
     }
 
-    /// The newest customer message among those queued, if any. A reaction is not a
-    /// message: it does not open Meta's window (the cautious reading of the policy).
+    /// The newest customer message among those queued, if any. A reaction counts only
+    /// when nothing else is queued (the ❤ that confirms a question the bot just asked).
     fn newest_customer_message(&self) -> Option<DateTime<Utc>> {
         let (messages, _) = self.bounded();
-        messages
+        let written = messages
             .iter()
             .filter(|m| m.reaction.is_none())
             .map(|m| m.sent_at)
-            .max()
+            .max();
+        written.or_else(|| messages.iter().map(|m| m.sent_at).max())
     }
 
     fn window_open(&self) -> bool {
