@@ -389,6 +389,13 @@ async fn crash_and_recover(url: &str, step: Step) -> CrashRun {
         lease: Duration::from_secs(2),
         env: vec![("IG_GRAPH_BASE_URL", graph_url.clone())],
         calendar: Some(calendar.clone()),
+        // One allowed failure: a crash is not a failure, so the survivor still finishes
+        // the turn instead of giving up with the apology.
+        runner: Some(RunnerConfig {
+            lease: Duration::from_secs(2),
+            max_attempts: 1,
+            ..RunnerConfig::default()
+        }),
         faults,
         ..Options::default()
     };

@@ -22,6 +22,9 @@ pub struct Journal {
     pub recorded: bool,
     /// The studio was notified of the handoff.
     pub notified: bool,
+    /// Attempts of this turn that failed and were postponed (a crash is not one).
+    #[serde(default)]
+    pub failures: u32,
 }
 
 /// One performed side effect.
@@ -78,6 +81,7 @@ impl Journal {
             plan: None,
             recorded: false,
             notified: false,
+            failures: 0,
         }
     }
 

@@ -52,6 +52,13 @@ use data::TurnData;
 use faults::{FaultPlan, NoFaults, Step};
 use journal::{Chunk, Effect, HandoffPlan, Journal, Plan};
 
+/// How many claims without an ack (crashes and lost leases included) are tolerated, as a
+/// multiple of [`RunnerConfig::max_attempts`], before the conversation goes to a person.
+/// Explicit failures count against `max_attempts` itself; crashes only against this much
+/// higher bound, so a flapping replica does not silence customers while a message that
+/// kills its process every time still ends with a person.
+const CRASH_FACTOR: u32 = 4;
+
 /// How long the ids of sent messages are remembered to recognise their echoes.
 const OUTBOX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -274,7 +281,10 @@ impl Runner {
             }
             Err(Stop::TakenOver) => RunOutcome::Muted,
             Err(Stop::Paused) => RunOutcome::Paused,
-            Err(Stop::Retry(reason)) => self.postpone(&claim, &reason).await,
+            Err(Stop::Retry(reason)) => {
+                turn.note_failure().await;
+                self.postpone(&claim, &reason).await
+            }
         };
         self.ports.observer.turn_ended(outcome.label());
         outcome
@@ -434,7 +444,9 @@ impl TurnRun<'_> {
             .await?
             .and_then(|entry| Journal::from_value(&entry.body));
 
-        if self.claim.attempt > self.runner.config.max_attempts {
+        let max = self.runner.config.max_attempts;
+        let failures = stored.as_ref().map_or(0, |j| j.failures);
+        if failures >= max || self.claim.attempt > max.saturating_mul(CRASH_FACTOR) {
             return self.give_up(stored).await;
         }
         if ports.takeover.is_paused().await? {
@@ -469,6 +481,29 @@ impl TurnRun<'_> {
             return Err(Stop::Retry("journal vanished".to_owned()));
         };
         self.deliver_and_finish(journal).await
+    }
+
+    /// Counts a failed attempt in the journal (written under the still-live lease), so the
+    /// attempt limit counts failures, not crashes. A store that cannot be read or written
+    /// leaves the count as it is; the claim count still bounds the retries.
+    async fn note_failure(&self) {
+        let journal = match self.current() {
+            Some(journal) => Some(journal),
+            None => match self.ports().journal.read_journal(self.conversation()).await {
+                Ok(entry) => Some(
+                    entry
+                        .and_then(|e| Journal::from_value(&e.body))
+                        .unwrap_or_else(|| Journal::new(self.turn_id(), self.bounded().1)),
+                ),
+                Err(_) => None,
+            },
+        };
+        if let Some(mut journal) = journal {
+            journal.failures = journal.failures.saturating_add(1);
+            if let Err(stop) = self.save(journal).await {
+                tracing::warn!(conversation = %self.conversation(), ?stop, "could not count the failed attempt");
+            }
+        }
     }
 
     fn claim_ids(&self) -> Vec<String> {
@@ -509,7 +544,10 @@ impl TurnRun<'_> {
     /// a person.
     async fn give_up(&self, stored: Option<Journal>) -> Result<RunOutcome, Stop> {
         let conversation = self.conversation();
-        let attempts = self.claim.attempt.saturating_sub(1);
+        let attempts = stored
+            .as_ref()
+            .map_or(0, |j| j.failures)
+            .max(self.claim.attempt.saturating_sub(1));
         tracing::error!(%conversation, attempts, "turn failed too often; handing the conversation to a person");
         let mut journal = stored.unwrap_or_else(|| {
             let (_, handled) = self.bounded();
