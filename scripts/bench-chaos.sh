@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONVERSATIONS=${1:-300}
 shift || true
-TARGET=${CARGO_TARGET_DIR:-target}
+TARGET=$(realpath "${CARGO_TARGET_DIR:-target}")
 PORT=${INKDESK_CHAOS_REDIS_PORT:-6393}
 command -v redis-server >/dev/null || { echo "redis-server is needed (apt-get install redis-server)" >&2; exit 2; }
 cargo build --release -p inkdesk-webhook --bins >/dev/null
