@@ -38,6 +38,8 @@ pub struct HttpConfig {
     pub limits: crate::http::limits::HttpLimits,
     /// `INKDESK_METRICS_TOKEN`: bearer token `/metrics` requires, when set.
     pub metrics_token: Option<SecretString>,
+    /// `INKDESK_FEED_TOKEN`: the secret in the iCalendar feed's address; feed off when unset.
+    pub feed_token: Option<SecretString>,
 }
 
 /// How workers claim and run turns.
@@ -290,6 +292,7 @@ impl App {
             http: HttpConfig {
                 limits: settings.server.limits,
                 metrics_token: settings.server.metrics_token.clone(),
+                feed_token: settings.feed_token.clone(),
             },
             debounce,
             worker,

@@ -18,6 +18,8 @@ use crate::http::limits::HttpLimits;
 
 /// Shortest `INKDESK_ADMIN_TOKEN` that `serve` accepts.
 pub const MIN_ADMIN_TOKEN_CHARS: usize = 24;
+/// Shortest `INKDESK_FEED_TOKEN` that `serve` accepts (it is the feed's only protection).
+pub const MIN_FEED_TOKEN_CHARS: usize = 24;
 
 /// Reads one variable; empty values count as unset.
 pub trait Env {
@@ -173,6 +175,9 @@ pub struct Settings {
     pub log_file: Option<PathBuf>,
     /// `INKDESK_ADMIN_TOKEN`: the admin console's bearer token (console off when unset).
     pub admin_token: Option<SecretString>,
+    /// `INKDESK_FEED_TOKEN`: the secret part of the iCalendar feed's address
+    /// (`/feed/{token}.ics`); the feed is off (404) when unset.
+    pub feed_token: Option<SecretString>,
     /// Handoff notifications (Telegram, outgoing webhook) of the admin console.
     pub notify: crate::admin::notify::NotifySettings,
     /// The model server.
@@ -319,6 +324,7 @@ impl Settings {
             debug: flag(env.get("DEBUG")).context("DEBUG")?,
             log_file: env.get("APP_LOG_FILE").map(PathBuf::from),
             admin_token: secret("INKDESK_ADMIN_TOKEN"),
+            feed_token: secret("INKDESK_FEED_TOKEN"),
             notify: crate::admin::notify::NotifySettings::from_env(env),
             model: ModelSettings {
                 api_key: secret("OPENAI_API_KEY"),
@@ -364,7 +370,8 @@ impl Settings {
     }
 
     /// Refuses settings `serve` must not run with: an admin token shorter than
-    /// [`MIN_ADMIN_TOKEN_CHARS`] (the error says how long it is, never what it is).
+    /// [`MIN_ADMIN_TOKEN_CHARS`] or a feed token shorter than [`MIN_FEED_TOKEN_CHARS`] (the
+    /// error says how long it is, never what it is).
     pub fn check_for_serve(&self) -> anyhow::Result<()> {
         if let Some(token) = &self.admin_token {
             let chars = token.expose_secret().chars().count();
@@ -376,15 +383,38 @@ impl Settings {
                 );
             }
         }
+        if let Some(token) = &self.feed_token {
+            let chars = token.expose_secret().chars().count();
+            if chars < MIN_FEED_TOKEN_CHARS {
+                bail!(
+                    "INKDESK_FEED_TOKEN is {chars} characters long; the calendar feed needs at \
+                     least {MIN_FEED_TOKEN_CHARS} (for example the 64 characters of \
+                     `openssl rand -hex 32`), or unset it to turn the feed off"
+                );
+            }
+            if !token
+                .expose_secret()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!(
+                    "INKDESK_FEED_TOKEN may hold only letters, digits, `-` and `_` (it is part \
+                     of the feed's address)"
+                );
+            }
+        }
         Ok(())
     }
 
     /// What production needs and is not configured, one line each.
     pub fn missing_for_production(&self) -> Vec<&'static str> {
         let mut missing = Vec::new();
-        if self.check_for_serve().is_err() {
-            missing
-                .push("INKDESK_ADMIN_TOKEN: shorter than 24 characters; `serve` refuses to start");
+        if let Err(error) = self.check_for_serve() {
+            missing.push(if error.to_string().starts_with("INKDESK_FEED_TOKEN") {
+                "INKDESK_FEED_TOKEN: shorter than 24 characters or not letters, digits, - and _; `serve` refuses to start"
+            } else {
+                "INKDESK_ADMIN_TOKEN: shorter than 24 characters; `serve` refuses to start"
+            });
         }
         if self.instagram.app_secret.is_none() {
             missing.push("IG_APP_SECRET: webhook POSTs are refused (503) until it is set");
@@ -475,6 +505,7 @@ impl Settings {
             ),
             ("APP_LOG_FILE".into(), path(&self.log_file)),
             ("INKDESK_ADMIN_TOKEN".into(), set(&self.admin_token)),
+            ("INKDESK_FEED_TOKEN".into(), set(&self.feed_token)),
             ("OPENAI_API_KEY".into(), set(&self.model.api_key)),
             ("OPENAI_BASE_URL".into(), opt(&self.model.base_url)),
             (
@@ -624,6 +655,34 @@ mod tests {
             let err = Settings::from_env(&env(&[(key, value)])).unwrap_err();
             assert!(format!("{err:#}").contains(key), "{key}: {err:#}");
         }
+    }
+
+    #[test]
+    fn serve_refuses_a_short_or_malformed_feed_token_without_printing_it() {
+        let short = Settings::from_env(&env(&[("INKDESK_FEED_TOKEN", "calendar-secret")])).unwrap();
+        let err = short.check_for_serve().unwrap_err().to_string();
+        assert!(err.contains("INKDESK_FEED_TOKEN is 15 characters"), "{err}");
+        assert!(!err.contains("calendar-secret"), "{err}");
+        assert!(
+            short
+                .missing_for_production()
+                .iter()
+                .any(|line| line.starts_with("INKDESK_FEED_TOKEN"))
+        );
+        let slashed = Settings::from_env(&env(&[(
+            "INKDESK_FEED_TOKEN",
+            "0123456789abcdef/0123456789",
+        )]))
+        .unwrap();
+        assert!(slashed.check_for_serve().is_err());
+        let good = Settings::from_env(&env(&[("INKDESK_FEED_TOKEN", "0123456789abcdef01234567")]))
+            .unwrap();
+        assert!(good.check_for_serve().is_ok());
+        assert!(
+            good.report()
+                .iter()
+                .any(|(k, v)| k == "INKDESK_FEED_TOKEN" && v == "set (hidden)")
+        );
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Res
         gate.metrics.http_refused("overloaded");
         return unavailable("overloaded; try again");
     };
-    let path = request.uri().path().to_owned();
+    // Logged on failure; a feed address carries its secret, which never reaches a log.
+    let path = crate::http::feed::loggable_path(request.uri().path());
     let handler = tokio::spawn(async move {
         let response = next.run(request).await;
         drop(permit);

@@ -1,8 +1,10 @@
 //! The HTTP surface: webhook, health, readiness, metrics and public pages, behind the
 //! server's limits ([`limits`]: concurrency and request timeout, 503 beyond them).
-//! [`client_addr`] finds the client's address behind a trusted proxy.
+//! [`client_addr`] finds the client's address behind a trusted proxy; [`feed`] serves the
+//! iCalendar feed.
 
 pub mod client_addr;
+pub mod feed;
 pub mod limits;
 pub mod pages;
 pub mod webhook;
@@ -36,6 +38,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/privacy", get(pages::privacy))
         .route("/terms", get(pages::terms))
+        .route("/feed/{file}", get(feed::all))
+        .route("/feed/{token}/{file}", get(feed::artist))
         .merge(crate::admin::router(app.clone()))
         .layer(axum::middleware::from_fn_with_state(gate, limits::gate))
         .route("/health", get(health))
