@@ -235,6 +235,26 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("error", "Σφάλμα", "Error"),
     ("back", "Πίσω", "Back"),
+    (
+        "feed",
+        "Ημερολόγιο στο κινητό (συνδρομή iCal)",
+        "Calendar on your phone (iCal subscription)",
+    ),
+    (
+        "feed_help",
+        "Στο iPhone πατήστε τον σύνδεσμο webcal· στο Google Calendar: Άλλα ημερολόγια → + → Από URL, και επικολλήστε τη διεύθυνση https. Κρατήστε τις διευθύνσεις μυστικές: όποιος τις έχει βλέπει τα ραντεβού.",
+        "On an iPhone, tap the webcal link; in Google Calendar: Other calendars → + → From URL, and paste the https address. Keep these addresses secret: whoever has one sees the bookings.",
+    ),
+    (
+        "feed_off",
+        "Ανενεργό: ορίστε το INKDESK_FEED_TOKEN (τουλάχιστον 24 χαρακτήρες).",
+        "Off: set INKDESK_FEED_TOKEN (at least 24 characters).",
+    ),
+    (
+        "feed_needs_public_url",
+        "Ορίστε το INKDESK_PUBLIC_URL για πλήρεις διευθύνσεις.",
+        "Set INKDESK_PUBLIC_URL for full addresses.",
+    ),
 ];
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ pub struct Console {
     notifier: Notifier,
     secure_cookies: bool,
     trusted_proxies: TrustedProxies,
+    public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Console {
@@ -78,12 +79,18 @@ impl Console {
             notifier: Notifier::new(settings.notify.clone())?,
             secure_cookies: secure_cookies(settings.notify.public_url.as_deref()),
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            public_url: settings.notify.public_url.clone(),
         })
     }
 
     /// Whether `INKDESK_ADMIN_TOKEN` is set.
     pub fn enabled(&self) -> bool {
         self.token.is_some()
+    }
+
+    /// `INKDESK_PUBLIC_URL`: the service's public address, when set.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// The handoff notifier.

@@ -633,6 +633,10 @@ pub struct StatusView {
     pub paused: bool,
     /// Today (studio time zone) so far.
     pub today: Counters,
+    /// The calendar feed's subscribe addresses (empty while `INKDESK_FEED_TOKEN` is unset).
+    pub feeds: Vec<crate::http::feed::FeedLink>,
+    /// The feed is on but `INKDESK_PUBLIC_URL` is unset, so the addresses are only paths.
+    pub feed_needs_public_url: bool,
 }
 
 /// Checks every dependency (each with a short timeout) and counts today's activity.
@@ -655,7 +659,11 @@ pub async fn status(app: &App) -> StatusView {
     );
     let paused = app.stores.takeover.is_paused().await.unwrap_or(false);
     let today = counters(app).await.unwrap_or_default();
+    let public_url = app.admin.public_url();
+    let feeds = crate::http::feed::links(app, public_url.unwrap_or(""));
     StatusView {
+        feed_needs_public_url: !feeds.is_empty() && public_url.is_none(),
+        feeds,
         store,
         calendar,
         model,

@@ -1,0 +1,173 @@
+//! The iCalendar feed served by `inkdesk serve`: `GET /feed/{token}.ics`, read back with an
+//! independent parser (the `icalendar` crate), and its addresses on the console's status.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use icalendar::Component;
+use inkdesk_calendar::{Calendar, EmbeddedCalendar, NewBooking, SlotRequest, available_slots};
+use inkdesk_domain::{
+    AppointmentDuration, Clock, ConversationId, CustomerName, FreeText, PhoneNumber, Region,
+    StudioProfile, SystemClock,
+};
+
+use crate::support::{ADMIN_TOKEN, Options, spawn_with};
+
+const FEED_TOKEN: &str = "feed-token-0123456789abcdef";
+
+/// A calendar holding one booking at the first free slot from tomorrow on.
+async fn calendar_with_a_booking() -> (Arc<dyn Calendar>, inkdesk_calendar::Booking) {
+    let profile = Arc::new(StudioProfile::example());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let calendar = EmbeddedCalendar::open_in_memory(profile.clone(), clock).unwrap();
+    let duration = AppointmentDuration::from_minutes(90, 600).unwrap();
+    let today = Utc::now().with_timezone(&profile.time_zone).date_naive();
+    let request = SlotRequest::range(
+        today + Duration::days(1),
+        today + Duration::days(14),
+        duration,
+    );
+    let slot = available_slots(&calendar, &profile, &[], &request, Utc::now())
+        .await
+        .unwrap()[0];
+    let booking = calendar
+        .create(NewBooking {
+            conversation: ConversationId::parse("17841400000000777").unwrap(),
+            customer: CustomerName::parse("Μαρία Κ.").unwrap(),
+            phone: PhoneNumber::parse("6912345678", Region::GREECE).unwrap(),
+            design: Some(FreeText::parse("κύμα, fine line; στον καρπό").unwrap()),
+            price: None,
+            start: slot.start.with_timezone(&Utc),
+            duration,
+            idempotency_key: None,
+        })
+        .await
+        .unwrap();
+    (Arc::new(calendar), booking)
+}
+
+#[tokio::test]
+async fn the_feed_parses_in_an_independent_parser_and_a_wrong_token_is_not_found() {
+    let (calendar, booking) = calendar_with_a_booking().await;
+    let app = spawn_with(
+        Options {
+            calendar: Some(calendar),
+            env: vec![
+                ("INKDESK_FEED_TOKEN", FEED_TOKEN.to_owned()),
+                ("INKDESK_PUBLIC_URL", "https://studio.example".to_owned()),
+            ],
+            ..Options::default()
+        },
+        None,
+        None,
+    )
+    .await;
+    let response = app
+        .client
+        .get(app.url(&format!("/feed/{FEED_TOKEN}.ics")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    let body = response.text().await.unwrap();
+    let parsed = icalendar::Calendar::from_str(&body).unwrap();
+    let events: Vec<_> = parsed
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .collect();
+    assert_eq!(events.len(), 1, "{body}");
+    let event = events[0];
+    assert_eq!(
+        event.get_uid(),
+        Some(format!("{}@inkdesk", booking.id).as_str())
+    );
+    assert_eq!(
+        event.get_start(),
+        Some(icalendar::DatePerhapsTime::DateTime(
+            icalendar::CalendarDateTime::Utc(booking.start)
+        ))
+    );
+    assert_eq!(
+        event.get_end(),
+        Some(icalendar::DatePerhapsTime::DateTime(
+            icalendar::CalendarDateTime::Utc(booking.end)
+        ))
+    );
+    assert!(event.get_summary().unwrap().contains("Μαρία Κ."));
+    // The escaped comma and semicolon come back as written.
+    assert!(
+        event
+            .get_description()
+            .unwrap()
+            .contains("κύμα, fine line; στον καρπό"),
+        "{:?}",
+        event.get_description()
+    );
+
+    for wrong in [
+        "/feed/feed-token-0123456789abcdeX.ics".to_owned(),
+        format!("/feed/{FEED_TOKEN}"),
+        format!("/feed/{FEED_TOKEN}.ics.txt"),
+        format!("/feed/{FEED_TOKEN}/nobody.ics"),
+        "/feed/.ics".to_owned(),
+    ] {
+        let status = app.client.get(app.url(&wrong)).send().await.unwrap().status();
+        assert_eq!(status, 404, "{wrong}");
+    }
+
+    // The console's status lists the address to subscribe to.
+    let status: serde_json::Value = app
+        .client
+        .get(app.url("/admin/api/status"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["feeds"][0]["url"],
+        format!("https://studio.example/feed/{FEED_TOKEN}.ics")
+    );
+    assert_eq!(
+        status["feeds"][0]["webcal"],
+        format!("webcal://studio.example/feed/{FEED_TOKEN}.ics")
+    );
+    assert_eq!(status["feed_needs_public_url"], false);
+}
+
+#[tokio::test]
+async fn without_a_token_the_feed_is_off() {
+    let (calendar, _) = calendar_with_a_booking().await;
+    let app = spawn_with(
+        Options {
+            calendar: Some(calendar),
+            ..Options::default()
+        },
+        None,
+        None,
+    )
+    .await;
+    for path in ["/feed/.ics", "/feed/anything-at-all-0123456789.ics"] {
+        let status = app.client.get(app.url(path)).send().await.unwrap().status();
+        assert_eq!(status, 404, "{path}");
+    }
+    let status: serde_json::Value = app
+        .client
+        .get(app.url("/admin/api/status"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["feeds"], serde_json::json!([]));
+}
