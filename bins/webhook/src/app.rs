@@ -173,6 +173,9 @@ impl App {
         if let Some(prefix) = overrides.key_prefix {
             options.key_prefix = prefix;
         }
+        // With Redis, the calendar (unless Google's) lives on the same connection, so
+        // every replica sees the same bookings.
+        let mut redis_store = None;
         let stores = match store_choice {
             StoreChoice::Memory => Stores::memory(clock.clone(), options),
             StoreChoice::Sqlite(path) => {
@@ -184,16 +187,33 @@ impl App {
                     .await
                     .with_context(|| format!("cannot open the store {}", path.display()))?
             }
-            StoreChoice::RedisUrl(url) => Stores::redis(RedisConfig::from_url(url), options)
-                .await
-                .context("cannot connect to Redis")?,
-            StoreChoice::Redis(redis) => Stores::redis(redis_config(&redis)?, options)
-                .await
-                .context("cannot connect to Redis")?,
+            StoreChoice::RedisUrl(url) => {
+                let store = Stores::redis_store(RedisConfig::from_url(url), options)
+                    .await
+                    .context("cannot connect to Redis")?;
+                redis_store = Some(store.clone());
+                Stores::from_shared(store)
+            }
+            StoreChoice::Redis(redis) => {
+                let store = Stores::redis_store(redis_config(&redis)?, options)
+                    .await
+                    .context("cannot connect to Redis")?;
+                redis_store = Some(store.clone());
+                Stores::from_shared(store)
+            }
         };
         let calendar = match overrides.calendar {
             Some(calendar) => calendar,
-            None => calendar(settings, &profile, &clock, overrides.ephemeral).await?,
+            None => {
+                calendar(
+                    settings,
+                    &profile,
+                    &clock,
+                    redis_store,
+                    overrides.ephemeral,
+                )
+                .await?
+            }
         };
         let model = model(settings, overrides.fast_retries)?;
         let messenger = messenger(settings, overrides.fast_retries)?;
@@ -328,10 +348,33 @@ fn redis_config(redis: &RedisSettings) -> anyhow::Result<RedisConfig> {
     }
 }
 
+/// The calendar `serve` would use, for the command line (`slots`, `book`, `bookings`,
+/// `cancel`): with Redis configured, the calendar every replica shares, so what the
+/// terminal shows and changes is what the bot sees.
+pub async fn configured_calendar(
+    settings: &Settings,
+    profile: &Arc<StudioProfile>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn Calendar>> {
+    let redis = match &settings.redis {
+        Some(redis) if !settings.google.is_configured() => Some(
+            Stores::redis_store(redis_config(redis)?, StoreOptions::default())
+                .await
+                .context("cannot connect to Redis")?,
+        ),
+        _ => None,
+    };
+    calendar(settings, profile, clock, redis, false).await
+}
+
+/// The calendar: Google when credentials are configured; otherwise on the store's Redis
+/// when the store is Redis (shared by every replica); otherwise embedded (SQLite under the
+/// data dir, or in memory with `--ephemeral`).
 async fn calendar(
     settings: &Settings,
     profile: &Arc<StudioProfile>,
     clock: &Arc<dyn Clock>,
+    redis: Option<Arc<inkdesk_store::RedisStore>>,
     ephemeral: bool,
 ) -> anyhow::Result<Arc<dyn Calendar>> {
     let google = &settings.google;
@@ -356,8 +399,8 @@ async fn calendar(
     } else {
         None
     };
-    Ok(match credentials {
-        Some(credentials) => {
+    Ok(match (credentials, redis) {
+        (Some(credentials), _) => {
             let mut config = GoogleConfig::new(google.calendar_id.clone());
             if let Some(base) = &google.api_base_url {
                 let url = base
@@ -370,11 +413,16 @@ async fn calendar(
                     .context("cannot build the Google Calendar client")?,
             )
         }
-        None if ephemeral => Arc::new(EmbeddedCalendar::open_in_memory(
+        (None, Some(store)) => Arc::new(inkdesk_store::RedisCalendar::new(
+            store,
+            profile.clone(),
+            clock.clone(),
+        )),
+        (None, None) if ephemeral => Arc::new(EmbeddedCalendar::open_in_memory(
             profile.clone(),
             clock.clone(),
         )?),
-        None => Arc::new(
+        (None, None) => Arc::new(
             EmbeddedCalendar::open(&settings.data_dir, profile.clone(), clock.clone())
                 .await
                 .context("cannot open the embedded calendar")?,

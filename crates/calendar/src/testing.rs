@@ -91,11 +91,32 @@ pub fn keyed_booking(
 }
 
 /// Generates one `#[tokio::test]` per behaviour; `$make` is a closure returning a future
-/// of `(Arc<dyn Calendar>, keep_alive)`.
+/// of `(Arc<dyn Calendar>, keep_alive)`, or with `optional` before it of an `Option` of
+/// that (`None` skips).
 #[macro_export]
 macro_rules! calendar_behaviour_suite {
-    ($make:expr) => {
-        $crate::calendar_behaviour_suite!(@cases $make;
+    (@cases $kind:tt $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (calendar, _keep) =
+                    $crate::calendar_behaviour_suite!(@made $kind ($make)().await);
+                $crate::testing::$name(calendar).await;
+            }
+        )+
+    };
+    (@made [] $made:expr) => { $made };
+    (@made [optional] $made:expr) => {
+        match $made {
+            Some(made) => made,
+            None => {
+                println!("SKIPPED: the backend is not available");
+                return;
+            }
+        }
+    };
+    (@all $kind:tt $make:expr) => {
+        $crate::calendar_behaviour_suite!(@cases $kind $make;
             created_booking_reads_back_with_every_field,
             busy_lists_live_bookings_in_the_range_only,
             a_full_slot_is_refused_with_alternatives,
@@ -115,14 +136,13 @@ macro_rules! calendar_behaviour_suite {
             forget_customer_keeps_the_time_blocked_without_the_customer,
         );
     };
-    (@cases $make:expr; $($name:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (calendar, _keep) = ($make)().await;
-                $crate::testing::$name(calendar).await;
-            }
-        )+
+    // `$make` returns `Option<(calendar, keep_alive)>`; `None` skips the test (a backend
+    // that is not installed, e.g. `redis-server` outside CI).
+    (optional $make:expr) => {
+        $crate::calendar_behaviour_suite!(@all [optional] $make);
+    };
+    ($make:expr) => {
+        $crate::calendar_behaviour_suite!(@all [] $make);
     };
 }
 

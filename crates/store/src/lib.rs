@@ -14,7 +14,9 @@
 //! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
 //! - [`memory`]: [`MemoryStore`], everything in one mutex (tests, `--ephemeral`).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file (WAL), the default without Redis.
-//! - [`redis`]: [`RedisStore`] and [`RedisConfig`], Lua scripts in `src/redis/scripts/`.
+//! - [`redis`]: [`RedisStore`] and [`RedisConfig`], Lua scripts in `src/redis/scripts/`;
+//!   [`RedisCalendar`] (`redis/calendar.rs`), the `inkdesk_calendar::Calendar` port on the
+//!   same connection, so replicas on one Redis share their bookings.
 //! - [`Stores`]: the bundle of `Arc<dyn Port>` the service holds, built from one adapter.
 //! - `testing` (feature `testing`): mockall mocks of every port (`MockInbox`, …) and the
 //!   conformance suite every adapter's tests run through `conformance_suite!`.
@@ -54,6 +56,7 @@ pub use model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
     Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
 };
+pub use redis::RedisCalendar;
 pub use ports::{
     ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
 };

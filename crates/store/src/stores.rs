@@ -60,7 +60,25 @@ impl Stores {
             + TurnJournal
             + 'static,
     {
-        let a = Arc::new(adapter);
+        Self::from_shared(Arc::new(adapter))
+    }
+
+    /// Every port backed by one shared adapter (which the caller also uses, e.g. a Redis
+    /// store whose connection the calendar shares).
+    pub fn from_shared<A>(a: Arc<A>) -> Self
+    where
+        A: ConversationLog
+            + Inbox
+            + Dedupe
+            + Takeover
+            + SlotHolds
+            + Outbox
+            + Health
+            + Keyed
+            + Intake
+            + TurnJournal
+            + 'static,
+    {
         Self {
             log: a.clone(),
             inbox: a.clone(),
@@ -94,8 +112,17 @@ impl Stores {
     /// Stores on Redis, on the system clock; fails with `Unavailable` if Redis does not
     /// answer a PING within the configured timeouts.
     pub async fn redis(config: RedisConfig, options: StoreOptions) -> Result<Self, StoreError> {
+        Ok(Self::from_shared(Self::redis_store(config, options).await?))
+    }
+
+    /// The Redis adapter itself, checked with a PING, for callers that build more on its
+    /// connection ([`crate::RedisCalendar`]) and then [`Stores::from_shared`].
+    pub async fn redis_store(
+        config: RedisConfig,
+        options: StoreOptions,
+    ) -> Result<Arc<RedisStore>, StoreError> {
         let store = RedisStore::connect(&config, Arc::new(SystemClock), options)?;
         crate::ports::Health::ping(&store).await?;
-        Ok(Self::from_adapter(store))
+        Ok(Arc::new(store))
     }
 }

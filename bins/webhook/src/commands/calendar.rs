@@ -1,4 +1,6 @@
-//! `inkdesk slots | book | bookings | cancel`: the embedded calendar from the terminal.
+//! `inkdesk slots | book | bookings | cancel`: the studio's calendar from the terminal —
+//! the one `serve` uses (Google when configured, else the Redis calendar the replicas
+//! share when `REDIS_URL` is set, else the embedded one under `--data-dir`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use inkdesk_calendar::format::format_slots;
 use inkdesk_calendar::{
-    Calendar, CalendarError, EmbeddedCalendar, NewBooking, SlotRequest, available_slots,
+    Calendar, CalendarError, NewBooking, SlotRequest, available_slots,
     duration_for_price,
 };
 use inkdesk_domain::schedule::{parse_date, parse_time};
@@ -122,7 +124,7 @@ impl<E: std::fmt::Display> From<E> for BadInput {
 
 struct Opened {
     profile: Arc<StudioProfile>,
-    calendar: EmbeddedCalendar,
+    calendar: Arc<dyn Calendar>,
     now: DateTime<Utc>,
 }
 
@@ -143,7 +145,9 @@ async fn open(args: &CalendarArgs) -> anyhow::Result<Result<Opened, BadInput>> {
         None => Arc::new(SystemClock),
     };
     let now = clock.now();
-    let calendar = EmbeddedCalendar::open(&args.data_dir, profile.clone(), clock)
+    let mut settings = crate::settings::Settings::from_env(&crate::settings::ProcessEnv)?;
+    settings.data_dir = args.data_dir.clone();
+    let calendar = crate::app::configured_calendar(&settings, &profile, &clock)
         .await
         .with_context(|| format!("cannot open the calendar in {}", args.data_dir.display()))?;
     Ok(Ok(Opened {
@@ -183,7 +187,7 @@ pub async fn slots(args: &SlotsArgs) -> anyhow::Result<ExitCode> {
         Err(bad) => return Ok(finish(Err(bad))),
     };
     let slots =
-        available_slots(&opened.calendar, &opened.profile, &[], &request, opened.now).await?;
+        available_slots(opened.calendar.as_ref(), &opened.profile, &[], &request, opened.now).await?;
     if args.json {
         println!("{}", serde_json::to_string(&slots)?);
     } else if slots.is_empty() {

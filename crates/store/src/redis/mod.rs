@@ -18,6 +18,7 @@
 //! Time: scripts get "now" from the injected clock as an argument (so every replica agrees
 //! with its own clock and tests can steer it); Redis' own expiry uses relative TTLs.
 
+pub mod calendar;
 mod config;
 mod inbox;
 mod intake;
@@ -36,6 +37,7 @@ use deadpool_redis::{Pool, Runtime};
 use inkdesk_domain::{Clock, ConversationId};
 use secrecy::ExposeSecret;
 
+pub use calendar::RedisCalendar;
 pub use config::RedisConfig;
 
 use crate::StoreError;
