@@ -117,7 +117,13 @@ async fn the_feed_parses_in_an_independent_parser_and_a_wrong_token_is_not_found
         format!("/feed/{FEED_TOKEN}/nobody.ics"),
         "/feed/.ics".to_owned(),
     ] {
-        let status = app.client.get(app.url(&wrong)).send().await.unwrap().status();
+        let status = app
+            .client
+            .get(app.url(&wrong))
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert_eq!(status, 404, "{wrong}");
     }
 

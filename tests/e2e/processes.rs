@@ -315,11 +315,13 @@ async fn a_process_killed_mid_turn_is_finished_by_the_other_each_chunk_once_one_
     assert!(stores.inbox.next_due().await.unwrap().is_none());
     drop(survivor);
 
-    // One booking, read the way the studio would: `inkdesk bookings --json`.
+    // One booking, read the way the studio would: `inkdesk bookings --json` (the replicas'
+    // calendar is in their Redis, which the command line reads too).
     let out = Command::new(env!("CARGO_BIN_EXE_inkdesk"))
         .args(["bookings", "--json"])
         .current_dir(data.path())
         .env("INKDESK_DATA_DIR", data.path())
+        .env("REDIS_URL", &redis)
         .output()
         .unwrap();
     assert!(

@@ -294,3 +294,138 @@ async fn the_login_limit_counts_attempts_on_every_replica() {
         );
     }
 }
+
+/// Runs the `inkdesk` binary with `REDIS_URL` (and a data dir of its own, which must stay
+/// unused); returns stdout, panicking with stderr on failure.
+fn cli(redis_url: &str, data_dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_inkdesk"))
+        .args(args)
+        .env("REDIS_URL", redis_url)
+        .env("INKDESK_DATA_DIR", data_dir)
+        .env_remove("GOOGLE_TOKEN_FILE")
+        .env_remove("GOOGLE_SERVICE_ACCOUNT_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "inkdesk {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn admin_bookings(replica: &Replica) -> Vec<serde_json::Value> {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "http://{}/admin/api/bookings",
+            replica.running.addr
+        ))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["bookings"].as_array().cloned().unwrap_or_default()
+}
+
+/// With Redis and no Google, the calendar lives in Redis: a booking made from the command
+/// line shows in both replicas' consoles, one made through a replica's calendar shows in
+/// `inkdesk bookings`, and a slot both fill is full for the other replica's availability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_redis_share_one_calendar() {
+    // Its own server: the command line uses the default key prefix.
+    let Some(redis) = redis_server::own_server() else {
+        return;
+    };
+    let url = redis.url();
+    let (graph, model) = (MockServer::start().await, MockServer::start().await);
+    let lease = Duration::from_secs(30);
+    let a = replica(&url, "inkdesk", lease, &graph, &model).await;
+    let b = replica(&url, "inkdesk", lease, &graph, &model).await;
+    let data = tempfile::tempdir().unwrap();
+
+    let profile = inkdesk_domain::StudioProfile::example();
+    let duration = inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&profile.time_zone)
+        .date_naive();
+    let request = inkdesk_calendar::SlotRequest::range(
+        today + chrono::Duration::days(2),
+        today + chrono::Duration::days(16),
+        duration,
+    );
+    let free = |calendar| {
+        let (profile, request) = (profile.clone(), request.clone());
+        async move {
+            inkdesk_calendar::available_slots(calendar, &profile, &[], &request, chrono::Utc::now())
+                .await
+                .unwrap()
+        }
+    };
+    let slot = free(b.running.app.calendar.as_ref()).await[0];
+    let start = slot.start.to_rfc3339();
+
+    let id = cli(
+        &url,
+        data.path(),
+        &[
+            "book",
+            "--name",
+            "Μαρία Κ.",
+            "--phone",
+            "6912345678",
+            "--start",
+            &start,
+            "--duration",
+            "60",
+        ],
+    );
+    let id = id.trim().to_owned();
+    for replica in [&a, &b] {
+        let listed = admin_bookings(replica).await;
+        assert!(
+            listed.iter().any(|b| b["id"] == id.as_str()),
+            "{id} missing in {listed:?}"
+        );
+    }
+
+    // The second unit (capacity 2), taken through replica A's own wiring.
+    let second = a
+        .running
+        .app
+        .calendar
+        .create(inkdesk_calendar::NewBooking {
+            conversation: inkdesk_domain::ConversationId::parse("17841400000000999").unwrap(),
+            customer: inkdesk_domain::CustomerName::parse("Νίκος Π.").unwrap(),
+            phone: inkdesk_domain::PhoneNumber::parse("6987654321", inkdesk_domain::Region::GREECE)
+                .unwrap(),
+            design: None,
+            price: None,
+            start: slot.start.with_timezone(&chrono::Utc),
+            duration,
+            idempotency_key: Some("e2e-shared-calendar".into()),
+        })
+        .await
+        .unwrap();
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&cli(&url, data.path(), &["bookings", "--json"])).unwrap();
+    let ids: Vec<&str> = listed.iter().filter_map(|b| b["id"].as_str()).collect();
+    assert!(
+        ids.contains(&id.as_str()) && ids.contains(&second.id.as_str()),
+        "{listed:?}"
+    );
+    // Full now, for replica B's availability too.
+    assert!(
+        free(b.running.app.calendar.as_ref())
+            .await
+            .iter()
+            .all(|s| s.start != slot.start),
+        "replica B still offers the full slot"
+    );
+    // Nothing went to a local calendar file.
+    assert!(!data.path().join("calendar.sqlite3").exists());
+    a.running.stop().await;
+    b.running.stop().await;
+}

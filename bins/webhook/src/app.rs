@@ -204,16 +204,7 @@ impl App {
         };
         let calendar = match overrides.calendar {
             Some(calendar) => calendar,
-            None => {
-                calendar(
-                    settings,
-                    &profile,
-                    &clock,
-                    redis_store,
-                    overrides.ephemeral,
-                )
-                .await?
-            }
+            None => calendar(settings, &profile, &clock, redis_store, overrides.ephemeral).await?,
         };
         let model = model(settings, overrides.fast_retries)?;
         let messenger = messenger(settings, overrides.fast_retries)?;

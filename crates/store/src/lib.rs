@@ -56,7 +56,6 @@ pub use model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
     Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
 };
-pub use redis::RedisCalendar;
 pub use ports::{
     ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
 };
@@ -65,6 +64,7 @@ pub use ports::{
     MockConversationLog, MockDedupe, MockHealth, MockInbox, MockIntake, MockOutbox, MockSlotHolds,
     MockTakeover, MockTurnJournal,
 };
+pub use redis::RedisCalendar;
 pub use redis::{RedisConfig, RedisStore};
 pub use sqlite::SqliteStore;
 pub use stores::Stores;

@@ -74,12 +74,12 @@ async fn two_replicas_share_bookings_and_capacity() {
     let a = Arc::new(calendar(store(&url, &prefix).await));
     let b = Arc::new(calendar(store(&url, &prefix).await));
     let start = at(december(2), 12, 0);
-    let made = a
-        .create(new_booking("conv-0", start, 60))
-        .await
-        .unwrap();
+    let made = a.create(new_booking("conv-0", start, 60)).await.unwrap();
     assert_eq!(b.get(&made.id).await.unwrap(), made);
-    assert_eq!(b.list_upcoming(suite_now(), 10).await.unwrap(), [made.clone()]);
+    assert_eq!(
+        b.list_upcoming(suite_now(), 10).await.unwrap(),
+        [made.clone()]
+    );
     // One unit left (capacity 2): eight requests race for it from both replicas.
     let tasks: Vec<_> = (0..8)
         .map(|i| {

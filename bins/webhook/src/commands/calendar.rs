@@ -11,8 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use inkdesk_calendar::format::format_slots;
 use inkdesk_calendar::{
-    Calendar, CalendarError, NewBooking, SlotRequest, available_slots,
-    duration_for_price,
+    Calendar, CalendarError, NewBooking, SlotRequest, available_slots, duration_for_price,
 };
 use inkdesk_domain::schedule::{parse_date, parse_time};
 use inkdesk_domain::{
@@ -186,8 +185,14 @@ pub async fn slots(args: &SlotsArgs) -> anyhow::Result<ExitCode> {
         Ok(request) => request,
         Err(bad) => return Ok(finish(Err(bad))),
     };
-    let slots =
-        available_slots(opened.calendar.as_ref(), &opened.profile, &[], &request, opened.now).await?;
+    let slots = available_slots(
+        opened.calendar.as_ref(),
+        &opened.profile,
+        &[],
+        &request,
+        opened.now,
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string(&slots)?);
     } else if slots.is_empty() {

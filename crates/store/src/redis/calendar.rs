@@ -324,8 +324,8 @@ impl RedisCalendar {
             return Ok(None);
         };
         // Stored as E.164; the national form depends on the studio's region.
-        booking.phone = PhoneNumber::parse(booking.phone.e164(), self.profile.phone_region)
-            .map_err(corrupt)?;
+        booking.phone =
+            PhoneNumber::parse(booking.phone.e164(), self.profile.phone_region).map_err(corrupt)?;
         Ok(Some(booking))
     }
 
