@@ -73,6 +73,7 @@ pub fn new_booking(conversation: &str, start: DateTime<Utc>, minutes: i64) -> Ne
         price: Some(Price::new(Decimal::from(150), Decimal::from(5000)).unwrap()),
         start,
         duration: AppointmentDuration::from_minutes(minutes, 600).unwrap(),
+        artist: None,
         idempotency_key: None,
     }
 }

@@ -277,6 +277,7 @@ fn new_booking(args: &BookArgs, profile: &StudioProfile) -> Result<NewBooking, B
             .transpose()?,
         start,
         duration: length(&args.length, profile)?,
+        artist: None,
         // Each `inkdesk book` is a booking of its own.
         idempotency_key: None,
     })

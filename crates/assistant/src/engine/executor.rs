@@ -429,6 +429,7 @@ impl Engine {
             price: Some(args.price),
             start,
             duration,
+            artist: None,
             idempotency_key: Some(key),
         };
         let created = self.calendar.create(new).await;

@@ -34,14 +34,14 @@ fn profile(capacity: u32) -> StudioProfile {
 }
 
 fn every_day(open: NaiveTime, close: NaiveTime) -> WeeklyHours {
-    let day = DayHours(Some(OpeningSpan::new(open, close).unwrap()));
+    let day = DayHours::single(OpeningSpan::new(open, close).unwrap());
     WeeklyHours {
-        monday: day,
-        tuesday: day,
-        wednesday: day,
-        thursday: day,
-        friday: day,
-        saturday: day,
+        monday: day.clone(),
+        tuesday: day.clone(),
+        wednesday: day.clone(),
+        thursday: day.clone(),
+        friday: day.clone(),
+        saturday: day.clone(),
         sunday: day,
     }
 }
@@ -364,7 +364,7 @@ fn a_half_hour_offset_zone_is_handled_in_local_time() {
         Utc.with_ymd_and_hms(2026, 6, 1, 5, 30, 0).unwrap()
     );
     assert_eq!(
-        serde_json::to_value(slots[0]).unwrap()["start"],
+        serde_json::to_value(&slots[0]).unwrap()["start"],
         "2026-06-01T11:00:00+05:30"
     );
 }
@@ -499,8 +499,15 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn arb_profile()(capacity in 1u32..=3, step in prop::sample::select(vec![15u32, 30, 60]), before in prop::sample::select(vec![0u32, 10, 15]), after in prop::sample::select(vec![0u32, 15, 30]), tz in prop::sample::select(vec![chrono_tz::Europe::Athens, chrono_tz::Asia::Kolkata])) -> StudioProfile {
+    fn arb_profile()(capacity in 1u32..=3, step in prop::sample::select(vec![15u32, 30, 60]), before in prop::sample::select(vec![0u32, 10, 15]), after in prop::sample::select(vec![0u32, 15, 30]), tz in prop::sample::select(vec![chrono_tz::Europe::Athens, chrono_tz::Asia::Kolkata]), split in any::<bool>()) -> StudioProfile {
         let mut p = profile(capacity);
+        if split {
+            // A studio that closes for the afternoon, and a late Saturday.
+            let day = DayHours::try_from("11:00-14:00, 16:30-20:00".to_owned()).unwrap();
+            p.hours = WeeklyHours { saturday: DayHours::try_from("12:00-15:00, 18:00-23:30".to_owned()).unwrap(), ..WeeklyHours::monday_to_saturday(OpeningSpan::new(time(11, 0), time(14, 0)).unwrap()) };
+            p.hours.monday = day.clone();
+            p.hours.wednesday = day;
+        }
         p.booking.slot_step_minutes = step;
         p.booking.buffer_before_minutes = before;
         p.booking.buffer_after_minutes = after;
@@ -575,7 +582,7 @@ proptest! {
         let req = SlotRequest::day(d, minutes(dur)).with_limit(1000);
         let got: Vec<DateTime<Utc>> = find_slots(&p, &busy, &[], &req, now).iter().map(|s| s.start.with_timezone(&Utc)).collect();
         let mut want = Vec::new();
-        if let Some(span) = p.hours.on(d.weekday()) {
+        for span in p.hours.on(d.weekday()) {
             let mut wall: NaiveDateTime = d.and_time(span.open);
             while wall < d.and_time(span.close) {
                 if let LocalResult::Single(s) | LocalResult::Ambiguous(s, _) = p.time_zone.from_local_datetime(&wall) {
