@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use inkdesk_calendar::testing::{at, keyed_booking, new_booking, suite_now, suite_profile};
-use inkdesk_calendar::{Calendar, CalendarError};
+use inkdesk_calendar::{Calendar, CalendarError, Interval};
 use inkdesk_domain::{Clock, FixedClock};
 use inkdesk_store::testing::redis_server::{RedisServer, server};
 use inkdesk_store::{RedisCalendar, RedisConfig, RedisStore, StoreOptions, Stores};
@@ -141,4 +141,129 @@ async fn prefixes_keep_calendars_apart() {
         .await
         .unwrap();
     assert!(b.list_upcoming(suite_now(), 10).await.unwrap().is_empty());
+}
+
+fn key(text: &str) -> inkdesk_domain::ArtistKey {
+    inkdesk_domain::ArtistKey::parse(text).unwrap()
+}
+
+/// The suite's profile with two artists: each takes one appointment at a time.
+fn with_artists() -> inkdesk_domain::StudioProfile {
+    let mut profile = suite_profile();
+    for (k, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
+        profile.artists.push(inkdesk_domain::profile::Artist {
+            key: key(k),
+            name: name.into(),
+            styles: vec!["fine line".into()],
+            hours: Default::default(),
+            google_calendar_id: None,
+        });
+    }
+    profile
+}
+
+/// A closure added through one replica refuses bookings through the other on its dates,
+/// is listed by both, and once removed the date books again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closure_added_on_one_replica_closes_the_date_on_the_other() {
+    let Some((url, _server)) = server() else {
+        return;
+    };
+    let prefix = prefix();
+    let a = calendar(store(&url, &prefix).await);
+    let b = calendar(store(&url, &prefix).await);
+    let closure = inkdesk_domain::Closure::new(
+        december(3),
+        december(4),
+        None,
+        Some("Χριστουγεννιάτικη αργία".into()),
+    )
+    .unwrap();
+    let stored = a.add_closure(closure).await.unwrap();
+    let listed = b.closures(december(1), december(31)).await.unwrap();
+    assert_eq!(listed, std::slice::from_ref(&stored));
+    assert!(
+        b.closures(december(5), december(31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    match b
+        .create(new_booking("conv-a", at(december(4), 12, 0), 60))
+        .await
+    {
+        Err(CalendarError::SlotTaken { alternatives }) => {
+            assert!(
+                alternatives
+                    .iter()
+                    .all(|s| s.start.date_naive() > december(4))
+            );
+        }
+        other => panic!("expected SlotTaken, got {other:?}"),
+    }
+    b.remove_closure(&stored.id).await.unwrap();
+    assert!(matches!(
+        a.remove_closure(&stored.id).await,
+        Err(CalendarError::NotFound(_))
+    ));
+    a.create(new_booking("conv-a", at(december(4), 12, 0), 60))
+        .await
+        .unwrap();
+}
+
+/// With artists, each takes one appointment at a time: a booking naming none gets the
+/// first free artist, one naming an artist keeps them, and the artist shows in `busy`;
+/// an artist's closure leaves the other bookable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn artists_each_take_one_appointment_and_their_closures_are_theirs() {
+    let Some((url, _server)) = server() else {
+        return;
+    };
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(suite_now()));
+    let cal = RedisCalendar::new(
+        store(&url, &prefix()).await,
+        Arc::new(with_artists()),
+        clock,
+    );
+    let start = at(december(1), 12, 0);
+    let mut asked = new_booking("conv-a", start, 60);
+    asked.artist = Some(key("nikos"));
+    let nikos = cal.create(asked).await.unwrap();
+    assert_eq!(nikos.artist, Some(key("nikos")));
+    let any = cal.create(new_booking("conv-b", start, 60)).await.unwrap();
+    assert_eq!(any.artist, Some(key("maria")));
+    assert_eq!(cal.get(&any.id).await.unwrap().artist, Some(key("maria")));
+    assert!(matches!(
+        cal.create(new_booking("conv-c", start, 60)).await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+    let busy = cal
+        .busy(Interval::new(start, start + chrono::Duration::hours(1)))
+        .await
+        .unwrap();
+    let mut artists: Vec<_> = busy.iter().filter_map(|b| b.artist.clone()).collect();
+    artists.sort();
+    assert_eq!(artists, [key("maria"), key("nikos")]);
+    // A move keeps the booking's artist.
+    let moved = cal
+        .reschedule(&nikos.id, at(december(2), 12, 0), None)
+        .await
+        .unwrap();
+    assert_eq!(moved.artist, Some(key("nikos")));
+    // Maria away on the 3rd: Nikos still takes a booking there, a second one is refused.
+    cal.add_closure(
+        inkdesk_domain::Closure::new(december(3), december(3), Some(key("maria")), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    let third = cal
+        .create(new_booking("conv-d", at(december(3), 12, 0), 60))
+        .await
+        .unwrap();
+    assert_eq!(third.artist, Some(key("nikos")));
+    assert!(matches!(
+        cal.create(new_booking("conv-e", at(december(3), 12, 0), 60))
+            .await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
 }

@@ -22,8 +22,14 @@
 //! | `{P:cal}:at` | zset | id → start ms of every entry that takes time |
 //! | `{P:cal}:booked` | zset | id → start ms of live bookings (`list_upcoming`) |
 //! | `{P:cal}:conv:ID` | zset | id → start ms of a conversation's bookings, cancelled too |
+//! | `{P:cal}:closures` | hash | id → JSON of a closure added at run time (`add_closure`) |
 //! | `{P:cal}:versions` | hash | local date → write counter |
 //! | `{P:cal}:longest` | string | the longest entry's length in ms (bounds the read) |
+//!
+//! Closures are read with every check (they are few) and their dates' versions are bumped
+//! when one is added or removed, so a booking checked meanwhile on those dates is checked
+//! again. With artists in the profile the engine also picks the artist of a booking that
+//! names none (`check_bookable`); entries carry their artist into `busy`.
 //!
 //! Cancelled bookings stay (without a place in `at` or `booked`), so their ids answer
 //! `Gone` and a repeated idempotency key is not booked again; `forget_customer` turns a
@@ -35,12 +41,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use deadpool_redis::redis::{self, Script};
-use inkdesk_calendar::port::{check_bookable, recheck_window, same_request, slot_taken};
+use inkdesk_calendar::port::{
+    StoredClosure, check_bookable, recheck_window, same_request, slot_taken,
+};
 use inkdesk_calendar::{
     Booking, BusyInterval, Calendar, CalendarError, ForgottenBooking, Interval, NewBooking,
 };
 use inkdesk_domain::{
-    AppointmentDuration, Clock, ConversationId, EventId, PhoneNumber, StudioProfile,
+    AppointmentDuration, ArtistKey, Clock, Closure, ConversationId, EventId, PhoneNumber,
+    StudioProfile,
 };
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +75,9 @@ struct Entry {
     /// What a block is (no personal data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// The artist a block keeps busy (a forgotten booking keeps its artist's time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    artist: Option<ArtistKey>,
 }
 
 impl Entry {
@@ -76,6 +88,15 @@ impl Entry {
             booking: Some(booking),
             cancelled_ms: None,
             note: None,
+            artist: None,
+        }
+    }
+
+    /// The artist the entry keeps busy.
+    fn busy_artist(&self) -> Option<ArtistKey> {
+        match &self.booking {
+            Some(booking) => booking.artist.clone(),
+            None => self.artist.clone(),
         }
     }
 
@@ -122,6 +143,7 @@ pub struct RedisCalendar {
 struct CalendarScripts {
     read: Script,
     commit: Script,
+    closure: Script,
 }
 
 impl std::fmt::Debug for RedisCalendar {
@@ -155,6 +177,7 @@ impl RedisCalendar {
             scripts: Arc::new(CalendarScripts {
                 read: Script::new(include_str!("scripts/calendar_read.lua")),
                 commit: Script::new(include_str!("scripts/calendar_commit.lua")),
+                closure: Script::new(include_str!("scripts/calendar_closure.lua")),
             }),
         }
     }
@@ -195,12 +218,14 @@ impl RedisCalendar {
             .key(self.key("at"))
             .key(self.key("versions"))
             .key(self.key("longest"))
+            .key(self.key("closures"))
             .arg(ms(range.start))
             .arg(ms(range.end));
         for date in dates {
             invocation.arg(date.to_string());
         }
-        let (versions, ids, entries): (Vec<i64>, Vec<String>, Vec<String>) = self
+        type Read = (Vec<i64>, Vec<String>, Vec<String>, Vec<String>);
+        let (versions, ids, entries, closures): Read = self
             .store
             .with_conn(|mut c| async move { invocation.invoke_async(&mut c).await })
             .await
@@ -218,11 +243,22 @@ impl RedisCalendar {
                 continue;
             };
             if span.start < range.end && span.end > range.start {
-                let busy_entry = BusyInterval::timed(span.start, span.end);
+                let busy_entry =
+                    BusyInterval::timed(span.start, span.end).with_artist(entry.busy_artist());
                 busy.push(match EventId::parse(id) {
                     Ok(id) => busy_entry.with_event(id),
                     Err(_) => busy_entry,
                 });
+            }
+        }
+        // Closures are compared by date in the studio's zone, like all-day entries.
+        let tz = self.profile.time_zone;
+        let first_day = range.start.with_timezone(&tz).date_naive();
+        let last_day = range.end.with_timezone(&tz).date_naive();
+        for raw in &closures {
+            let closure: StoredClosure = serde_json::from_str(raw).map_err(corrupt)?;
+            if closure.closure.from <= last_day && closure.closure.to >= first_day {
+                busy.push(closure.as_busy());
             }
         }
         Ok(Snapshot {
@@ -413,16 +449,23 @@ impl RedisCalendar {
             let window = recheck_window(&self.profile, booking.start, booking.duration);
             let dates = self.dates(window);
             let snapshot = self.read(window, &dates).await?;
-            if !check_bookable(
+            let Some(artist) = check_bookable(
                 &self.profile,
                 &snapshot.busy,
                 booking.start,
                 booking.duration,
+                booking.artist.as_ref(),
                 Some(&booking.id),
                 now,
-            )? {
+            )?
+            else {
                 return Ok(Placed::Full);
-            }
+            };
+            // The artist the engine placed it with (the asked one, or the first free).
+            let booking = Booking {
+                artist,
+                ..booking.clone()
+            };
             let entry = Entry::of_booking(booking.clone());
             let mut bump = self.occupied_dates(booking.interval());
             if let Some(old) = old_span {
@@ -450,6 +493,39 @@ impl RedisCalendar {
         Err(CalendarError::unavailable(StoreError::unavailable(
             "the calendar kept changing while this booking was checked",
         )))
+    }
+}
+
+impl RedisCalendar {
+    /// Writes a closure (`new` JSON, or removes it when `""`) if its entry is still
+    /// `expected`; bumps the versions of its dates. `false`: it changed meanwhile.
+    async fn write_closure(
+        &self,
+        stored: &StoredClosure,
+        expected: &str,
+        new: &str,
+    ) -> Result<bool, CalendarError> {
+        let mut invocation = self.scripts.closure.prepare_invoke();
+        invocation
+            .key(self.key("closures"))
+            .key(self.key("versions"))
+            .arg(stored.id.as_str())
+            .arg(expected)
+            .arg(new);
+        for date in stored
+            .closure
+            .from
+            .iter_days()
+            .take_while(|d| *d <= stored.closure.to)
+        {
+            invocation.arg(date.to_string());
+        }
+        let answer: String = self
+            .store
+            .with_conn(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
+            .map_err(store_error)?;
+        Ok(answer == "ok")
     }
 }
 
@@ -625,6 +701,7 @@ impl Calendar for RedisCalendar {
                     booking: None,
                     cancelled_ms: None,
                     note: Some(note.clone()),
+                    artist: entry.busy_artist(),
                 });
                 match self
                     .commit(&id, &raw, replacement.as_ref(), &[], &[])
@@ -647,5 +724,75 @@ impl Calendar for RedisCalendar {
         }
         forgotten.sort_by(|a, b| (a.start, a.id.as_str()).cmp(&(b.start, b.id.as_str())));
         Ok(forgotten)
+    }
+
+    async fn add_closure(&self, closure: Closure) -> Result<StoredClosure, CalendarError> {
+        let stored = StoredClosure {
+            // 32 lowercase hex digits are base32hex too: a valid id for every adapter.
+            id: EventId::parse(&uuid::Uuid::new_v4().simple().to_string())
+                .map_err(CalendarError::from)?,
+            closure,
+        };
+        let json = serde_json::to_string(&stored).map_err(corrupt)?;
+        match self.write_closure(&stored, "", &json).await? {
+            true => {
+                tracing::info!(closure = %stored.id, "closure added");
+                Ok(stored)
+            }
+            false => Err(corrupt("a fresh closure id was taken")),
+        }
+    }
+
+    async fn remove_closure(&self, id: &EventId) -> Result<(), CalendarError> {
+        for _ in 0..ATTEMPTS {
+            let hash = self.key("closures");
+            let field = id.as_str().to_owned();
+            let raw: Option<String> = self
+                .store
+                .with_conn(|mut c| async move {
+                    redis::cmd("HGET")
+                        .arg(&hash)
+                        .arg(field)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await
+                .map_err(store_error)?;
+            let Some(raw) = raw else {
+                return Err(CalendarError::NotFound(id.clone()));
+            };
+            let stored: StoredClosure = serde_json::from_str(&raw).map_err(corrupt)?;
+            if self.write_closure(&stored, &raw, "").await? {
+                tracing::info!(closure = %id, "closure removed");
+                return Ok(());
+            }
+        }
+        Err(CalendarError::unavailable(StoreError::unavailable(
+            "the closure kept changing while it was removed",
+        )))
+    }
+
+    async fn closures(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StoredClosure>, CalendarError> {
+        let hash = self.key("closures");
+        let raws: Vec<String> = self
+            .store
+            .with_conn(
+                |mut c| async move { redis::cmd("HVALS").arg(&hash).query_async(&mut c).await },
+            )
+            .await
+            .map_err(store_error)?;
+        let mut out = Vec::new();
+        for raw in raws {
+            let stored: StoredClosure = serde_json::from_str(&raw).map_err(corrupt)?;
+            if stored.closure.from <= to && stored.closure.to >= from {
+                out.push(stored);
+            }
+        }
+        out.sort_by(|a, b| (a.closure.from, a.id.as_str()).cmp(&(b.closure.from, b.id.as_str())));
+        Ok(out)
     }
 }
