@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use icalendar::Component;
 use inkdesk_calendar::{Calendar, EmbeddedCalendar, NewBooking, SlotRequest, available_slots};
 use inkdesk_domain::{
-    AppointmentDuration, Clock, ConversationId, CustomerName, FreeText, PhoneNumber, Region,
-    StudioProfile, SystemClock,
+    AppointmentDuration, ArtistKey, Clock, ConversationId, CustomerName, FreeText, PhoneNumber,
+    Region, StudioProfile, SystemClock,
 };
 
 use crate::support::{ADMIN_TOKEN, Options, spawn_with};
@@ -18,7 +18,17 @@ const FEED_TOKEN: &str = "feed-token-0123456789abcdef";
 
 /// A calendar holding one booking at the first free slot from tomorrow on.
 async fn calendar_with_a_booking() -> (Arc<dyn Calendar>, inkdesk_calendar::Booking) {
-    let profile = Arc::new(StudioProfile::example());
+    let (calendar, mut made) = calendar_with_bookings(StudioProfile::example(), &[None]).await;
+    (calendar, made.remove(0))
+}
+
+/// A calendar of `profile` holding one booking per entry of `artists` (each for that
+/// artist), at the first free slots from tomorrow on.
+async fn calendar_with_bookings(
+    profile: StudioProfile,
+    artists: &[Option<&str>],
+) -> (Arc<dyn Calendar>, Vec<inkdesk_calendar::Booking>) {
+    let profile = Arc::new(profile);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let calendar = EmbeddedCalendar::open_in_memory(profile.clone(), clock).unwrap();
     let duration = AppointmentDuration::from_minutes(90, 600).unwrap();
@@ -28,23 +38,126 @@ async fn calendar_with_a_booking() -> (Arc<dyn Calendar>, inkdesk_calendar::Book
         today + Duration::days(14),
         duration,
     );
-    let slot = available_slots(&calendar, &profile, &[], &request, Utc::now())
+    let mut made = Vec::new();
+    for artist in artists {
+        let slot = available_slots(&calendar, &profile, &[], &request, Utc::now())
+            .await
+            .unwrap()[0]
+            .clone();
+        made.push(
+            calendar
+                .create(NewBooking {
+                    conversation: ConversationId::parse("17841400000000777").unwrap(),
+                    customer: CustomerName::parse("Μαρία Κ.").unwrap(),
+                    phone: PhoneNumber::parse("6912345678", Region::GREECE).unwrap(),
+                    design: Some(FreeText::parse("κύμα, fine line; στον καρπό").unwrap()),
+                    price: None,
+                    start: slot.start.with_timezone(&Utc),
+                    duration,
+                    artist: artist.map(|a| ArtistKey::parse(a).unwrap()),
+                    idempotency_key: None,
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    (Arc::new(calendar), made)
+}
+
+/// The example profile with two artists.
+fn with_artists() -> StudioProfile {
+    let mut profile = StudioProfile::example();
+    for (key, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
+        profile.artists.push(inkdesk_domain::profile::Artist {
+            key: ArtistKey::parse(key).unwrap(),
+            name: name.into(),
+            styles: Vec::new(),
+            hours: Default::default(),
+            google_calendar_id: None,
+        });
+    }
+    profile
+}
+
+#[tokio::test]
+async fn an_artists_feed_holds_only_their_bookings() {
+    let (calendar, made) = calendar_with_bookings(
+        with_artists(),
+        &[Some("maria"), Some("nikos"), Some("maria")],
+    )
+    .await;
+    let app = spawn_with(
+        Options {
+            calendar: Some(calendar),
+            profile: Some(with_artists()),
+            env: vec![
+                ("INKDESK_FEED_TOKEN", FEED_TOKEN.to_owned()),
+                ("INKDESK_PUBLIC_URL", "https://studio.example/".to_owned()),
+            ],
+            ..Options::default()
+        },
+        None,
+        None,
+    )
+    .await;
+    let uids = |body: &str| -> Vec<String> {
+        let parsed = icalendar::Calendar::from_str(body).unwrap();
+        let mut uids: Vec<String> = parsed
+            .components
+            .iter()
+            .filter_map(|c| c.as_event())
+            .filter_map(|e| e.get_uid().map(str::to_owned))
+            .collect();
+        uids.sort();
+        uids
+    };
+    let fetch = |path: String| {
+        let (client, url) = (app.client.clone(), app.url(&path));
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, maria) = fetch(format!("/feed/{FEED_TOKEN}/maria.ics")).await;
+    assert_eq!(status, 200);
+    let mut expected = vec![
+        format!("{}@inkdesk", made[0].id),
+        format!("{}@inkdesk", made[2].id),
+    ];
+    expected.sort();
+    assert_eq!(uids(&maria), expected);
+    assert!(maria.contains("X-WR-CALNAME:"), "{maria}");
+    let (_, all) = fetch(format!("/feed/{FEED_TOKEN}.ics")).await;
+    assert_eq!(uids(&all).len(), 3);
+    let (status, _) = fetch(format!("/feed/{FEED_TOKEN}/nobody.ics")).await;
+    assert_eq!(status, 404);
+    let (status, _) = fetch("/feed/wrong-token-0123456789abcdef/maria.ics".to_owned()).await;
+    assert_eq!(status, 404);
+
+    let status: serde_json::Value = app
+        .client
+        .get(app.url("/admin/api/status"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
         .await
-        .unwrap()[0];
-    let booking = calendar
-        .create(NewBooking {
-            conversation: ConversationId::parse("17841400000000777").unwrap(),
-            customer: CustomerName::parse("Μαρία Κ.").unwrap(),
-            phone: PhoneNumber::parse("6912345678", Region::GREECE).unwrap(),
-            design: Some(FreeText::parse("κύμα, fine line; στον καρπό").unwrap()),
-            price: None,
-            start: slot.start.with_timezone(&Utc),
-            duration,
-            idempotency_key: None,
-        })
+        .unwrap()
+        .json()
         .await
         .unwrap();
-    (Arc::new(calendar), booking)
+    let urls: Vec<&str> = status["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["url"].as_str())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            format!("https://studio.example/feed/{FEED_TOKEN}.ics"),
+            format!("https://studio.example/feed/{FEED_TOKEN}/maria.ics"),
+            format!("https://studio.example/feed/{FEED_TOKEN}/nikos.ics"),
+        ]
+    );
 }
 
 #[tokio::test]

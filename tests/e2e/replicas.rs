@@ -364,7 +364,7 @@ async fn two_replicas_on_one_redis_share_one_calendar() {
                 .unwrap()
         }
     };
-    let slot = free(b.running.app.calendar.as_ref()).await[0];
+    let slot = free(b.running.app.calendar.as_ref()).await[0].clone();
     let start = slot.start.to_rfc3339();
 
     let id = cli(
@@ -405,6 +405,7 @@ async fn two_replicas_on_one_redis_share_one_calendar() {
             price: None,
             start: slot.start.with_timezone(&chrono::Utc),
             duration,
+            artist: None,
             idempotency_key: Some("e2e-shared-calendar".into()),
         })
         .await

@@ -45,6 +45,8 @@ pub struct Options {
     pub faults: Option<Arc<dyn inkdesk_assistant::runner::faults::FaultPlan>>,
     /// Runner settings (deadlines, retries).
     pub runner: Option<inkdesk_assistant::runner::RunnerConfig>,
+    /// The studio profile (default: the example).
+    pub profile: Option<StudioProfile>,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             calendar: None,
             faults: None,
             runner: None,
+            profile: None,
         }
     }
 }
@@ -178,7 +181,8 @@ async fn build(
         }),
         ..Overrides::default()
     };
-    let app = App::build(&settings, StudioProfile::example(), overrides).await?;
+    let profile = options.profile.unwrap_or_else(StudioProfile::example);
+    let app = App::build(&settings, profile, overrides).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let running = startup::start(Arc::new(app), listener)?;
     Ok(running)

@@ -54,13 +54,17 @@ pub async fn artist(
 }
 
 /// The studio profile's artists as (key, name); none for a studio without artists.
-fn artists(_app: &App) -> Vec<(String, String)> {
-    Vec::new()
+fn artists(app: &App) -> Vec<(String, String)> {
+    app.profile
+        .artists
+        .iter()
+        .map(|a| (a.key.to_string(), a.name.clone()))
+        .collect()
 }
 
 /// The artist key a booking carries, as text.
-fn booking_artist(_booking: &Booking) -> Option<String> {
-    None
+fn booking_artist(booking: &Booking) -> Option<String> {
+    booking.artist.as_ref().map(ToString::to_string)
 }
 
 /// Whether `given` is the configured token (constant time; a disabled feed takes none).
