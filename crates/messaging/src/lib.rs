@@ -11,7 +11,9 @@
 //! - [`split`]: [`split_message`] cuts replies into ≤ 1000-byte chunks at the best boundary,
 //!   never inside a grapheme cluster.
 //! - [`outbound`]: the [`Messenger`] port, [`GraphMessenger`] (Send API, retries with
-//!   backoff, classified errors) and [`RecordingMessenger`] (a fake that records).
+//!   backoff, classified errors) and [`RecordingMessenger`] (a fake that records); the
+//!   [`ProfileLookup`] port and [`GraphProfiles`] (the User Profile API: a customer's name
+//!   and username, one attempt per call).
 //! - [`download`]: the [`AttachmentFetcher`] port, [`HttpFetcher`] (http(s) only, public
 //!   addresses only — checked when connecting and on each of at most 3 redirects —,
 //!   timeout, 8 MB streamed cap, MIME sniffed from bytes) and [`StaticFetcher`].
@@ -42,8 +44,9 @@ pub use inbound::{EventKind, InboundEvent, ParseError, parse_webhook};
 #[cfg(feature = "testing")]
 pub use outbound::MockMessenger;
 pub use outbound::{
-    GraphConfig, GraphMessenger, GraphMode, Messenger, RecordingMessenger, RetryPolicy, SendError,
-    SendFailure, SendOptions, SentMessageId,
+    GraphConfig, GraphMessenger, GraphMode, GraphProfiles, Messenger, ProfileError, ProfileLookup,
+    RecordingMessenger, RetryPolicy, SendError, SendFailure, SendOptions, SentMessageId,
+    UserProfile,
 };
 pub use signature::{SignatureError, signature_header, verify_signature};
 pub use split::{MAX_MESSAGE_BYTES, split_message};
