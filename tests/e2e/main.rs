@@ -16,5 +16,6 @@ mod hardening;
 mod meta_rules;
 mod pricing;
 mod processes;
+mod profiles;
 mod replicas;
 mod webhook;

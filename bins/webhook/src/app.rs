@@ -99,6 +99,9 @@ pub struct App {
     pub admin: Arc<crate::admin::Console>,
     /// Runs claimed turns.
     pub runner: Arc<Runner>,
+    /// Customers' Instagram names and usernames for the console (fetched once, kept in
+    /// the store).
+    pub profiles: Arc<crate::profiles::CustomerProfiles>,
 }
 
 impl std::fmt::Debug for App {
@@ -165,9 +168,7 @@ impl App {
             None => StoreChoice::Sqlite(settings.data_dir.join("store.sqlite3")),
         });
         let mut options = StoreOptions {
-            retention: Duration::from_secs(
-                u64::from(profile.conversation.history_retention_days) * 86_400,
-            ),
+            retention: history_retention(&profile),
             ..StoreOptions::default()
         };
         if let Some(prefix) = overrides.key_prefix {
@@ -255,6 +256,13 @@ impl App {
             ..WorkerConfig::default()
         });
         let metrics = Arc::new(Metrics::new());
+        let profiles = Arc::new(crate::profiles::CustomerProfiles::new(
+            profile_lookup(settings)?,
+            stores.keyed.clone(),
+            stores.log.clone(),
+            clock.clone(),
+            history_retention(&profile),
+        ));
         let runner_config = overrides.runner.unwrap_or_else(|| RunnerConfig {
             lease: worker.lease,
             turn_deadline: Duration::from_secs(settings.turns.deadline_seconds),
@@ -286,6 +294,7 @@ impl App {
             runner = runner.with_faults(faults);
         }
         Ok(Self {
+            profiles,
             runner: Arc::new(runner),
             profile,
             clock,
@@ -447,17 +456,40 @@ pub(crate) fn model(
     Ok(Some(Arc::new(client)))
 }
 
-fn messenger(
-    settings: &Settings,
-    fast_retries: bool,
-) -> anyhow::Result<Option<Arc<dyn Messenger>>> {
-    let Some(token) = settings.instagram.access_token.clone() else {
-        return Ok(None);
-    };
+/// The Graph API settings, when an Instagram token is configured.
+fn graph_config(settings: &Settings) -> Option<GraphConfig> {
+    let token = settings.instagram.access_token.clone()?;
     let mut config = GraphConfig::instagram_login(token);
     if let Some(base) = &settings.instagram.graph_base_url {
         config = config.base_url(base.clone());
     }
+    Some(config)
+}
+
+/// How long a customer's profile is kept: as long as their history.
+fn history_retention(profile: &StudioProfile) -> Duration {
+    Duration::from_secs(u64::from(profile.conversation.history_retention_days) * 86_400)
+}
+
+/// The User Profile API client, when an Instagram token is configured.
+fn profile_lookup(
+    settings: &Settings,
+) -> anyhow::Result<Option<Arc<dyn inkdesk_messaging::ProfileLookup>>> {
+    let Some(config) = graph_config(settings) else {
+        return Ok(None);
+    };
+    let lookup = inkdesk_messaging::GraphProfiles::new(&config)
+        .context("invalid Instagram configuration")?;
+    Ok(Some(Arc::new(lookup)))
+}
+
+fn messenger(
+    settings: &Settings,
+    fast_retries: bool,
+) -> anyhow::Result<Option<Arc<dyn Messenger>>> {
+    let Some(mut config) = graph_config(settings) else {
+        return Ok(None);
+    };
     if fast_retries {
         config = config.retry(inkdesk_messaging::RetryPolicy {
             max_retries: 2,

@@ -27,6 +27,7 @@ pub mod commands;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod profiles;
 pub mod settings;
 pub mod startup;
 pub mod studio;

@@ -91,6 +91,8 @@ async fn idle_wait(app: &App) -> Duration {
 
 /// Runs one claimed conversation's turn (all of it happens in the assistant's runner).
 pub async fn run_turn(app: &App, claim: Claim) {
+    // The customer's Instagram name for the console, fetched once in the background.
+    app.profiles.ensure(&claim.conversation);
     app.runner.run(claim).await;
 }
 

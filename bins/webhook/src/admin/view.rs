@@ -70,6 +70,8 @@ impl Status {
 pub struct InboxRow {
     /// The conversation (the customer's Instagram-scoped id).
     pub conversation: String,
+    /// The customer's Instagram name and username (`Name (@username)`), once fetched.
+    pub customer: Option<String>,
     /// Latest activity.
     pub last_at: DateTime<Utc>,
     /// The latest turn's first characters.
@@ -94,6 +96,25 @@ pub async fn awaiting_confirmation(
     Ok(app.stores.keyed.get(conversation, &key).await?.is_some())
 }
 
+/// The customer's `Name (@username)` when their profile is known; otherwise `None` (the
+/// console shows the id) and, for a conversation the console lists (`fetch`), a fetch
+/// starts in the background.
+pub async fn customer_label(
+    app: &App,
+    conversation: &ConversationId,
+    fetch: bool,
+) -> Option<String> {
+    let profile = if fetch {
+        app.profiles.known(conversation).await
+    } else {
+        app.profiles
+            .stored(conversation)
+            .await
+            .and_then(|s| s.profile().cloned())
+    };
+    profile.and_then(|p| p.label())
+}
+
 /// The inbox: handoffs first, then by latest activity.
 pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
     let paused = app.stores.takeover.is_paused().await?;
@@ -113,6 +134,7 @@ pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
         .map(|s| InboxRow {
             status: Status::of(mutes.get(&s.conversation).cloned(), paused),
             conversation: s.conversation.to_string(),
+            customer: None,
             last_at: s.last_at,
             preview: s.last_preview,
             turns: s.turns,
@@ -123,6 +145,7 @@ pub async fn inbox(app: &App) -> Result<(bool, Vec<InboxRow>), StoreError> {
     let now = app.clock.now();
     for row in &mut rows {
         if let Ok(conversation) = ConversationId::parse(row.conversation.as_str()) {
+            row.customer = customer_label(app, &conversation, true).await;
             row.awaiting_confirmation = awaiting_confirmation(app, &conversation).await?;
             row.needs_a_person = inkdesk_assistant::runner::requeue::needs_a_person(
                 app.stores.log.as_ref(),
@@ -271,6 +294,8 @@ pub struct Entry {
 pub struct ConversationView {
     /// The conversation.
     pub conversation: String,
+    /// The customer's Instagram name and username, once fetched.
+    pub customer: Option<String>,
     /// Who answers.
     pub status: Status,
     /// A cancel or reschedule question waits for the customer's yes.
@@ -385,6 +410,7 @@ pub async fn conversation(
         })
         .collect();
     Ok(Some(ConversationView {
+        customer: customer_label(app, conversation, true).await,
         conversation: id,
         status,
         awaiting_confirmation: awaiting_confirmation(app, conversation).await?,
@@ -436,6 +462,8 @@ pub struct BookingView {
     pub id: String,
     /// The owning conversation.
     pub conversation: String,
+    /// The customer's Instagram name and username (`Name (@username)`), once fetched.
+    pub instagram: Option<String>,
     /// The customer's name.
     pub customer: String,
     /// The customer's phone (E.164).
@@ -453,7 +481,13 @@ pub struct BookingView {
 /// Up to 200 upcoming bookings, soonest first.
 pub async fn bookings(app: &App) -> Result<Vec<BookingView>, inkdesk_calendar::CalendarError> {
     let list = app.calendar.list_upcoming(app.clock.now(), 200).await?;
-    Ok(list.into_iter().map(booking_view).collect())
+    let mut views: Vec<BookingView> = list.into_iter().map(booking_view).collect();
+    for view in &mut views {
+        if let Ok(conversation) = ConversationId::parse(view.conversation.as_str()) {
+            view.instagram = customer_label(app, &conversation, false).await;
+        }
+    }
+    Ok(views)
 }
 
 /// Why an export could not be made.
@@ -498,6 +532,9 @@ pub struct Export {
     pub format: &'static str,
     /// The customer's Instagram-scoped id (the conversation).
     pub conversation: String,
+    /// The customer's Instagram name and username as fetched from Meta (or that they could
+    /// not be), kept for the console.
+    pub instagram_profile: Option<crate::profiles::StoredProfile>,
     /// When the file was made.
     pub exported_at: DateTime<Utc>,
     /// Days the history is kept after the latest message.
@@ -567,6 +604,7 @@ pub async fn export(app: &App, conversation: &ConversationId) -> Result<Export, 
     let pending_confirmation = app.stores.keyed.get(conversation, &key).await?;
     Ok(Export {
         format: "inkdesk-export/1",
+        instagram_profile: app.profiles.stored(conversation).await,
         conversation: id,
         exported_at: app.clock.now(),
         history_retention_days: app.profile.conversation.history_retention_days,
@@ -592,6 +630,7 @@ fn booking_view(b: inkdesk_calendar::Booking) -> BookingView {
     BookingView {
         id: b.id.to_string(),
         conversation: b.conversation.to_string(),
+        instagram: None,
         customer: b.customer.to_string(),
         phone: b.phone.to_string(),
         design: b.design.as_ref().map(|d| d.as_str().to_owned()),
