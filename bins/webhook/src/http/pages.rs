@@ -43,36 +43,36 @@ pub fn privacy_html(profile: &StudioProfile) -> Html<String> {
     let body = format!(
         "<h1>Πολιτική απορρήτου — {name}</h1>\
          <p>Όταν μας στέλνετε μήνυμα στο Instagram, αποθηκεύουμε το αναγνωριστικό σας στο Instagram, \
-         τα μηνύματα της συνομιλίας, τις αναλύσεις των φωτογραφιών που μας στέλνετε και ένα αρχείο του τι έκανε ο βοηθός σε κάθε απάντηση. \
+         το όνομα και το όνομα χρήστη του προφίλ σας στο Instagram (για να σας αναγνωρίζει το στούντιο), τα μηνύματα της συνομιλίας, τις αναλύσεις των φωτογραφιών που μας στέλνετε και ένα αρχείο του τι έκανε ο βοηθός σε κάθε απάντηση. \
          Αν κλείσετε ραντεβού, το όνομα, το τηλέφωνο, το σχέδιο, η τιμή και η ώρα γράφονται στο ημερολόγιο του στούντιο. \
          Τα χρησιμοποιούμε μόνο για να σας απαντήσουμε, να σας δώσουμε τιμή και να κλείσουμε το ραντεβού σας. \
          Οι απαντήσεις συντάσσονται με τη βοήθεια γλωσσικού μοντέλου· οι τιμές υπολογίζονται με σταθερό τύπο.</p>\
          <h2>Πόσο τα κρατάμε</h2><ul>\
-         <li>Η συνομιλία, οι αναλύσεις φωτογραφιών και το αρχείο του βοηθού διαγράφονται {days} ημέρες μετά το τελευταίο μήνυμα.</li>\
+         <li>Η συνομιλία, οι αναλύσεις φωτογραφιών και το αρχείο του βοηθού διαγράφονται {days} ημέρες μετά το τελευταίο μήνυμα· το όνομα του προφίλ σας το πολύ {days} ημέρες αφού το πήραμε.</li>\
          <li>Ένα μήνυμα που ανακαλείτε στο Instagram σβήνεται αμέσως από τη συνομιλία και από το αρχείο του βοηθού· μένει μόνο η σημείωση ότι ανακλήθηκε. Ένα μήνυμα που επεξεργάζεστε αντικαθίσταται από τη νέα του μορφή.</li>\
          <li>Τα ραντεβού μένουν στο ημερολόγιο του στούντιο όσο το στούντιο κρατά το πρόγραμμά του.</li>\
          <li>Τα αναγνωριστικά των μηνυμάτων (όχι το περιεχόμενό τους) κρατούνται {dedupe_days} ημέρες, για να μην απαντηθεί δύο φορές το ίδιο μήνυμα· των δικών μας μηνυμάτων 7 ημέρες.</li></ul>\
          <h2>Αντίγραφο και διαγραφή</h2>\
          <p>Μπορείτε να ζητήσετε αντίγραφο όλων όσων κρατάμε για εσάς (ένα αρχείο JSON) ή τη διαγραφή τους: γράψτε μας στο Instagram ή ελάτε στο {address}. \
-         Η διαγραφή σβήνει αμέσως τη συνομιλία, το αρχείο του βοηθού, τις αναλύσεις και κάθε εκκρεμότητα, \
+         Η διαγραφή σβήνει αμέσως τη συνομιλία, το όνομα του προφίλ σας, το αρχείο του βοηθού, τις αναλύσεις και κάθε εκκρεμότητα, \
          και από όλα τα ραντεβού σας (παλιά και επόμενα, και στο Google Calendar) το όνομα, το τηλέφωνο, το σχέδιο και τη σύνδεση με τον λογαριασμό σας. \
          Από ένα ραντεβού μένουν μόνο η ώρα, η διάρκεια και η τιμή, χωρίς τίποτα που να σας αναγνωρίζει, ώστε το πρόγραμμα του στούντιο να μένει σωστό· \
          αν θέλετε να το ακυρώσετε, πείτε το μας.</p>\
          <h1>Privacy policy — {name}</h1>\
-         <p>When you message us on Instagram we store your Instagram id, the messages of the conversation, \
+         <p>When you message us on Instagram we store your Instagram id, the name and username of your Instagram profile (so the studio knows who wrote), the messages of the conversation, \
          the analyses of photos you send and a record of what the assistant did for each reply. \
          If you book, your name, phone number, design, price and time go into the studio's calendar. \
          We use them only to answer you, quote a price and book your appointment. \
          Replies are drafted with the help of a language model; prices come from a fixed formula.</p>\
          <h2>How long we keep it</h2><ul>\
-         <li>The conversation, photo analyses and the assistant's records are deleted {days} days after the latest message.</li>\
+         <li>The conversation, photo analyses and the assistant's records are deleted {days} days after the latest message; your profile's name at most {days} days after we fetched it.</li>\
          <li>A message you unsend on Instagram is removed at once from the conversation and from the assistant's records; only a note that it was unsent remains. A message you edit is replaced by its new version.</li>\
          <li>Bookings stay in the studio's calendar for as long as the studio keeps its appointment book.</li>\
          <li>Message ids (not their content) are kept for {dedupe_days} days so that no message is answered twice; ids of our own messages for 7 days.</li></ul>\
          <h2>Copy and deletion</h2>\
          <p>You can ask for a copy of everything we hold about you (one JSON file) or for its deletion: \
          message us on Instagram or visit us at {address}. \
-         Deletion removes at once the conversation, the assistant's records, the analyses and anything pending, \
+         Deletion removes at once the conversation, your profile's name, the assistant's records, the analyses and anything pending, \
          and from all your bookings (past and future, in Google Calendar too) your name, phone, design and the link to your account. \
          A booking keeps only its time, length and price, with nothing that identifies you, so the studio's schedule stays right; \
          if you want it cancelled, tell us.</p>"
