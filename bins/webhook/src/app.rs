@@ -260,6 +260,7 @@ impl App {
             log: stores.log.clone(),
             takeover: stores.takeover.clone(),
             outbox: stores.outbox.clone(),
+            keyed: stores.keyed.clone(),
             engine: engine.clone(),
             messenger: messenger.clone(),
             observer: Arc::new(crate::worker::ServiceObserver {
