@@ -18,7 +18,9 @@ pub struct Journal {
     pub effects: Vec<Effect>,
     /// What to send, once decided.
     pub plan: Option<Plan>,
-    /// The log entries and the mute of the outcome are written.
+    /// The log entries and the mute of the outcome are written. Saved only together with
+    /// `notified` (a turn without a handoff goes from its last chunk to the ack; a resume
+    /// before the ack skips the entries already logged).
     pub recorded: bool,
     /// The studio was notified of the handoff.
     pub notified: bool,

@@ -273,6 +273,7 @@ impl Runner {
             runner: self,
             claim: &claim,
             journal: Mutex::new(None),
+            unsaved: AtomicBool::new(false),
             heartbeat: &heartbeat,
             stop: Mutex::new(None),
         };
@@ -382,6 +383,9 @@ struct TurnRun<'a> {
     runner: &'a Runner,
     claim: &'a Claim,
     journal: Mutex<Option<Journal>>,
+    /// The journal was opened in memory and not written yet (it is written before the
+    /// first calendar change, or with the plan).
+    unsaved: AtomicBool,
     heartbeat: &'a Heartbeat,
     /// Why the ledger refused an effect (read after the engine returns).
     stop: Mutex<Option<Stop>>,
@@ -418,8 +422,17 @@ impl TurnRun<'_> {
             .journal
             .write_journal(self.claim, journal.to_value())
             .await?;
+        self.unsaved.store(false, Ordering::SeqCst);
         *self.journal.lock().unwrap_or_else(PoisonError::into_inner) = Some(journal);
         Ok(())
+    }
+
+    /// Opens the journal in memory only. Until a side effect needs it, nothing depends on
+    /// it: a turn that dies before writing it left nothing to resume and simply runs again
+    /// under a new id (no calendar change was made under the old one).
+    fn open(&self, journal: Journal) {
+        self.unsaved.store(true, Ordering::SeqCst);
+        *self.journal.lock().unwrap_or_else(PoisonError::into_inner) = Some(journal);
     }
 
     /// The right to act now: the lease is still ours (renewed), no person has the
@@ -634,6 +647,7 @@ impl TurnRun<'_> {
         let ports = self.ports();
         let conversation = self.conversation();
         let (messages, handled) = self.bounded();
+        let stored_again = stored.is_some();
         let journal = match stored {
             // Crashed before the plan: the same turn again (same id, effects kept).
             Some(mut journal) => {
@@ -656,7 +670,12 @@ impl TurnRun<'_> {
             self.save(journal.clone()).await?;
             return Ok(journal);
         }
-        self.save(journal.clone()).await?;
+        if stored_again {
+            // A resumed journal is written again under our token before anything else.
+            self.save(journal.clone()).await?;
+        } else {
+            self.open(journal.clone());
+        }
         self.crash_at(Step::Opened)?;
 
         let queued: HashSet<&str> = self
@@ -888,8 +907,10 @@ impl TurnRun<'_> {
                     )
                     .await?;
             }
+            // Not saved on its own: a turn resumed before the ack finds what is already
+            // logged (above), and the mute is idempotent; with a handoff the mark is saved
+            // with the notification's. One journal write fewer per turn.
             journal.recorded = true;
-            self.save(journal.clone()).await?;
         }
         if let Some(handoff) = &plan.handoff
             && !journal.notified
@@ -1005,7 +1026,19 @@ impl EffectLedger for TurnRun<'_> {
     }
 
     async fn begin(&self, _key: &str) -> Result<(), Fenced> {
-        match self.fence().await {
+        let fenced = async {
+            self.fence().await?;
+            // The turn's id (the calendar's idempotency keys) must be on record before
+            // the first change made under it.
+            if self.unsaved.load(Ordering::SeqCst)
+                && let Some(journal) = self.current()
+            {
+                self.save(journal).await?;
+            }
+            Ok(())
+        }
+        .await;
+        match fenced {
             Ok(()) => Ok(()),
             Err(stop) => {
                 let reason = format!("{stop:?}");
