@@ -274,6 +274,7 @@ impl Runner {
             claim: &claim,
             journal: Mutex::new(None),
             unsaved: AtomicBool::new(false),
+            bounded: std::sync::OnceLock::new(),
             heartbeat: &heartbeat,
             stop: Mutex::new(None),
         };
@@ -386,6 +387,8 @@ struct TurnRun<'a> {
     /// The journal was opened in memory and not written yet (it is written before the
     /// first calendar change, or with the plan).
     unsaved: AtomicBool,
+    /// [`TurnRun::bounded`], once computed.
+    bounded: std::sync::OnceLock<(Vec<crate::message::CustomerMessage>, Vec<String>)>,
     heartbeat: &'a Heartbeat,
     /// Why the ledger refused an effect (read after the engine returns).
     stop: Mutex<Option<Stop>>,
@@ -609,18 +612,26 @@ impl TurnRun<'_> {
         TurnId(format!("{}-{}", self.conversation(), self.claim.token))
     }
 
+    /// The messages this turn answers (within the turn's bounds) and their ids, decoded
+    /// once per claim.
     fn bounded(&self) -> (Vec<crate::message::CustomerMessage>, Vec<String>) {
-        history::select_bounded(
-            &self.claim.messages,
-            self.runner.config.max_messages,
-            self.runner.config.max_images,
-        )
+        self.bounded_ref().clone()
+    }
+
+    fn bounded_ref(&self) -> &(Vec<crate::message::CustomerMessage>, Vec<String>) {
+        self.bounded.get_or_init(|| {
+            history::select_bounded(
+                &self.claim.messages,
+                self.runner.config.max_messages,
+                self.runner.config.max_images,
+            )
+        })
     }
 
     /// The newest customer message among those queued, if any. A reaction counts only
     /// when nothing else is queued (the ❤ that confirms a question the bot just asked).
     fn newest_customer_message(&self) -> Option<DateTime<Utc>> {
-        let (messages, _) = self.bounded();
+        let (messages, _) = self.bounded_ref();
         let written = messages
             .iter()
             .filter(|m| m.reaction.is_none())
