@@ -15,17 +15,15 @@ use inkdesk_assistant::runner::RunnerConfig;
 use inkdesk_assistant::runner::faults::{FaultPlan, Step};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
 use inkdesk_domain::{ConversationId, StudioProfile, SystemClock};
-use inkdesk_messaging::signature_header;
 use inkdesk_store::{Role, Stores};
 use inkdesk_webhook::app::StoreChoice;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::{
-    ACCOUNT, APP_SECRET, Options, Replica, SEND_PATH, now_ms, send_reply_completion, spawn_with,
-    text_event, try_replica,
+    ACCOUNT, Options, Replica, SEND_PATH, echo_event, now_ms, post_signed_to,
+    send_reply_completion, spawn_with, text_event, try_replica, wait_until,
 };
 
 /// A Graph API fake that behaves like Meta's: for every message sent it delivers the echo
@@ -72,21 +70,8 @@ impl EchoingGraph {
             .first()
             .filter(|_| !graph.lose_echoes.load(Ordering::SeqCst))
         {
-            let echo = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": now_ms(),
-                "messaging": [{"sender": {"id": ACCOUNT}, "recipient": {"id": recipient},
-                    "timestamp": now_ms(), "message": {"mid": mid, "text": text, "is_echo": true}}]}]})
-            .to_string();
-            let signature =
-                signature_header(&SecretString::from(APP_SECRET), echo.as_bytes()).unwrap();
             // Delivered and recorded before the Send API answers.
-            let _ = graph
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-hub-signature-256", signature)
-                .body(echo)
-                .send()
-                .await;
+            let _ = post_signed_to(&graph.client, url, echo_event(&recipient, &mid, &text)).await;
         }
         Json(json!({"recipient_id": recipient, "message_id": mid}))
     }
@@ -174,23 +159,6 @@ pub(crate) fn next_tuesday() -> String {
 
 async fn stores_of(replica: &inkdesk_webhook::startup::Running) -> Stores {
     replica.app.stores.clone()
-}
-
-async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A replica on the test's Redis, retrying while the fresh server starts.

@@ -320,3 +320,38 @@ pub fn echo_event(customer: &str, mid: &str, text: &str) -> String {
     })
     .to_string()
 }
+
+/// Waits until `check` holds, polling every 50 ms; false if `timeout` passed first.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Posts `body` to the webhook at `url`, signed with the app secret as Meta signs it.
+pub async fn post_signed_to(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+) -> reqwest::Result<reqwest::Response> {
+    let signature = signature_header(&SecretString::from(APP_SECRET), body.as_bytes())
+        .expect("the test secret is a valid HMAC key");
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+}
