@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use chrono::{Datelike, Duration as ChronoDuration, Utc, Weekday};
 use inkdesk_assistant::runner::RunnerConfig;
 use inkdesk_assistant::runner::faults::{FaultPlan, Step};
+use inkdesk_assistant::runner::journal::Journal;
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
 use inkdesk_domain::{ConversationId, StudioProfile, SystemClock};
 use inkdesk_store::{Role, Stores};
@@ -783,4 +784,82 @@ async fn a_console_reply_whose_echo_arrives_first_is_one_staff_turn() {
         1,
         "the console reply's echo was logged again: {turns:?}"
     );
+}
+
+/// A decided turn that finds the assistant paused waits, however many claims the pause
+/// takes, and goes out once on resume: the waiting claims are not counted as crashes, so
+/// the customer is not handed to a person as a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decided_turn_waits_out_a_long_pause_and_is_sent_once_on_resume() {
+    let (graph, graph_url) = EchoingGraph::start().await;
+    let model = MockServer::start().await;
+    crate::support::model_replies(&model, "Σας περιμένουμε στο στούντιο!").await;
+    let faults = Arc::new(CrashOnce {
+        step: Step::AfterPlan,
+        fired: AtomicBool::new(false),
+        crashed: tokio::sync::Notify::new(),
+    });
+    let options = Options {
+        env: vec![("IG_GRAPH_BASE_URL", graph_url)],
+        lease: Duration::from_secs(1),
+        faults: Some(faults.clone()),
+        // A crash limit of 4 claims, and a paused turn put back every 50 ms: a pause of a
+        // few seconds takes dozens of claims.
+        runner: Some(RunnerConfig {
+            lease: Duration::from_secs(1),
+            max_attempts: 1,
+            retry_base: Duration::from_millis(50),
+            retry_max: Duration::from_millis(50),
+            ..RunnerConfig::default()
+        }),
+        ..Options::default()
+    };
+    let app = spawn_with(options, None, Some(model)).await;
+    graph.deliver_to(&app.running);
+    let stores = stores_of(&app.running).await;
+    let c = conv("5557701");
+    app.post_signed(&text_event("5557701", "m_wait", "Γεια σας!"))
+        .await;
+    tokio::time::timeout(Duration::from_secs(15), faults.crashed.notified())
+        .await
+        .expect("the fault plan never fired");
+    stores.takeover.set_paused(true).await.unwrap();
+    let held = |stores: Stores| async move {
+        stores
+            .journal
+            .read_journal(&conv("5557701"))
+            .await
+            .unwrap()
+            .and_then(|entry| Journal::from_value(&entry.body))
+            .map_or(0, |journal| journal.held)
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let stores = stores.clone();
+            async move { held(stores).await >= 8 }
+        })
+        .await,
+        "the paused turn was not put back again and again"
+    );
+    assert!(graph.sent_texts().is_empty(), "sent while paused");
+    stores.takeover.set_paused(false).await.unwrap();
+    let sent = graph.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(sent, ["Σας περιμένουμε στο στούντιο!"]);
+    assert!(
+        wait_until(Duration::from_secs(5), || async {
+            stores.journal.read_journal(&c).await.unwrap().is_none()
+        })
+        .await,
+        "the turn was never finished"
+    );
+    let turns = stores.log.recent(&c, 20).await.unwrap();
+    assert!(
+        turns
+            .iter()
+            .all(|t| !t.text.starts_with("handed to a person")),
+        "{turns:?}"
+    );
+    assert!(stores.takeover.muted(&c).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(graph.sent_texts().len(), 1, "sent twice");
 }

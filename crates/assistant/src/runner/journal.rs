@@ -27,6 +27,9 @@ pub struct Journal {
     /// Attempts of this turn that failed and were postponed (a crash is not one).
     #[serde(default)]
     pub failures: u32,
+    /// Claims that found the assistant paused and put the turn back (not attempts).
+    #[serde(default)]
+    pub held: u32,
 }
 
 /// One performed side effect.
@@ -84,6 +87,7 @@ impl Journal {
             recorded: false,
             notified: false,
             failures: 0,
+            held: 0,
         }
     }
 

@@ -469,7 +469,10 @@ impl TurnRun<'_> {
 
         let max = self.runner.config.max_attempts;
         let failures = stored.as_ref().map_or(0, |j| j.failures);
-        if failures >= max || self.claim.attempt > max.saturating_mul(CRASH_FACTOR) {
+        // Claims that found the assistant paused are neither failures nor crashes.
+        let held = stored.as_ref().map_or(0, |j| j.held);
+        let claims = self.claim.attempt.saturating_sub(held);
+        if failures >= max || claims > max.saturating_mul(CRASH_FACTOR) {
             return self.give_up(stored).await;
         }
         if ports.takeover.is_paused().await? {
@@ -546,7 +549,13 @@ impl TurnRun<'_> {
         outcome: RunOutcome,
     ) -> Result<RunOutcome, Stop> {
         let ports = self.ports();
-        if outcome == RunOutcome::Paused && stored.is_some() {
+        if outcome == RunOutcome::Paused
+            && let Some(mut journal) = stored.clone()
+        {
+            // A decided turn waits for the resume; the wait is counted so that the claims
+            // it takes do not add up to the crash limit.
+            journal.held = journal.held.saturating_add(1);
+            self.save(journal).await?;
             let at = after(ports.clock.now(), self.runner.config.retry_max);
             ports.inbox.postpone(self.claim, at).await?;
             return Ok(outcome);
@@ -567,10 +576,12 @@ impl TurnRun<'_> {
     /// a person.
     async fn give_up(&self, stored: Option<Journal>) -> Result<RunOutcome, Stop> {
         let conversation = self.conversation();
-        let attempts = stored
-            .as_ref()
-            .map_or(0, |j| j.failures)
-            .max(self.claim.attempt.saturating_sub(1));
+        let attempts = stored.as_ref().map_or(0, |j| j.failures).max(
+            self.claim
+                .attempt
+                .saturating_sub(stored.as_ref().map_or(0, |j| j.held))
+                .saturating_sub(1),
+        );
         tracing::error!(%conversation, attempts, "turn failed too often; handing the conversation to a person");
         let mut journal = stored.unwrap_or_else(|| {
             let (_, handled) = self.bounded();
