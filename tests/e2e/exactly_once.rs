@@ -547,12 +547,10 @@ async fn a_turn_past_its_deadline_apologises_once_and_hands_off() {
         .mount(&model)
         .await;
     let options = Options {
-        env: vec![("IG_GRAPH_BASE_URL", graph_url)],
-        runner: Some(RunnerConfig {
-            lease: Duration::from_secs(60),
-            turn_deadline: Duration::from_secs(1),
-            ..RunnerConfig::default()
-        }),
+        env: vec![
+            ("IG_GRAPH_BASE_URL", graph_url),
+            ("INKDESK_TURN_DEADLINE_SECONDS", "1".to_owned()),
+        ],
         ..Options::default()
     };
     let app = spawn_with(options, None, Some(model)).await;
@@ -600,12 +598,8 @@ async fn failed_sends_back_off_and_after_the_last_attempt_a_person_is_told() {
         .mount(&model)
         .await;
     let options = Options {
-        runner: Some(RunnerConfig {
-            max_attempts: 3,
-            retry_base: Duration::from_millis(200),
-            retry_max: Duration::from_millis(400),
-            ..RunnerConfig::default()
-        }),
+        // Retries back off from 200 ms in tests (5 s in service).
+        env: vec![("INKDESK_TURN_MAX_ATTEMPTS", "3".to_owned())],
         ..Options::default()
     };
     let app = spawn_with(options, Some(graph), Some(model)).await;
@@ -862,4 +856,47 @@ async fn a_decided_turn_waits_out_a_long_pause_and_is_sent_once_on_resume() {
     assert!(stores.takeover.muted(&c).await.unwrap().is_none());
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(graph.sent_texts().len(), 1, "sent twice");
+}
+
+/// `INKDESK_TURN_MAX_MESSAGES` bounds a turn: of a burst of three, the first turn answers
+/// two and the third stays queued for the next turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_answers_at_most_the_configured_number_of_messages() {
+    let graph = MockServer::start().await;
+    crate::support::graph_accepts_sends(&graph).await;
+    let model = MockServer::start().await;
+    crate::support::model_replies(&model, "Μάλιστα!").await;
+    let options = Options {
+        env: vec![("INKDESK_TURN_MAX_MESSAGES", "2".to_owned())],
+        ..Options::default()
+    };
+    let app = spawn_with(options, Some(graph), Some(model)).await;
+    for (mid, text) in [("m_b1", "πρώτο"), ("m_b2", "δεύτερο"), ("m_b3", "τρίτο")]
+    {
+        app.post_signed(&text_event("5557801", mid, text)).await;
+    }
+    let sent = app.wait_for_sends(2, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 2, "two turns, one reply each: {sent:?}");
+    let requests = app.model.received_requests().await.unwrap();
+    let last_user = |body: &[u8]| -> String {
+        let body: Value = serde_json::from_slice(body).unwrap();
+        let messages = body["messages"].as_array().cloned().unwrap_or_default();
+        messages
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .map(|m| m["content"].to_string())
+            .unwrap_or_default()
+    };
+    let first = last_user(&requests[0].body);
+    assert!(
+        first.contains("πρώτο") && first.contains("δεύτερο"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("τρίτο"),
+        "the first turn took three: {first}"
+    );
+    let second = last_user(&requests.last().unwrap().body);
+    assert!(second.contains("τρίτο"), "{second}");
 }

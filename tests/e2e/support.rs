@@ -168,14 +168,9 @@ async fn build(
         }),
         calendar: options.calendar,
         faults: options.faults,
-        runner: options.runner.or_else(|| {
-            Some(inkdesk_assistant::runner::RunnerConfig {
-                lease: options.lease,
-                retry_base: Duration::from_millis(200),
-                retry_max: Duration::from_secs(2),
-                ..inkdesk_assistant::runner::RunnerConfig::default()
-            })
-        }),
+        // Without one, the runner is configured from the settings (INKDESK_TURN_*), as
+        // `serve` does, with the fast retries of tests.
+        runner: options.runner,
         ..Overrides::default()
     };
     let app = App::build(&settings, StudioProfile::example(), overrides).await?;

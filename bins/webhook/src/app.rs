@@ -243,6 +243,17 @@ impl App {
         });
         let metrics = Arc::new(Metrics::new());
         let runner_config = overrides.runner.unwrap_or_else(|| RunnerConfig {
+            // Tests retry in fractions of a second, as they do upstream calls.
+            retry_base: if overrides.fast_retries {
+                Duration::from_millis(200)
+            } else {
+                RunnerConfig::default().retry_base
+            },
+            retry_max: if overrides.fast_retries {
+                Duration::from_secs(2)
+            } else {
+                RunnerConfig::default().retry_max
+            },
             lease: worker.lease,
             turn_deadline: Duration::from_secs(settings.turns.deadline_seconds),
             max_attempts: settings.turns.max_attempts,
