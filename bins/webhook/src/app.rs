@@ -263,7 +263,6 @@ impl App {
             handoff_mute: Duration::from_secs(
                 u64::from(profile.conversation.takeover_mute_minutes) * 60,
             ),
-            ..RunnerConfig::default()
         });
         let ports = RunnerPorts {
             inbox: stores.inbox.clone(),
