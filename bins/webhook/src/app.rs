@@ -229,13 +229,8 @@ impl App {
             tracing::warn!(missing = line, "configuration incomplete");
         }
         let admin = Arc::new(
-            crate::admin::Console::new(
-                settings,
-                profile.time_zone,
-                stores.keyed.clone(),
-                clock.clone(),
-            )
-            .context("cannot build the admin console")?,
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
+                .context("cannot build the admin console")?,
         );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
