@@ -90,7 +90,7 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
 
 /// Brings this replica's claim loop forward when work is queued here: a webhook's
 /// messages are due after the debounce, a requeue's likewise. Other replicas' work is
-/// found by [`idle_wait`]'s poll.
+/// found by the idle poll (`WorkerConfig::idle_poll`).
 #[derive(Debug, Default)]
 pub struct Wake {
     earliest: std::sync::Mutex<Option<tokio::time::Instant>>,
