@@ -32,7 +32,7 @@ pub use money::{Currency, Money, MoneyError};
 #[cfg(feature = "testing")]
 pub use port::MockPayments;
 pub use port::{
-    BookingRef, DepositOffer, DepositRequest, HowToPay, PaymentEvent, PaymentEventKind,
-    PaymentId, Payments, PaymentsError, Provider, ProviderApiError, WebhookError,
+    BookingRef, DepositOffer, DepositRequest, HowToPay, PaymentEvent, PaymentEventKind, PaymentId,
+    Payments, PaymentsError, Provider, ProviderApiError, WebhookError,
 };
 pub use stripe::{StripeConfig, StripePayments};

@@ -148,9 +148,9 @@ impl ManualInstructions {
                         Language::El => format!(
                             "• Τραπεζική μεταφορά: IBAN {iban}{bank}, δικαιούχος {beneficiary}"
                         ),
-                        Language::En => format!(
-                            "• Bank transfer: IBAN {iban}{bank}, beneficiary {beneficiary}"
-                        ),
+                        Language::En => {
+                            format!("• Bank transfer: IBAN {iban}{bank}, beneficiary {beneficiary}")
+                        }
                     }
                 }
                 (ManualMethod::Iris { payee }, Language::El) => format!("• IRIS στο {payee}"),

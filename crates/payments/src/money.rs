@@ -181,7 +181,10 @@ mod tests {
     fn euros_become_cents_exactly() {
         let m = Money::new(dec!(135.50), Currency::EUR).unwrap();
         assert_eq!(m.minor_units().unwrap(), 13550);
-        assert_eq!(Money::new(dec!(45), Currency::EUR).unwrap().minor_units(), Ok(4500));
+        assert_eq!(
+            Money::new(dec!(45), Currency::EUR).unwrap().minor_units(),
+            Ok(4500)
+        );
         assert_eq!(
             Money::new(dec!(0.1), Currency::EUR).unwrap().minor_units(),
             Ok(10)

@@ -22,8 +22,10 @@ pub trait Payments: Send + Sync {
     /// Creates (or, for the same booking, finds again) the deposit request for a booking and
     /// returns what to tell the customer. Idempotent per booking id: a retry after a lost
     /// answer gets the same payment id, never a second charge.
-    async fn request_deposit(&self, request: &DepositRequest)
-    -> Result<DepositOffer, PaymentsError>;
+    async fn request_deposit(
+        &self,
+        request: &DepositRequest,
+    ) -> Result<DepositOffer, PaymentsError>;
 
     /// Withdraws an offer that must not be paid any more (the booking was cancelled or the
     /// hold ran out). Withdrawing one already withdrawn, expired or unknown is not an error;

@@ -44,8 +44,8 @@ use url::Url;
 
 use crate::money::{Currency, Money};
 use crate::port::{
-    BookingRef, DepositOffer, DepositRequest, HowToPay, PaymentEvent, PaymentEventKind,
-    PaymentId, Payments, PaymentsError, Provider, ProviderApiError, WebhookError,
+    BookingRef, DepositOffer, DepositRequest, HowToPay, PaymentEvent, PaymentEventKind, PaymentId,
+    Payments, PaymentsError, Provider, ProviderApiError, WebhookError,
 };
 
 pub use signature::{DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, verify_signature};
@@ -241,7 +241,9 @@ impl StripePayments {
             .unwrap_or(latest_exact);
         let clamped = hold_until.max(earliest).min(latest.max(earliest));
         // Stripe takes whole seconds.
-        clamped.duration_trunc(TimeDelta::seconds(1)).unwrap_or(clamped)
+        clamped
+            .duration_trunc(TimeDelta::seconds(1))
+            .unwrap_or(clamped)
     }
 
     fn url(&self, path: &str) -> Result<Url, PaymentsError> {
@@ -372,10 +374,8 @@ impl StripePayments {
 
     fn session_path(payment: &PaymentId) -> Result<String, PaymentsError> {
         let id = payment.as_str();
-        let safe = id.starts_with("cs_")
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let safe =
+            id.starts_with("cs_") && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !safe {
             return Err(PaymentsError::InvalidRequest(format!(
                 "'{id}' is not a Checkout Session id"
@@ -589,7 +589,10 @@ mod tests {
     fn only_checkout_session_ids_make_a_path() {
         assert!(StripePayments::session_path(&PaymentId::new("cs_test_a1B2")).is_ok());
         for bad in ["", "manual:bk", "cs_../../v1/charges", "pi_123", "cs_a?b"] {
-            assert!(StripePayments::session_path(&PaymentId::new(bad)).is_err(), "{bad}");
+            assert!(
+                StripePayments::session_path(&PaymentId::new(bad)).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -56,8 +56,7 @@ pub fn verify_signature(
         return Err(WebhookError::MalformedSignature);
     }
 
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(key).map_err(|_| WebhookError::NoSecret)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| WebhookError::NoSecret)?;
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(payload);
