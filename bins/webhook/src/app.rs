@@ -14,7 +14,6 @@ use inkdesk_messaging::{AttachmentFetcher, GraphConfig, GraphMessenger, HttpFetc
 use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig};
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Notify;
 
 use crate::adapters::{StoreConfirmations, StoreOfferHolds};
 use crate::metrics::Metrics;
@@ -91,8 +90,8 @@ pub struct App {
     pub debounce: Duration,
     /// Worker tuning.
     pub worker: WorkerConfig,
-    /// Wakes this replica's workers when the webhook queued something.
-    pub wake_workers: Arc<Notify>,
+    /// Brings this replica's claim loop forward when something was queued here.
+    pub wake: Arc<crate::worker::Wake>,
     /// The admin console's state (sessions, notifier); off without `INKDESK_ADMIN_TOKEN`.
     pub admin: Arc<crate::admin::Console>,
     /// Runs claimed turns.
@@ -229,13 +228,8 @@ impl App {
             tracing::warn!(missing = line, "configuration incomplete");
         }
         let admin = Arc::new(
-            crate::admin::Console::new(
-                settings,
-                profile.time_zone,
-                stores.keyed.clone(),
-                clock.clone(),
-            )
-            .context("cannot build the admin console")?,
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
+                .context("cannot build the admin console")?,
         );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
@@ -304,7 +298,7 @@ impl App {
             },
             debounce,
             worker,
-            wake_workers: Arc::new(Notify::new()),
+            wake: Arc::new(crate::worker::Wake::default()),
             admin,
         })
     }

@@ -43,8 +43,9 @@ pub async fn record_all(app: &App, events: &[InboundEvent]) -> Result<(), StoreE
         record(app, event).await?;
     }
     if !events.is_empty() {
-        // Wake this replica's workers; other replicas find the work by their own timer.
-        app.wake_workers.notify_waiters();
+        // What was queued is due after the debounce: this replica's claim loop wakes then;
+        // other replicas find the work by their own timer.
+        app.wake.due_in(app.debounce);
     }
     Ok(())
 }

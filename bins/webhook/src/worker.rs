@@ -3,8 +3,10 @@
 //! Every replica runs the same loop. The inbox (in the store, not in memory) decides who
 //! works on what: a claim is a lease with a fencing token, so a replica that dies
 //! mid-turn loses nothing — its lease expires and another replica claims the same
-//! messages. Idle workers sleep until the next due time, a local wake-up from the
-//! webhook, or `idle_poll` (work queued by another replica), never spinning.
+//! messages. Idle workers sleep until the next due time or `idle_poll` (work queued by
+//! another replica), never spinning; work queued on this replica brings that time forward
+//! to when it is due ([`Wake`]) without a store call, so the webhook's traffic does not
+//! turn into claim attempts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,12 +55,22 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if claimed > 0 {
             continue;
         }
-        let wait = idle_wait(&app).await;
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = app.wake_workers.notified() => {}
-            _ = shutdown.changed() => {}
-            Some(_) = turns.join_next(), if !turns.is_empty() => {}
+        // Sleep until the next due conversation. A wake-up from this replica's webhook
+        // only brings that time forward (what it queued is due after the debounce):
+        // it costs no store call, so a busy webhook does not make the loop poll the store
+        // once per message.
+        let mut deadline = tokio::time::Instant::now() + idle_wait(&app).await;
+        loop {
+            if let Some(due) = app.wake.take_earliest() {
+                deadline = deadline.min(due);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = app.wake.notified() => {}
+                _ = shutdown.changed() => break,
+                // A slot freed: claim what could not be claimed before.
+                Some(_) = turns.join_next(), if !turns.is_empty() => break,
+            }
         }
     }
     tracing::info!(in_flight = turns.len(), "workers stopping");
@@ -73,6 +85,42 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
                 break;
             }
         }
+    }
+}
+
+/// Brings this replica's claim loop forward when work is queued here: a webhook's
+/// messages are due after the debounce, a requeue's likewise. Other replicas' work is
+/// found by [`idle_wait`]'s poll.
+#[derive(Debug, Default)]
+pub struct Wake {
+    earliest: std::sync::Mutex<Option<tokio::time::Instant>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Wake {
+    /// Work queued now becomes due in `delay`.
+    pub fn due_in(&self, delay: Duration) {
+        let due = tokio::time::Instant::now() + delay;
+        {
+            let mut earliest = self
+                .earliest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *earliest = Some(earliest.map_or(due, |e| e.min(due)));
+        }
+        // One stored permit if the loop is busy claiming: it looks again when it sleeps.
+        self.notify.notify_one();
+    }
+
+    fn take_earliest(&self) -> Option<tokio::time::Instant> {
+        self.earliest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    async fn notified(&self) {
+        self.notify.notified().await;
     }
 }
 
