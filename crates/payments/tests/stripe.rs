@@ -265,13 +265,22 @@ async fn stripes_errors_are_classified_and_only_transient_ones_retried() {
 }
 
 #[tokio::test]
-async fn amounts_that_stripe_cannot_charge_are_refused_before_any_call() {
+async fn requests_that_stripe_cannot_serve_are_refused_before_any_call() {
     let server = MockServer::start().await;
     let clock = ManualClock::new(now());
     let mut req = request(TimeDelta::hours(6));
     req.description = "  ".to_owned();
     let error = payments(&server, &clock)
         .request_deposit(&req)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, PaymentsError::InvalidRequest(_)),
+        "{error:?}"
+    );
+    // A hold that has already ended gets no link.
+    let error = payments(&server, &clock)
+        .request_deposit(&request(TimeDelta::zero()))
         .await
         .unwrap_err();
     assert!(

@@ -460,6 +460,12 @@ impl Payments for StripePayments {
         request: &DepositRequest,
     ) -> Result<DepositOffer, PaymentsError> {
         let now = self.clock.now();
+        if request.hold_until <= now {
+            // A link for a hold that has already ended would take money for a freed slot.
+            return Err(PaymentsError::InvalidRequest(
+                "the booking's hold has already ended".to_owned(),
+            ));
+        }
         let expires_at = Self::session_expiry(request.hold_until, now);
         let form = self.session_form(request, expires_at)?;
         let url = self.url("/v1/checkout/sessions")?;
