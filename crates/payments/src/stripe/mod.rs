@@ -16,6 +16,7 @@
 //! Stripe's `idempotency_error`, [`PaymentsError::IdempotencyConflict`]). So a hold under 31
 //! minutes gets a link that outlives it — the caller expires it with [`Payments::cancel`] —
 //! and a hold over 24 h a link that dies first; [`DepositOffer::expires_at`] says which.
+//! A hold that has already ended is refused ([`PaymentsError::InvalidRequest`]).
 //!
 //! Cancelling: `POST {base}/v1/checkout/sessions/{id}/expire`; when Stripe refuses because the
 //! session is no longer open, a `GET` of the session tells paid (→ [`PaymentsError::AlreadyPaid`])
