@@ -11,10 +11,15 @@
 //!   [`StoreOptions`].
 //! - [`change`]: what an unsent or edited message ([`MessageChange`]) does to the stored
 //!   turns and pending messages, decided once for every adapter.
-//! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
+//! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`,
+//!   `Invalid`.
 //! - [`memory`]: [`MemoryStore`], everything in one mutex (tests, `--ephemeral`).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file (WAL), the default without Redis.
 //! - [`redis`]: [`RedisStore`] and [`RedisConfig`], Lua scripts in `src/redis/scripts/`.
+//! - [`schedule`]: the [`Schedule`] port (durable jobs due at a time — reminders, hold
+//!   expiries — claimed with a lease and fencing token; keys are idempotent), [`MemorySchedule`],
+//!   and its SQLite and Redis implementations in `sqlite/schedule.rs`, `redis/schedule.rs`.
+//!   Not part of [`Stores`] yet.
 //! - [`Stores`]: the bundle of `Arc<dyn Port>` the service holds, built from one adapter.
 //! - `testing` (feature `testing`): mockall mocks of every port (`MockInbox`, …) and the
 //!   conformance suite every adapter's tests run through `conformance_suite!`.
@@ -42,6 +47,7 @@ pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod redis;
+pub mod schedule;
 pub mod sqlite;
 mod stores;
 #[cfg(feature = "testing")]
@@ -63,5 +69,8 @@ pub use ports::{
     MockTakeover, MockTurnJournal,
 };
 pub use redis::{RedisConfig, RedisStore};
+#[cfg(feature = "testing")]
+pub use schedule::MockSchedule;
+pub use schedule::{JobClaim, JobInfo, JobState, MemorySchedule, Schedule};
 pub use sqlite::SqliteStore;
 pub use stores::Stores;

@@ -23,6 +23,7 @@ mod inbox;
 mod intake;
 mod journal;
 mod log;
+mod schedule;
 mod state;
 
 use std::future::Future;

@@ -12,6 +12,7 @@ mod inbox;
 mod intake;
 mod journal;
 pub mod redis_server;
+mod schedule;
 mod state;
 
 use std::any::Any;
@@ -28,6 +29,7 @@ pub use change::*;
 pub use inbox::*;
 pub use intake::*;
 pub use journal::*;
+pub use schedule::*;
 pub use state::*;
 
 /// Debounce window used by the suite.
