@@ -16,10 +16,11 @@
 //! | [`breaker`] | [`CircuitBreaker`], [`BreakerState`], [`BreakerPolicy`] (clock-injected) |
 //! | [`rate_limit`] | parsing `retry-after` and `x-ratelimit-reset-*` |
 //! | [`structured`] | finding and validating the JSON object in a reply |
-//! | `client` | [`OpenAiClient`]: the reqwest adapter (wire types private) |
+//! | [`transcribe`] | [`Transcriber`] (the audio port), [`TranscriptionRequest`], [`Transcription`] |
+//! | `client` | [`OpenAiClient`]: the reqwest adapter of both ports (wire types private) |
 //! | [`scripted`] | [`ScriptedModel`]: replays a script, records requests |
 //!
-//! With the `testing` feature, `MockChatModel` (mockall) is generated for [`ChatModel`].
+//! With the `testing` feature, `MockChatModel` and `MockTranscriber` (mockall) are generated.
 //!
 //! # Invariants
 //!
@@ -41,6 +42,7 @@ pub mod request;
 pub mod response;
 pub mod scripted;
 pub mod structured;
+pub mod transcribe;
 
 pub use breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Permit};
 pub use client::{ConfigError, OpenAiClient};
@@ -59,3 +61,6 @@ pub use request::{
 pub use response::{ChatResponse, FinishReason, MalformedArguments, ToolCall, Usage};
 pub use scripted::ScriptedModel;
 pub use secrecy::SecretString;
+#[cfg(feature = "testing")]
+pub use transcribe::MockTranscriber;
+pub use transcribe::{Transcriber, Transcription, TranscriptionRequest, TranscriptionUsage};
