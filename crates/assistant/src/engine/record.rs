@@ -21,6 +21,8 @@ pub enum CallKind {
     Vision,
     /// The reply with tools (one per round).
     Reply,
+    /// A voice note transcribed.
+    Transcribe,
 }
 
 /// One model call.
@@ -36,6 +38,9 @@ pub struct ModelCallRecord {
     pub cached_tokens: u32,
     /// Completion tokens.
     pub completion_tokens: u32,
+    /// Seconds of audio billed (transcription models billed by duration; 0 otherwise).
+    #[serde(default)]
+    pub audio_seconds: u32,
     /// Wall time, retries included.
     pub latency: Duration,
     /// Whether it succeeded.
