@@ -16,4 +16,5 @@ mod meta_rules;
 mod pricing;
 mod processes;
 mod replicas;
+mod voice;
 mod webhook;

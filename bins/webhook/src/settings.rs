@@ -54,6 +54,9 @@ pub struct ModelSettings {
     pub model_vision: String,
     /// `OPENAI_MODEL_CLASSIFY`.
     pub model_classify: String,
+    /// `OPENAI_MODEL_TRANSCRIBE` (default `gpt-4o-mini-transcribe`); `None` when set to
+    /// `none`: voice notes are then not transcribed.
+    pub model_transcribe: Option<String>,
 }
 
 impl ModelSettings {
@@ -332,6 +335,11 @@ impl Settings {
                 model_classify: env
                     .get("OPENAI_MODEL_CLASSIFY")
                     .unwrap_or_else(|| "gpt-4o-mini".into()),
+                model_transcribe: match env.get("OPENAI_MODEL_TRANSCRIBE") {
+                    Some(v) if matches!(v.trim(), "none" | "off") => None,
+                    Some(v) => Some(v.trim().to_owned()),
+                    None => Some("gpt-4o-mini-transcribe".into()),
+                },
             },
             instagram: InstagramSettings {
                 access_token: secret("IG_USER_ACCESS_TOKEN"),
@@ -488,6 +496,13 @@ impl Settings {
             (
                 "OPENAI_MODEL_CLASSIFY".into(),
                 self.model.model_classify.clone(),
+            ),
+            (
+                "OPENAI_MODEL_TRANSCRIBE".into(),
+                self.model
+                    .model_transcribe
+                    .clone()
+                    .unwrap_or_else(|| "none".into()),
             ),
             (
                 "IG_USER_ACCESS_TOKEN".into(),

@@ -175,6 +175,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("delete_yes", "Ναι, διαγραφή", "Yes, delete"),
     ("cancel", "Άκυρο", "Cancel"),
     ("image_analysis", "Ανάλυση εικόνας", "Image analysis"),
+    ("voice_note", "Φωνητικό μήνυμα", "Voice note"),
+    (
+        "voice_note_untranscribed",
+        "Φωνητικό μήνυμα χωρίς απομαγνητοφώνηση",
+        "Voice message, not transcribed",
+    ),
     ("handoff", "Παράδοση σε άνθρωπο", "Handoff"),
     ("tool_calls", "Κλήσεις εργαλείων", "Tool calls"),
     ("model_calls", "Κλήσεις μοντέλου", "Model calls"),

@@ -10,6 +10,7 @@ use inkdesk_store::{Mute, Role, StoreError, Turn};
 use serde::Serialize;
 use serde_json::Value;
 
+use inkdesk_assistant::message::{AttachmentKind, CustomerMessage, VoiceTranscript};
 use inkdesk_assistant::runner::data::TurnData;
 
 use crate::app::App;
@@ -260,10 +261,20 @@ pub struct Entry {
     pub message_id: Option<String>,
     /// An image analysis, pretty-printed.
     pub image_analysis: Option<String>,
+    /// A customer's voice note, with what it said when it was transcribed.
+    pub voice_note: Option<VoiceNoteView>,
     /// A handoff's reason and note.
     pub handoff: Option<Value>,
     /// The assistant turn's trace.
     pub trace: Option<TraceView>,
+}
+
+/// A customer's voice note as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceNoteView {
+    /// Its words; `None` when it was not transcribed (the model then saw only
+    /// "[voice message …]").
+    pub transcript: Option<String>,
 }
 
 /// A conversation with its transcript.
@@ -356,6 +367,7 @@ pub async fn conversation(
     let id = conversation.to_string();
     let last_customer = last_customer_at(&turns);
     let windows = ReplyWindows::new(last_customer, app.clock.now());
+    let transcripts = voice_transcripts(&turns);
     let entries = turns
         .iter()
         .map(|turn| {
@@ -374,6 +386,7 @@ pub async fn conversation(
                     }
                     _ => None,
                 },
+                voice_note: voice_note(turn, &transcripts),
                 handoff: match TurnData::of(data) {
                     Some(TurnData::Handoff { reason, note }) => {
                         Some(serde_json::json!({"reason": reason, "note": note}))
@@ -393,6 +406,49 @@ pub async fn conversation(
         windows: WindowsView::of(&windows),
         entries,
     }))
+}
+
+/// The transcripts logged for voice notes, by message id (several notes in one message are
+/// joined).
+fn voice_transcripts(turns: &[Turn]) -> std::collections::HashMap<String, Vec<VoiceTranscript>> {
+    let mut out: std::collections::HashMap<String, Vec<VoiceTranscript>> = Default::default();
+    for turn in turns {
+        if let Some(TurnData::VoiceTranscript {
+            mid, transcript, ..
+        }) = TurnData::of(turn.data.as_ref())
+        {
+            out.entry(mid).or_default().push(transcript);
+        }
+    }
+    out
+}
+
+/// A customer turn's voice note as the console shows it: marked, with its words when it
+/// was transcribed.
+fn voice_note(
+    turn: &Turn,
+    transcripts: &std::collections::HashMap<String, Vec<VoiceTranscript>>,
+) -> Option<VoiceNoteView> {
+    if turn.role != Role::Customer || inkdesk_store::change::is_unsent(turn) {
+        return None;
+    }
+    let message: CustomerMessage = serde_json::from_value(turn.data.clone()?).ok()?;
+    if !message
+        .attachments
+        .iter()
+        .any(|a| a.kind == AttachmentKind::Audio)
+    {
+        return None;
+    }
+    let words: Vec<&str> = transcripts
+        .get(&message.mid)
+        .into_iter()
+        .flatten()
+        .filter_map(VoiceTranscript::text)
+        .collect();
+    Some(VoiceNoteView {
+        transcript: (!words.is_empty()).then(|| words.join("\n")),
+    })
 }
 
 /// Traces of recent assistant turns, newest first, optionally of one conversation and/or
