@@ -27,6 +27,7 @@ mod journal;
 mod log;
 mod maintenance;
 mod state;
+mod usage;
 
 use std::path::Path;
 use std::sync::{Arc, mpsc};
@@ -89,6 +90,20 @@ CREATE TABLE IF NOT EXISTS holds (
 );
 CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);
 CREATE TABLE IF NOT EXISTS turn_journals (conv TEXT PRIMARY KEY, token INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_days (
+    day TEXT NOT NULL, model TEXT NOT NULL,
+    calls INTEGER NOT NULL, prompt INTEGER NOT NULL, cached INTEGER NOT NULL,
+    completion INTEGER NOT NULL, audio_seconds INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (day, model)
+);
+CREATE TABLE IF NOT EXISTS usage_convs (
+    conv TEXT NOT NULL, model TEXT NOT NULL,
+    calls INTEGER NOT NULL, prompt INTEGER NOT NULL, cached INTEGER NOT NULL,
+    completion INTEGER NOT NULL, audio_seconds INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (conv, model)
+);
 INSERT OR IGNORE INTO counters(name, value) VALUES ('token', 0), ('paused', 0);
 ";
 
