@@ -16,6 +16,7 @@
 //! | [`breaker`] | [`CircuitBreaker`], [`BreakerState`], [`BreakerPolicy`] (clock-injected) |
 //! | [`rate_limit`] | parsing `retry-after` and `x-ratelimit-reset-*` |
 //! | [`structured`] | finding and validating the JSON object in a reply |
+//! | [`price`] | [`PriceTable`]: list prices per model (overridable), the cost of a call |
 //! | [`transcribe`] | [`Transcriber`] (the audio port), [`TranscriptionRequest`], [`Transcription`] |
 //! | `client` | [`OpenAiClient`]: the reqwest adapter of both ports (wire types private) |
 //! | [`scripted`] | [`ScriptedModel`]: replays a script, records requests |
@@ -37,6 +38,7 @@ pub mod config;
 pub mod error;
 pub mod image;
 pub mod port;
+pub mod price;
 pub mod rate_limit;
 pub mod request;
 pub mod response;
@@ -55,6 +57,7 @@ pub use image::{ImageDetail, ImageFormat, ImagePart, UnsupportedImage};
 #[cfg(feature = "testing")]
 pub use port::MockChatModel;
 pub use port::{ChatModel, ChatModelExt, Structured};
+pub use price::{LIST_PRICES_DATE, ModelPrice, PriceError, PriceTable, Usd};
 pub use request::{
     ChatRequest, JsonSchemaFormat, Message, ModelTask, ToolChoice, ToolDefinition, UserPart,
 };
