@@ -10,6 +10,7 @@ mod admin;
 mod admin_browser;
 mod booking;
 mod conversation;
+mod cost;
 mod exactly_once;
 mod hardening;
 mod meta_rules;

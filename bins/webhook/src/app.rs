@@ -272,6 +272,12 @@ impl App {
             observer: Arc::new(crate::worker::ServiceObserver {
                 metrics: metrics.clone(),
                 admin: admin.clone(),
+                usage: crate::worker::UsageRecorder {
+                    totals: stores.usage.clone(),
+                    prices: Arc::new(settings.model.prices.clone()),
+                    clock: clock.clone(),
+                    time_zone: profile.time_zone,
+                },
             }),
             clock: clock.clone(),
         };

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use inkdesk_messaging::AllowHosts;
+use inkdesk_openai::PriceTable;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::http::client_addr::TrustedProxies;
@@ -57,6 +58,8 @@ pub struct ModelSettings {
     /// `OPENAI_MODEL_TRANSCRIBE` (default `gpt-4o-mini-transcribe`); `None` when set to
     /// `none`: voice notes are then not transcribed.
     pub model_transcribe: Option<String>,
+    /// Prices per model: OpenAI's list prices with `INKDESK_MODEL_PRICES` applied.
+    pub prices: PriceTable,
 }
 
 impl ModelSettings {
@@ -340,6 +343,15 @@ impl Settings {
                     Some(v) => Some(v.trim().to_owned()),
                     None => Some("gpt-4o-mini-transcribe".into()),
                 },
+                prices: {
+                    let mut prices = PriceTable::list_prices();
+                    if let Some(overrides) = env.get("INKDESK_MODEL_PRICES") {
+                        prices
+                            .apply_overrides(&overrides)
+                            .context("INKDESK_MODEL_PRICES")?;
+                    }
+                    prices
+                },
             },
             instagram: InstagramSettings {
                 access_token: secret("IG_USER_ACCESS_TOKEN"),
@@ -496,6 +508,15 @@ impl Settings {
             (
                 "OPENAI_MODEL_CLASSIFY".into(),
                 self.model.model_classify.clone(),
+            ),
+            (
+                "INKDESK_MODEL_PRICES".into(),
+                self.model
+                    .prices
+                    .models()
+                    .map(|(model, _)| model)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
             (
                 "OPENAI_MODEL_TRANSCRIBE".into(),

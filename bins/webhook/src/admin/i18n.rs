@@ -177,6 +177,22 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("image_analysis", "Ανάλυση εικόνας", "Image analysis"),
     ("voice_note", "Φωνητικό μήνυμα", "Voice note"),
     (
+        "model_usage_today",
+        "Χρήση μοντέλου σήμερα",
+        "Model usage today",
+    ),
+    ("model_usage", "Χρήση μοντέλου", "Model usage"),
+    ("calls", "Κλήσεις", "Calls"),
+    ("prompt_tokens", "Tokens εισόδου", "Prompt tokens"),
+    ("cached_tokens", "Από cache", "Cached"),
+    ("completion_tokens", "Tokens εξόδου", "Completion tokens"),
+    (
+        "cost_usd",
+        "Εκτιμώμενο κόστος (USD)",
+        "Estimated cost (USD)",
+    ),
+    ("total", "Σύνολο", "Total"),
+    (
         "voice_note_untranscribed",
         "Φωνητικό μήνυμα χωρίς απομαγνητοφώνηση",
         "Voice message, not transcribed",

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use inkdesk_assistant::message::{AttachmentKind, CustomerMessage, VoiceTranscript};
 use inkdesk_assistant::runner::data::TurnData;
+use inkdesk_openai::Usd;
 
 use crate::app::App;
 
@@ -269,6 +270,59 @@ pub struct Entry {
     pub trace: Option<TraceView>,
 }
 
+/// Model usage as the console shows it: one row per model and the total cost.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct UsageView {
+    /// Per model, sorted by model.
+    pub models: Vec<UsageRow>,
+    /// All models' estimated cost, in US dollars (six decimals).
+    pub cost_usd: String,
+    /// All calls.
+    pub calls: u64,
+}
+
+/// One model's usage.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageRow {
+    /// The model as the server named it.
+    pub model: String,
+    /// Calls.
+    pub calls: u64,
+    /// Prompt tokens (cached ones included).
+    pub prompt_tokens: u64,
+    /// Of which cached.
+    pub cached_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Seconds of audio billed by duration.
+    pub audio_seconds: u64,
+    /// Estimated cost in US dollars (six decimals).
+    pub cost_usd: String,
+}
+
+impl UsageView {
+    /// The view of the store's totals.
+    pub fn of(totals: Vec<(String, inkdesk_store::ModelUsage)>) -> Self {
+        let cost: u64 = totals.iter().map(|(_, u)| u.cost_nanos).sum();
+        Self {
+            calls: totals.iter().map(|(_, u)| u.calls).sum(),
+            cost_usd: Usd(cost).to_string(),
+            models: totals
+                .into_iter()
+                .map(|(model, u)| UsageRow {
+                    model,
+                    calls: u.calls,
+                    prompt_tokens: u.prompt_tokens,
+                    cached_tokens: u.cached_tokens,
+                    completion_tokens: u.completion_tokens,
+                    audio_seconds: u.audio_seconds,
+                    cost_usd: Usd(u.cost_nanos).to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A customer's voice note as the console shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct VoiceNoteView {
@@ -294,6 +348,8 @@ pub struct ConversationView {
     pub windows: WindowsView,
     /// Oldest first.
     pub entries: Vec<Entry>,
+    /// The model usage and estimated cost of this conversation.
+    pub usage: UsageView,
 }
 
 /// The time of the customer's newest message in `turns`. A reaction is not a message:
@@ -405,6 +461,7 @@ pub async fn conversation(
         needs_human_agent_tag: !windows.is_open(SendKind::Standard),
         windows: WindowsView::of(&windows),
         entries,
+        usage: UsageView::of(app.stores.usage.conversation_usage(conversation).await?),
     }))
 }
 
@@ -689,6 +746,8 @@ pub struct StatusView {
     pub paused: bool,
     /// Today (studio time zone) so far.
     pub today: Counters,
+    /// Today's model usage and estimated cost, every replica's.
+    pub usage_today: UsageView,
 }
 
 /// Checks every dependency (each with a short timeout) and counts today's activity.
@@ -711,6 +770,14 @@ pub async fn status(app: &App) -> StatusView {
     );
     let paused = app.stores.takeover.is_paused().await.unwrap_or(false);
     let today = counters(app).await.unwrap_or_default();
+    let day = now.with_timezone(&app.profile.time_zone).date_naive();
+    let usage_today = match app.stores.usage.day_usage(day).await {
+        Ok(totals) => UsageView::of(totals),
+        Err(error) => {
+            tracing::warn!(%error, "usage totals unavailable");
+            UsageView::default()
+        }
+    };
     StatusView {
         store,
         calendar,
@@ -719,6 +786,7 @@ pub async fn status(app: &App) -> StatusView {
         notifications: app.admin.notifier().is_configured(),
         paused,
         today,
+        usage_today,
     }
 }
 
