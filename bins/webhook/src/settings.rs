@@ -688,6 +688,32 @@ mod tests {
     }
 
     #[test]
+    fn transcription_and_prices_come_from_the_environment() {
+        let defaults = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(
+            defaults.model.model_transcribe.as_deref(),
+            Some("gpt-4o-mini-transcribe")
+        );
+        assert!(defaults.model.prices.price_of("gpt-4o-mini-2024-07-18").is_some());
+        let set = Settings::from_env(&env(&[
+            ("OPENAI_MODEL_TRANSCRIBE", "whisper-1"),
+            ("INKDESK_MODEL_PRICES", "llama3.1=0,0,0; gpt-4o=2.00,1.00,8.00"),
+        ]))
+        .unwrap();
+        assert_eq!(set.model.model_transcribe.as_deref(), Some("whisper-1"));
+        assert_eq!(
+            set.model.prices.price_of("gpt-4o").unwrap().output_per_million,
+            8_000_000_000
+        );
+        assert!(set.model.prices.price_of("llama3.1").is_some());
+        let off = Settings::from_env(&env(&[("OPENAI_MODEL_TRANSCRIBE", "none")])).unwrap();
+        assert_eq!(off.model.model_transcribe, None);
+        let err = Settings::from_env(&env(&[("INKDESK_MODEL_PRICES", "gpt-4o=cheap")]))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("INKDESK_MODEL_PRICES"), "{err:#}");
+    }
+
+    #[test]
     fn pinecone_needs_both_the_key_and_the_index_name() {
         let key_only = Settings::from_env(&env(&[("PINECONE_API_KEY", "pc-1")])).unwrap();
         assert!(key_only.tone.pinecone().is_none());
