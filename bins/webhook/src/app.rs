@@ -236,13 +236,8 @@ impl App {
             tracing::warn!(missing = line, "configuration incomplete");
         }
         let admin = Arc::new(
-            crate::admin::Console::new(
-                settings,
-                profile.time_zone,
-                stores.keyed.clone(),
-                clock.clone(),
-            )
-            .context("cannot build the admin console")?,
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
+                .context("cannot build the admin console")?,
         );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
@@ -250,6 +245,17 @@ impl App {
         });
         let metrics = Arc::new(Metrics::new());
         let runner_config = overrides.runner.unwrap_or_else(|| RunnerConfig {
+            // Tests retry in fractions of a second, as they do upstream calls.
+            retry_base: if overrides.fast_retries {
+                Duration::from_millis(200)
+            } else {
+                RunnerConfig::default().retry_base
+            },
+            retry_max: if overrides.fast_retries {
+                Duration::from_secs(2)
+            } else {
+                RunnerConfig::default().retry_max
+            },
             lease: worker.lease,
             turn_deadline: Duration::from_secs(settings.turns.deadline_seconds),
             max_attempts: settings.turns.max_attempts,
@@ -259,7 +265,6 @@ impl App {
             handoff_mute: Duration::from_secs(
                 u64::from(profile.conversation.takeover_mute_minutes) * 60,
             ),
-            ..RunnerConfig::default()
         });
         let ports = RunnerPorts {
             inbox: stores.inbox.clone(),
@@ -267,6 +272,7 @@ impl App {
             log: stores.log.clone(),
             takeover: stores.takeover.clone(),
             outbox: stores.outbox.clone(),
+            keyed: stores.keyed.clone(),
             engine: engine.clone(),
             messenger: messenger.clone(),
             observer: Arc::new(crate::worker::ServiceObserver {

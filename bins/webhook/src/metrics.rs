@@ -53,6 +53,7 @@ pub struct Metrics {
     model_seconds: Histogram,
     model_errors: Counter,
     messages_sent: Counter,
+    chunks_recovered: Counter,
     handoffs: Family<Label, Counter>,
     bookings: Family<Label, Counter>,
     http_refused: Family<Label, Counter>,
@@ -77,6 +78,7 @@ impl Metrics {
         let model_seconds = Histogram::new(exponential_buckets(0.05, 2.0, 12));
         let model_errors = Counter::default();
         let messages_sent = Counter::default();
+        let chunks_recovered = Counter::default();
         let handoffs = Family::<Label, Counter>::default();
         let bookings = Family::<Label, Counter>::default();
         let http_refused = Family::<Label, Counter>::default();
@@ -113,6 +115,11 @@ impl Metrics {
             messages_sent.clone(),
         );
         registry.register(
+            "chunks_recovered",
+            "Chunks a resumed turn found delivered by their echo and did not send again",
+            chunks_recovered.clone(),
+        );
+        registry.register(
             "handoffs",
             "Handoffs to a person by reason",
             handoffs.clone(),
@@ -133,6 +140,7 @@ impl Metrics {
             model_seconds,
             model_errors,
             messages_sent,
+            chunks_recovered,
             handoffs,
             bookings,
             http_refused,
@@ -191,6 +199,11 @@ impl Metrics {
     /// Counts sent message chunks.
     pub fn sent(&self, chunks: u64) {
         self.messages_sent.inc_by(chunks);
+    }
+
+    /// Counts a chunk found delivered by its echo on resume.
+    pub fn chunk_recovered(&self) {
+        self.chunks_recovered.inc();
     }
 
     /// Counts a handoff.

@@ -694,23 +694,39 @@ mod tests {
             defaults.model.model_transcribe.as_deref(),
             Some("gpt-4o-mini-transcribe")
         );
-        assert!(defaults.model.prices.price_of("gpt-4o-mini-2024-07-18").is_some());
+        assert!(
+            defaults
+                .model
+                .prices
+                .price_of("gpt-4o-mini-2024-07-18")
+                .is_some()
+        );
         let set = Settings::from_env(&env(&[
             ("OPENAI_MODEL_TRANSCRIBE", "whisper-1"),
-            ("INKDESK_MODEL_PRICES", "llama3.1=0,0,0; gpt-4o=2.00,1.00,8.00"),
+            (
+                "INKDESK_MODEL_PRICES",
+                "llama3.1=0,0,0; gpt-4o=2.00,1.00,8.00",
+            ),
         ]))
         .unwrap();
         assert_eq!(set.model.model_transcribe.as_deref(), Some("whisper-1"));
         assert_eq!(
-            set.model.prices.price_of("gpt-4o").unwrap().output_per_million,
+            set.model
+                .prices
+                .price_of("gpt-4o")
+                .unwrap()
+                .output_per_million,
             8_000_000_000
         );
         assert!(set.model.prices.price_of("llama3.1").is_some());
         let off = Settings::from_env(&env(&[("OPENAI_MODEL_TRANSCRIBE", "none")])).unwrap();
         assert_eq!(off.model.model_transcribe, None);
-        let err = Settings::from_env(&env(&[("INKDESK_MODEL_PRICES", "gpt-4o=cheap")]))
-            .unwrap_err();
-        assert!(format!("{err:#}").contains("INKDESK_MODEL_PRICES"), "{err:#}");
+        let err =
+            Settings::from_env(&env(&[("INKDESK_MODEL_PRICES", "gpt-4o=cheap")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("INKDESK_MODEL_PRICES"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -169,4 +169,8 @@ impl TurnObserver for ServiceObserver {
         self.metrics.handoff(reason);
         self.admin.notify_handoff(conversation, reason);
     }
+
+    fn recovered_from_echo(&self) {
+        self.metrics.chunk_recovered();
+    }
 }

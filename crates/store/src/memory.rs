@@ -273,6 +273,27 @@ impl Keyed for MemoryStore {
         st.keyed.remove(&(conversation.clone(), key.to_owned()));
         Ok(())
     }
+
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError> {
+        let (mut st, now) = self.lock();
+        let slot = (conversation.clone(), key.to_owned());
+        let live = st
+            .keyed
+            .get(&slot)
+            .filter(|(_, exp)| *exp > now)
+            .and_then(|(value, exp)| Some((value.as_u64()?, *exp)));
+        let (count, expires) = match live {
+            Some((count, exp)) => (count.saturating_add(1), exp),
+            None => (1, after(now, ttl)),
+        };
+        st.keyed.insert(slot, (serde_json::json!(count), expires));
+        Ok(count)
+    }
 }
 
 #[async_trait]

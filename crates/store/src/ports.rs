@@ -125,6 +125,15 @@ pub trait Keyed: Send + Sync {
     ) -> Result<Option<serde_json::Value>, StoreError>;
     /// Removes the value under `key`.
     async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError>;
+    /// Adds one to the counter under `key` in one atomic step and returns the new count. A
+    /// missing or expired counter (or a value that is not a count) starts again at 1 and
+    /// lives for `ttl` from now; later increments keep that expiry (a fixed window).
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Human takeover: per-conversation mutes and a global pause switch.

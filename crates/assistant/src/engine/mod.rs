@@ -5,9 +5,9 @@
 //! [`TurnOutcome`] saying what to send, what to store and what happened. Failures never
 //! escape as raw errors: they become the localised apology and a handoff.
 
-mod deliver;
 mod executor;
 pub mod ledger;
+mod question;
 pub mod record;
 mod turn;
 pub mod vision;
@@ -22,7 +22,6 @@ use inkdesk_messaging::AttachmentFetcher;
 use inkdesk_openai::{ChatModel, ImageDetail, ToolChoice, ToolDefinition, Transcriber};
 use inkdesk_pricing::PricingRules;
 
-pub use deliver::DeliveryError;
 pub use executor::ToolFailure;
 pub use ledger::{EffectLedger, Fenced, Unjournaled};
 pub use record::{

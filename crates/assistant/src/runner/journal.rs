@@ -18,13 +18,18 @@ pub struct Journal {
     pub effects: Vec<Effect>,
     /// What to send, once decided.
     pub plan: Option<Plan>,
-    /// The log entries and the mute of the outcome are written.
+    /// The log entries and the mute of the outcome are written. Saved only together with
+    /// `notified` (a turn without a handoff goes from its last chunk to the ack; a resume
+    /// before the ack skips the entries already logged).
     pub recorded: bool,
     /// The studio was notified of the handoff.
     pub notified: bool,
     /// Attempts of this turn that failed and were postponed (a crash is not one).
     #[serde(default)]
     pub failures: u32,
+    /// Claims that found the assistant paused and put the turn back (not attempts).
+    #[serde(default)]
+    pub held: u32,
 }
 
 /// One performed side effect.
@@ -85,6 +90,7 @@ impl Journal {
             recorded: false,
             notified: false,
             failures: 0,
+            held: 0,
         }
     }
 

@@ -64,6 +64,7 @@ struct Scripts {
     conversations: Script,
     record: Script,
     keyed_put: Script,
+    keyed_increment: Script,
     replace_turns: Script,
     replace_field: Script,
     renew: Script,
@@ -90,6 +91,7 @@ impl Scripts {
                 include_str!("scripts/record.lua")
             )),
             keyed_put: Script::new(include_str!("scripts/keyed_put.lua")),
+            keyed_increment: Script::new(include_str!("scripts/keyed_increment.lua")),
             replace_turns: Script::new(include_str!("scripts/replace_turns.lua")),
             replace_field: Script::new(include_str!("scripts/replace_field.lua")),
             renew: Script::new(include_str!("scripts/renew.lua")),
@@ -353,6 +355,21 @@ impl Keyed for RedisStore {
             .as_i64()
             .is_some_and(|exp| exp > self.now_ms());
         Ok(live.then(|| envelope["v"].clone()))
+    }
+
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError> {
+        let mut inv = self.scripts.keyed_increment.prepare_invoke();
+        inv.key(self.conv_key(conversation, "kv"))
+            .arg(key)
+            .arg(ttl_ms(ttl).max(1))
+            .arg(self.now_ms());
+        self.with_conn(|mut c| async move { inv.invoke_async::<u64>(&mut c).await })
+            .await
     }
 
     async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError> {

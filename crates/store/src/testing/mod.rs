@@ -165,6 +165,7 @@ macro_rules! conformance_suite {
                 health_ping_answers,
                 dedupe_forget_lets_a_redelivery_through,
                 keyed_values_expire_and_go_with_the_conversation,
+                keyed_counters_count_atomically_in_a_fixed_window,
                 intake_records_queues_and_dedupes,
                 intake_holds_back_for_pause_mute_and_standby,
                 intake_during_a_turn_waits_for_the_lease,
