@@ -11,7 +11,7 @@ use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, GoogleConfig};
 use inkdesk_domain::{Clock, StudioProfile, SystemClock};
 use inkdesk_messaging::{AttachmentFetcher, GraphConfig, GraphMessenger, HttpFetcher, Messenger};
-use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig};
+use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig, Transcriber};
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -192,7 +192,12 @@ impl App {
             Some(calendar) => calendar,
             None => calendar(settings, &profile, &clock, overrides.ephemeral).await?,
         };
-        let model = model(settings, overrides.fast_retries)?;
+        let client = model_client(settings, overrides.fast_retries)?;
+        let model = client.clone().map(|c| c as Arc<dyn ChatModel>);
+        // The same server transcribes voice notes, unless OPENAI_MODEL_TRANSCRIBE=none.
+        let transcriber = client
+            .filter(|_| settings.model.model_transcribe.is_some())
+            .map(|c| c as Arc<dyn Transcriber>);
         let messenger = messenger(settings, overrides.fast_retries)?;
         let fetcher: Arc<dyn AttachmentFetcher> = Arc::new(
             HttpFetcher::new(
@@ -214,10 +219,12 @@ impl App {
                     fetcher,
                     tone: tone_retriever(settings, &stores).await,
                 };
-                Some(Arc::new(
-                    Engine::new((*profile).clone(), deps, EngineConfig::default())
-                        .context("cannot render the studio's prompts")?,
-                ))
+                let mut engine = Engine::new((*profile).clone(), deps, EngineConfig::default())
+                    .context("cannot render the studio's prompts")?;
+                if let Some(transcriber) = transcriber {
+                    engine = engine.with_transcriber(transcriber);
+                }
+                Some(Arc::new(engine))
             }
             None => None,
         };
@@ -270,6 +277,12 @@ impl App {
             observer: Arc::new(crate::worker::ServiceObserver {
                 metrics: metrics.clone(),
                 admin: admin.clone(),
+                usage: crate::worker::UsageRecorder {
+                    totals: stores.usage.clone(),
+                    prices: Arc::new(settings.model.prices.clone()),
+                    clock: clock.clone(),
+                    time_zone: profile.time_zone,
+                },
             }),
             clock: clock.clone(),
         };
@@ -389,6 +402,14 @@ pub(crate) fn model(
     settings: &Settings,
     fast_retries: bool,
 ) -> anyhow::Result<Option<Arc<dyn ChatModel>>> {
+    Ok(model_client(settings, fast_retries)?.map(|c| c as Arc<dyn ChatModel>))
+}
+
+/// The configured model client (chat and transcription), if any.
+fn model_client(
+    settings: &Settings,
+    fast_retries: bool,
+) -> anyhow::Result<Option<Arc<OpenAiClient>>> {
     let model = &settings.model;
     if !model.is_configured() {
         return Ok(None);
@@ -401,6 +422,9 @@ pub(crate) fn model(
     config.tasks.default.model = model.model_default.clone();
     config.tasks.vision.model = model.model_vision.clone();
     config.tasks.classify.model = model.model_classify.clone();
+    if let Some(transcribe) = &model.model_transcribe {
+        config.tasks.transcribe = transcribe.clone();
+    }
     if fast_retries {
         config.retry.min_backoff = Duration::from_millis(10);
         config.retry.max_backoff = Duration::from_millis(50);

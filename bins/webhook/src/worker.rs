@@ -148,6 +148,21 @@ pub struct ServiceObserver {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The admin console (its notifier).
     pub admin: Arc<crate::admin::Console>,
+    /// Where usage totals are kept for every replica, and at what prices.
+    pub usage: UsageRecorder,
+}
+
+/// Writes each turn's model usage to the store's totals (per studio day and conversation).
+#[derive(Clone)]
+pub struct UsageRecorder {
+    /// The store's totals.
+    pub totals: Arc<dyn inkdesk_store::UsageTotals>,
+    /// Prices per model.
+    pub prices: Arc<inkdesk_openai::PriceTable>,
+    /// Time, for the day.
+    pub clock: Arc<dyn inkdesk_domain::Clock>,
+    /// The studio's zone: a day is the studio's day.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl TurnObserver for ServiceObserver {
@@ -160,16 +175,38 @@ impl TurnObserver for ServiceObserver {
             self.metrics.booking(effect);
         }
         for call in &record.model_calls {
-            self.metrics.model_call(
-                u64::from(call.prompt_tokens),
-                u64::from(call.completion_tokens),
-                u64::from(call.cached_tokens),
-                call.latency.as_secs_f64(),
-            );
+            self.metrics.model_call(call.latency.as_secs_f64());
             if !call.ok {
                 self.metrics.model_error();
             }
         }
+        let by_model = record.usage_by_model(&self.usage.prices);
+        for (model, usage) in &by_model {
+            self.metrics.model_usage(model, usage);
+        }
+        if by_model.is_empty() {
+            return;
+        }
+        // The observer is synchronous; the totals are written beside the turn (a failure
+        // loses only these figures, never the turn).
+        let recorder = self.usage.clone();
+        let conversation = record.conversation.clone();
+        let day = recorder
+            .clock
+            .now()
+            .with_timezone(&recorder.time_zone)
+            .date_naive();
+        tokio::spawn(async move {
+            for (model, usage) in by_model {
+                if let Err(error) = recorder
+                    .totals
+                    .add_usage(&conversation, day, &model, usage)
+                    .await
+                {
+                    tracing::warn!(%error, "model usage not recorded");
+                }
+            }
+        });
     }
 
     fn sent(&self, chunks: u64) {

@@ -45,6 +45,8 @@ pub struct TaskModels {
     pub vision: TaskSettings,
     /// Classification and extraction (`OPENAI_MODEL_CLASSIFY`).
     pub classify: TaskSettings,
+    /// Voice-note transcription at `/audio/transcriptions` (`OPENAI_MODEL_TRANSCRIBE`).
+    pub transcribe: String,
 }
 
 impl TaskModels {
@@ -77,6 +79,7 @@ impl Default for TaskModels {
                 temperature: Some(0.0),
                 max_tokens: Some(200),
             },
+            transcribe: "gpt-4o-mini-transcribe".to_owned(),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! - [`ports`]: the traits — [`ConversationLog`] (history, retention, privacy delete),
 //!   [`Inbox`] (the debounce queue: push, claim with a lease and fencing token, ack, release),
 //!   [`Dedupe`], [`Takeover`] (mutes, global pause), [`SlotHolds`], [`Outbox`], [`Health`],
-//!   and [`Intake`] (the webhook's whole fast path for one message in one atomic call).
+//!   [`Intake`] (the webhook's whole fast path for one message in one atomic call) and
+//!   [`UsageTotals`] (model tokens and estimated cost per day and per conversation).
 //! - [`model`]: the values they exchange ([`Turn`], [`PendingMessage`], [`Claim`], …) and
 //!   [`StoreOptions`].
 //! - [`change`]: what an unsent or edited message ([`MessageChange`]) does to the stored
@@ -58,15 +59,16 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
-    Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
+    ModelUsage, Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
 };
 pub use ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    TurnJournal, UsageTotals,
 };
 #[cfg(feature = "testing")]
 pub use ports::{
     MockConversationLog, MockDedupe, MockHealth, MockInbox, MockIntake, MockOutbox, MockSlotHolds,
-    MockTakeover, MockTurnJournal,
+    MockTakeover, MockTurnJournal, MockUsageTotals,
 };
 pub use redis::{RedisConfig, RedisStore};
 #[cfg(feature = "testing")]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::confirm::TurnId;
-use crate::engine::{NewAnalysis, TurnRecord};
+use crate::engine::{NewAnalysis, NewTranscript, TurnRecord};
 
 /// Where a turn stands: written before its first side effect and after each one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct Plan {
     pub handoff: Option<HandoffPlan>,
     /// New image analyses, logged with the outcome.
     pub analyses: Vec<NewAnalysis>,
+    /// New voice-note transcripts, logged with the outcome.
+    #[serde(default)]
+    pub transcripts: Vec<NewTranscript>,
     /// The reply asked to confirm a cancel or a move (a ❤ on it counts as yes).
     pub asked_confirmation: bool,
     /// The engine's record of the turn, when the engine ran.

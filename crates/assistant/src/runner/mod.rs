@@ -1110,6 +1110,18 @@ fn outcome_entries(plan: &Plan, at: DateTime<Utc>) -> Vec<Turn> {
         };
         entries.push(tool("image analysed", data));
     }
+    for voice in &plan.transcripts {
+        let data = TurnData::VoiceTranscript {
+            mid: voice.mid.clone(),
+            index: voice.index,
+            transcript: voice.transcript.clone(),
+        };
+        let text = match voice.transcript.text() {
+            Some(_) => "voice note transcribed",
+            None => "voice note not transcribed",
+        };
+        entries.push(tool(text, data));
+    }
     let sent = plan.sent_text();
     if sent.is_empty()
         && plan.handoff.is_none()
@@ -1145,6 +1157,7 @@ fn empty_plan(label: &str) -> Plan {
         chunks: Vec::new(),
         handoff: None,
         analyses: Vec::new(),
+        transcripts: Vec::new(),
         asked_confirmation: false,
         record: None,
         label: label.to_owned(),
@@ -1175,6 +1188,7 @@ fn plan_of(outcome: &TurnOutcome) -> Plan {
         chunks: outcome.reply.as_deref().map(chunks_of).unwrap_or_default(),
         handoff,
         analyses: outcome.analyses.clone(),
+        transcripts: outcome.transcripts.clone(),
         asked_confirmation: outcome.asked_confirmation,
         record: Some(outcome.record.clone()),
         label: label.to_owned(),

@@ -6,6 +6,7 @@
 
 mod hours;
 mod sections;
+mod voice;
 
 use std::str::FromStr;
 
@@ -16,6 +17,7 @@ pub use hours::{DayHours, OpeningSpan, WeeklyHours};
 pub use sections::{
     BookingRules, ConversationRules, Language, Policies, PriceGuideItem, PricingLimits,
 };
+pub use voice::{TRANSCRIPTION_MAX_BYTES, VoiceNotes};
 
 use crate::phone::Region;
 
@@ -75,6 +77,8 @@ pub struct StudioProfile {
     pub policies: Policies,
     /// Prices for common requests without a reference image.
     pub price_guide: Vec<PriceGuideItem>,
+    /// Caps on voice notes.
+    pub voice_notes: VoiceNotes,
 }
 
 impl Default for StudioProfile {
@@ -95,6 +99,7 @@ impl Default for StudioProfile {
             pricing: PricingLimits::default(),
             policies: Policies::default(),
             price_guide: PriceGuideItem::defaults(),
+            voice_notes: VoiceNotes::default(),
         }
     }
 }
@@ -134,6 +139,7 @@ impl StudioProfile {
         self.booking.validate()?;
         self.conversation.validate()?;
         self.pricing.validate()?;
+        self.voice_notes.validate()?;
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(invalid(
                 "currency",

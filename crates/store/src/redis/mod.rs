@@ -14,6 +14,7 @@
 //! | `{P:index}:convs` / `{P:index}:muted` | zset | conversation → last turn / mute end |
 //! | `{P:holds}:slot:START:END` / `{P:holds}:index` | zset | holder → expiry; slots held |
 //! | `{P}:seen:ID`, `{P}:sent:ID`, `{P}:paused` | string | dedupe, outbox, global switch |
+//! | `{P:usage}:day:DATE` / `{P:conv:ID}:usage` | hash | model usage totals (`model\|counter`), 400 days / retention |
 //!
 //! Time: scripts get "now" from the injected clock as an argument (so every replica agrees
 //! with its own clock and tests can steer it); Redis' own expiry uses relative TTLs.
@@ -25,6 +26,7 @@ mod journal;
 mod log;
 mod schedule;
 mod state;
+mod usage;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -14,6 +14,7 @@ mod journal;
 pub mod redis_server;
 mod schedule;
 mod state;
+mod usage;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use intake::*;
 pub use journal::*;
 pub use schedule::*;
 pub use state::*;
+pub use usage::*;
 
 /// Debounce window used by the suite.
 pub const DEBOUNCE: Duration = Duration::from_millis(600);
@@ -176,6 +178,7 @@ macro_rules! conformance_suite {
                 journal_stays_through_release_and_goes_with_the_conversation,
                 renew_extends_a_live_lease_only,
                 postpone_delays_the_retry_and_attempts_count_until_ack,
+                usage_adds_up_per_day_and_conversation_and_goes_with_it,
             );
         }
     };
