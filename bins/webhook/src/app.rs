@@ -421,7 +421,6 @@ fn model_client(
     config.api_key = model.api_key.clone();
     config.tasks.default.model = model.model_default.clone();
     config.tasks.vision.model = model.model_vision.clone();
-    config.tasks.classify.model = model.model_classify.clone();
     if let Some(transcribe) = &model.model_transcribe {
         config.tasks.transcribe = transcribe.clone();
     }

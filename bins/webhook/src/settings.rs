@@ -53,8 +53,6 @@ pub struct ModelSettings {
     pub model_default: String,
     /// `OPENAI_MODEL_VISION`.
     pub model_vision: String,
-    /// `OPENAI_MODEL_CLASSIFY`.
-    pub model_classify: String,
     /// `OPENAI_MODEL_TRANSCRIBE` (default `gpt-4o-mini-transcribe`); `None` when set to
     /// `none`: voice notes are then not transcribed.
     pub model_transcribe: Option<String>,
@@ -335,9 +333,6 @@ impl Settings {
                 model_vision: env
                     .get("OPENAI_MODEL_VISION")
                     .unwrap_or_else(|| "gpt-4o-mini".into()),
-                model_classify: env
-                    .get("OPENAI_MODEL_CLASSIFY")
-                    .unwrap_or_else(|| "gpt-4o-mini".into()),
                 model_transcribe: match env.get("OPENAI_MODEL_TRANSCRIBE") {
                     Some(v) if matches!(v.trim(), "none" | "off") => None,
                     Some(v) => Some(v.trim().to_owned()),
@@ -504,10 +499,6 @@ impl Settings {
             (
                 "OPENAI_MODEL_VISION".into(),
                 self.model.model_vision.clone(),
-            ),
-            (
-                "OPENAI_MODEL_CLASSIFY".into(),
-                self.model.model_classify.clone(),
             ),
             (
                 "INKDESK_MODEL_PRICES".into(),
