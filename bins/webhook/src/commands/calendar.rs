@@ -454,8 +454,8 @@ fn closure_arg(args: &BlockArgs, profile: &StudioProfile) -> Result<Closure, Bad
         .transpose()?
         .unwrap_or(from);
     let artist = artist_arg(args.artist.as_deref(), profile)?;
-    Ok(Closure::new(from, to, artist, args.reason.clone())
-        .map_err(|e| BadInput(format!("--from/--to: {e}")))?)
+    Closure::new(from, to, artist, args.reason.clone())
+        .map_err(|e| BadInput(format!("--from/--to: {e}")))
 }
 
 /// `inkdesk unblock`: removes a closure made with `inkdesk block`.
