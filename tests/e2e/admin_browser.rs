@@ -87,6 +87,7 @@ async fn seed_booking(app: &TestApp, id: &str) {
                 price: None,
                 start: start.with_timezone(&Utc),
                 duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
+                artist: None,
                 idempotency_key: None,
             };
             if app.running.app.calendar.create(booking).await.is_ok() {

@@ -417,6 +417,7 @@ async fn book_with_design(app: &TestApp, id: &str, design: &str) {
                 price: None,
                 start: start.with_timezone(&Utc),
                 duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
+                artist: None,
                 idempotency_key: None,
             };
             if app.running.app.calendar.create(booking).await.is_ok() {

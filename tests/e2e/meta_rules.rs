@@ -529,6 +529,7 @@ async fn export_gives_everything_and_delete_leaves_no_personal_data_even_in_goog
             price: Some(Price::new(80.into(), 5000.into()).unwrap()),
             start: next_tuesday_noon(),
             duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
+            artist: None,
             idempotency_key: None,
         })
         .await

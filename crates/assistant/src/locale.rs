@@ -41,6 +41,18 @@ pub fn language_name(in_language: Language, language: Language) -> &'static str 
     }
 }
 
+/// A day's spans as `11:00–14:00, 17:00–21:00`, or `closed` when there is none.
+pub fn spans_text(spans: &[inkdesk_domain::profile::OpeningSpan], closed: &str) -> String {
+    if spans.is_empty() {
+        return closed.to_owned();
+    }
+    spans
+        .iter()
+        .map(|s| format!("{}–{}", s.open.format("%H:%M"), s.close.format("%H:%M")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Opening hours as lines, consecutive days with the same hours grouped:
 /// `Δευτέρα–Σάββατο: 11:00–20:00`, `Κυριακή: κλειστά`.
 pub fn hours_lines(language: Language, hours: &WeeklyHours) -> Vec<String> {
@@ -48,14 +60,7 @@ pub fn hours_lines(language: Language, hours: &WeeklyHours) -> Vec<String> {
         Language::El => "κλειστά",
         Language::En => "closed",
     };
-    let span_text = |day: Weekday| match hours.on(day) {
-        Some(span) => format!(
-            "{}–{}",
-            span.open.format("%H:%M"),
-            span.close.format("%H:%M")
-        ),
-        None => closed.to_owned(),
-    };
+    let span_text = |day: Weekday| spans_text(hours.on(day), closed);
     let mut lines = Vec::new();
     let mut start = 0;
     while start < WEEK.len() {

@@ -183,6 +183,7 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
                 price: None,
                 start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
                 duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+                artist: None,
                 idempotency_key: None,
             })
             .await
@@ -260,6 +261,7 @@ async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice()
             price: None,
             start: Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap(),
             duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+            artist: None,
             idempotency_key: None,
         })
         .await

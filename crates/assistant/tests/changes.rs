@@ -21,6 +21,7 @@ async fn booked(world: &World, conversation: &str, hour_utc: u32) -> Booking {
             price: None,
             start: Utc.with_ymd_and_hms(2026, 11, 20, hour_utc, 0, 0).unwrap(),
             duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
+            artist: None,
             idempotency_key: None,
         })
         .await

@@ -14,15 +14,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use inkdesk_domain::{
-    AppointmentDuration, Clock, ConversationId, CustomerName, EventId, FreeText, PhoneNumber,
-    Price, StudioProfile,
+    AppointmentDuration, ArtistKey, Clock, Closure, ConversationId, CustomerName, EventId,
+    FreeText, PhoneNumber, Price, StudioProfile,
 };
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::interval::{BusyInterval, Interval};
 use crate::port::{
-    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, check_bookable, recheck_window,
-    same_request, slot_taken,
+    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, StoredClosure, check_bookable,
+    recheck_window, same_request, slot_taken,
 };
 
 /// File name of the calendar inside the data dir.
@@ -53,11 +53,37 @@ CREATE TABLE IF NOT EXISTS blocks (
     transparent INTEGER NOT NULL,
     note        TEXT
 );
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS closures (
+    id          TEXT PRIMARY KEY,
+    first_date  TEXT NOT NULL,
+    last_date   TEXT NOT NULL,
+    artist      TEXT,
+    reason      TEXT,
+    created_utc INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS closures_by_date ON closures (last_date, first_date);
 ";
 
-const BOOKING_COLUMNS: &str =
-    "id, conversation, customer, phone, design, price, start_utc, duration_min, cancelled_utc";
+/// Columns added after the first schema, added to older files when they are opened.
+const ADDED_COLUMNS: [(&str, &str); 2] = [("bookings", "artist"), ("blocks", "artist")];
+
+/// Creates the tables and adds the columns an older file lacks.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    for (table, column) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
+            &format!("SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |row| row.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+        }
+    }
+    conn.pragma_update(None, "user_version", 2)
+}
+
+const BOOKING_COLUMNS: &str = "id, conversation, customer, phone, design, price, start_utc, duration_min, cancelled_utc, artist";
 
 /// Bookings kept in SQLite. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -99,7 +125,7 @@ impl EmbeddedCalendar {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.execute_batch(SCHEMA)?;
+            migrate(&conn)?;
             Ok(conn)
         })
         .await
@@ -119,8 +145,7 @@ impl EmbeddedCalendar {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CalendarError> {
         let conn = Connection::open_in_memory().map_err(CalendarError::unavailable)?;
-        conn.execute_batch(SCHEMA)
-            .map_err(CalendarError::unavailable)?;
+        migrate(&conn).map_err(CalendarError::unavailable)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             profile,
@@ -156,9 +181,18 @@ impl EmbeddedCalendar {
                 }
             };
             conn.execute(
-                "INSERT INTO blocks (id, start_utc, end_utc, first_date, end_date, transparent, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![row_id, start, end, first, last, entry.transparent, note],
+                "INSERT INTO blocks (id, start_utc, end_utc, first_date, end_date, transparent, note, artist)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    row_id,
+                    start,
+                    end,
+                    first,
+                    last,
+                    entry.transparent,
+                    note,
+                    entry.artist.as_ref().map(ArtistKey::as_str)
+                ],
             )?;
             Ok(())
         })
@@ -233,7 +267,8 @@ fn new_event_id() -> Result<EventId, CalendarError> {
 
 /// What `create` found inside its transaction.
 enum Created {
-    Inserted,
+    /// Inserted, with the artist the calendar placed it with.
+    Inserted(Booking),
     /// The booking's id (its idempotency key) was booked before.
     Existing(Booking),
     Full,
@@ -261,6 +296,7 @@ fn read_row(row: &Row<'_>, region: inkdesk_domain::Region) -> rusqlite::Result<(
     let start = to_utc(row.get(6)?)?;
     let minutes: i64 = row.get(7)?;
     let cancelled: Option<i64> = row.get(8)?;
+    let artist: Option<String> = row.get(9)?;
     // Stored values were valid when written; a generous maximum keeps old rows readable
     // after the profile's limits shrink.
     let price = price
@@ -284,6 +320,7 @@ fn read_row(row: &Row<'_>, region: inkdesk_domain::Region) -> rusqlite::Result<(
         start,
         end: start + duration.as_chrono(),
         duration,
+        artist: read_artist(9, artist)?,
     };
     Ok((booking, cancelled.is_some()))
 }
@@ -291,6 +328,28 @@ fn read_row(row: &Row<'_>, region: inkdesk_domain::Region) -> rusqlite::Result<(
 fn read_booking(row: &Row<'_>, region: inkdesk_domain::Region) -> rusqlite::Result<Booking> {
     read_row(row, region).map(|(b, _)| b)
 }
+
+fn read_artist(column: usize, text: Option<String>) -> rusqlite::Result<Option<ArtistKey>> {
+    text.map(|t| ArtistKey::parse(&t).map_err(|e| invalid(column, std::io::Error::other(e))))
+        .transpose()
+}
+
+fn read_closure(row: &Row<'_>) -> rusqlite::Result<StoredClosure> {
+    let id: String = row.get(0)?;
+    let first: String = row.get(1)?;
+    let last: String = row.get(2)?;
+    Ok(StoredClosure {
+        id: EventId::parse(&id).map_err(|e| invalid(0, e))?,
+        closure: Closure {
+            from: parse_date(1, &first)?,
+            to: parse_date(2, &last)?,
+            artist: read_artist(3, row.get(3)?)?,
+            reason: row.get(4)?,
+        },
+    })
+}
+
+const CLOSURE_COLUMNS: &str = "id, first_date, last_date, artist, reason";
 
 fn parse_date(column: usize, text: &str) -> rusqlite::Result<NaiveDate> {
     text.parse::<NaiveDate>().map_err(|e| invalid(column, e))
@@ -305,13 +364,14 @@ fn read_busy(
     let (from, to) = (range.start.timestamp(), range.end.timestamp());
     let mut busy = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT id, start_utc, end_utc FROM bookings
+        "SELECT id, start_utc, end_utc, artist FROM bookings
          WHERE cancelled_utc IS NULL AND start_utc < ?2 AND end_utc > ?1",
     )?;
     let mut rows = stmt.query(params![from, to])?;
     while let Some(row) = rows.next()? {
         let id: String = row.get(0)?;
-        let entry = BusyInterval::timed(to_utc(row.get(1)?)?, to_utc(row.get(2)?)?);
+        let entry = BusyInterval::timed(to_utc(row.get(1)?)?, to_utc(row.get(2)?)?)
+            .with_artist(read_artist(3, row.get(3)?)?);
         busy.push(match EventId::parse(&id) {
             Ok(id) => entry.with_event(id),
             Err(_) => entry,
@@ -323,7 +383,7 @@ fn read_busy(
     let first_day = range.start.with_timezone(&tz).date_naive();
     let last_day = range.end.with_timezone(&tz).date_naive();
     let mut stmt = conn.prepare_cached(
-        "SELECT id, start_utc, end_utc, first_date, end_date, transparent FROM blocks
+        "SELECT id, start_utc, end_utc, first_date, end_date, transparent, artist FROM blocks
          WHERE (start_utc IS NOT NULL AND start_utc < ?2 AND end_utc > ?1)
             OR (first_date IS NOT NULL AND first_date <= ?4 AND end_date > ?3)",
     )?;
@@ -347,11 +407,24 @@ fn read_busy(
             }
             _ => continue,
         };
-        let entry = entry.with_transparent(transparent);
+        let entry = entry
+            .with_transparent(transparent)
+            .with_artist(read_artist(6, row.get(6)?)?);
         busy.push(match EventId::parse(&id) {
             Ok(id) => entry.with_event(id),
             Err(_) => entry,
         });
+    }
+    let sql = format!(
+        "SELECT {CLOSURE_COLUMNS} FROM closures WHERE first_date <= ?2 AND last_date >= ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![first_day.to_string(), last_day.to_string()],
+        read_closure,
+    )?;
+    for closure in rows {
+        busy.push(closure?.as_busy());
     }
     Ok(busy)
 }
@@ -384,8 +457,7 @@ impl Calendar for EmbeddedCalendar {
         let now = self.clock.now();
         let profile = Arc::clone(&self.profile);
         let (start, duration) = (new.start, new.duration);
-        let booking = Booking::from_new(new.event_id()?, new);
-        let row = booking.clone();
+        let row = Booking::from_new(new.event_id()?, new);
         let outcome = self
             .run_checked(move |conn| {
                 let tx = conn
@@ -399,13 +471,23 @@ impl Calendar for EmbeddedCalendar {
                 }
                 let window = recheck_window(&profile, row.start, row.duration);
                 let busy = read_busy(&tx, &profile, window).map_err(CalendarError::unavailable)?;
-                if !check_bookable(&profile, &busy, row.start, row.duration, Some(&row.id), now)? {
+                let Some(artist) = check_bookable(
+                    &profile,
+                    &busy,
+                    row.start,
+                    row.duration,
+                    row.artist.as_ref(),
+                    Some(&row.id),
+                    now,
+                )?
+                else {
                     return Ok(Created::Full);
-                }
+                };
+                let row = Booking { artist, ..row };
                 tx.execute(
                     "INSERT INTO bookings (id, conversation, customer, phone, design, price,
-                        start_utc, end_utc, duration_min, created_utc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        start_utc, end_utc, duration_min, created_utc, artist)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         row.id.as_str(),
                         row.conversation.as_str(),
@@ -417,15 +499,16 @@ impl Calendar for EmbeddedCalendar {
                         row.end.timestamp(),
                         row.duration.minutes(),
                         now.timestamp(),
+                        row.artist.as_ref().map(ArtistKey::as_str),
                     ],
                 )
                 .map_err(CalendarError::unavailable)?;
                 tx.commit().map_err(CalendarError::unavailable)?;
-                Ok(Created::Inserted)
+                Ok(Created::Inserted(row))
             })
             .await?;
         match outcome {
-            Created::Inserted => {
+            Created::Inserted(booking) => {
                 tracing::info!(booking = %booking.id, "booking created");
                 Ok(booking)
             }
@@ -462,13 +545,31 @@ impl Calendar for EmbeddedCalendar {
                 let duration = duration.unwrap_or(current.duration);
                 let window = recheck_window(&profile, start, duration);
                 let busy = read_busy(&tx, &profile, window).map_err(CalendarError::unavailable)?;
-                if !check_bookable(&profile, &busy, start, duration, Some(&owned_id), now)? {
+                // The booking keeps its artist; one made before the studio had artists
+                // gets the first free one.
+                let Some(artist) = check_bookable(
+                    &profile,
+                    &busy,
+                    start,
+                    duration,
+                    current.artist.as_ref(),
+                    Some(&owned_id),
+                    now,
+                )?
+                else {
                     return Ok(Err(duration));
-                }
+                };
                 let end = start + duration.as_chrono();
                 tx.execute(
-                    "UPDATE bookings SET start_utc = ?2, end_utc = ?3, duration_min = ?4 WHERE id = ?1",
-                    params![owned_id.as_str(), start.timestamp(), end.timestamp(), duration.minutes()],
+                    "UPDATE bookings SET start_utc = ?2, end_utc = ?3, duration_min = ?4, artist = ?5
+                     WHERE id = ?1",
+                    params![
+                        owned_id.as_str(),
+                        start.timestamp(),
+                        end.timestamp(),
+                        duration.minutes(),
+                        artist.as_ref().map(ArtistKey::as_str)
+                    ],
                 )
                 .map_err(CalendarError::unavailable)?;
                 tx.commit().map_err(CalendarError::unavailable)?;
@@ -476,6 +577,7 @@ impl Calendar for EmbeddedCalendar {
                     start,
                     end,
                     duration,
+                    artist,
                     ..current
                 }))
             })
@@ -548,6 +650,62 @@ impl Calendar for EmbeddedCalendar {
         })
         .await
     }
+    async fn add_closure(&self, closure: Closure) -> Result<StoredClosure, CalendarError> {
+        let stored = StoredClosure {
+            id: new_event_id()?,
+            closure,
+        };
+        let row = stored.clone();
+        let now = self.clock.now();
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO closures (id, first_date, last_date, artist, reason, created_utc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    row.id.as_str(),
+                    row.closure.from.to_string(),
+                    row.closure.to.to_string(),
+                    row.closure.artist.as_ref().map(ArtistKey::as_str),
+                    row.closure.reason,
+                    now.timestamp(),
+                ],
+            )?;
+            Ok(())
+        })
+        .await?;
+        tracing::info!(closure = %stored.id, "closure added");
+        Ok(stored)
+    }
+
+    async fn remove_closure(&self, id: &EventId) -> Result<(), CalendarError> {
+        let owned = id.clone();
+        let removed = self
+            .run(move |conn| conn.execute("DELETE FROM closures WHERE id = ?1", [owned.as_str()]))
+            .await?;
+        if removed == 0 {
+            return Err(CalendarError::NotFound(id.clone()));
+        }
+        tracing::info!(closure = %id, "closure removed");
+        Ok(())
+    }
+
+    async fn closures(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StoredClosure>, CalendarError> {
+        self.run(move |conn| {
+            let sql = format!(
+                "SELECT {CLOSURE_COLUMNS} FROM closures
+                 WHERE first_date <= ?2 AND last_date >= ?1 ORDER BY first_date, id"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(params![from.to_string(), to.to_string()], read_closure)?;
+            rows.collect()
+        })
+        .await
+    }
+
     async fn forget_customer(
         &self,
         conversation: &ConversationId,
@@ -556,24 +714,25 @@ impl Calendar for EmbeddedCalendar {
         let note = crate::event_text::forgotten_title(self.profile.language).to_owned();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let rows: Vec<(String, i64, i64, bool)> = tx
+            type Row = (String, i64, i64, bool, Option<String>);
+            let rows: Vec<Row> = tx
                 .prepare(
-                    "SELECT id, start_utc, end_utc, cancelled_utc IS NOT NULL FROM bookings
+                    "SELECT id, start_utc, end_utc, cancelled_utc IS NOT NULL, artist FROM bookings
                      WHERE conversation = ?1 ORDER BY start_utc, id",
                 )?
                 .query_map([&conversation], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let mut forgotten = Vec::new();
-            for (id, start, end, cancelled) in rows {
+            for (id, start, end, cancelled, artist) in rows {
                 // A live booking's time becomes an opaque block without any personal data;
                 // a cancelled one blocks nothing and simply goes.
                 if !cancelled {
                     tx.execute(
-                        "INSERT OR REPLACE INTO blocks (id, start_utc, end_utc, first_date, end_date, transparent, note)
-                         VALUES (?1, ?2, ?3, NULL, NULL, 0, ?4)",
-                        params![id, start, end, note],
+                        "INSERT OR REPLACE INTO blocks (id, start_utc, end_utc, first_date, end_date, transparent, note, artist)
+                         VALUES (?1, ?2, ?3, NULL, NULL, 0, ?4, ?5)",
+                        params![id, start, end, note, artist],
                     )?;
                     if let Ok(parsed) = EventId::parse(&id) {
                         forgotten.push(ForgottenBooking {

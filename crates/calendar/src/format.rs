@@ -167,6 +167,7 @@ mod tests {
         Slot {
             start,
             end: start + Duration::hours(1),
+            artist: None,
         }
     }
 

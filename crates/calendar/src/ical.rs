@@ -109,6 +109,7 @@ mod tests {
             start,
             end: start + duration.as_chrono(),
             duration,
+            artist: None,
         }
     }
 

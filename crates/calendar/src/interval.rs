@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use inkdesk_domain::EventId;
+use inkdesk_domain::{ArtistKey, EventId};
 use serde::{Serialize, Serializer};
 
 /// A half-open span of time `[start, end)` in UTC.
@@ -59,6 +59,9 @@ pub struct BusyInterval {
     /// The calendar's id for the entry, when it has one (lets a reschedule ignore the
     /// booking being moved).
     pub event: Option<EventId>,
+    /// The artist the entry keeps busy (a booking with them, their own calendar, their
+    /// closure). `None` is the studio's: with artists it keeps every artist busy.
+    pub artist: Option<ArtistKey>,
 }
 
 impl BusyInterval {
@@ -68,6 +71,7 @@ impl BusyInterval {
             span: BusySpan::Timed(Interval::new(start, end)),
             transparent: false,
             event: None,
+            artist: None,
         }
     }
 
@@ -77,6 +81,7 @@ impl BusyInterval {
             span: BusySpan::AllDay { first, end },
             transparent: false,
             event: None,
+            artist: None,
         }
     }
 
@@ -84,6 +89,13 @@ impl BusyInterval {
     #[must_use]
     pub fn with_transparent(mut self, transparent: bool) -> Self {
         self.transparent = transparent;
+        self
+    }
+
+    /// The same entry keeping `artist` busy (`None`: the whole studio).
+    #[must_use]
+    pub fn with_artist(mut self, artist: Option<ArtistKey>) -> Self {
+        self.artist = artist;
         self
     }
 
@@ -98,8 +110,8 @@ impl BusyInterval {
 /// A bookable appointment time, in the studio's time zone.
 ///
 /// Serialises as `{"start": "...", "end": "..."}` in RFC 3339 with the studio's offset,
-/// e.g. `2026-11-20T11:00:00+02:00`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// e.g. `2026-11-20T11:00:00+02:00`, plus `"artist": "key"` when the studio has artists.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Slot {
     /// Start of the appointment.
     #[serde(serialize_with = "rfc3339")]
@@ -107,6 +119,10 @@ pub struct Slot {
     /// End of the appointment (start + duration, real minutes).
     #[serde(serialize_with = "rfc3339")]
     pub end: DateTime<Tz>,
+    /// The artist free then (the first free one in the profile's order when the request
+    /// allowed several); `None` when the studio has no artists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<ArtistKey>,
 }
 
 impl Slot {
@@ -136,10 +152,25 @@ mod tests {
         let slot = Slot {
             start: tz.with_ymd_and_hms(2026, 11, 20, 11, 0, 0).unwrap(),
             end: tz.with_ymd_and_hms(2026, 11, 20, 12, 30, 0).unwrap(),
+            artist: None,
         };
         assert_eq!(
             serde_json::to_string(&slot).unwrap(),
             r#"{"start":"2026-11-20T11:00:00+02:00","end":"2026-11-20T12:30:00+02:00"}"#
+        );
+    }
+
+    #[test]
+    fn a_slot_with_an_artist_names_it() {
+        let tz = chrono_tz::Europe::Athens;
+        let slot = Slot {
+            start: tz.with_ymd_and_hms(2026, 11, 20, 11, 0, 0).unwrap(),
+            end: tz.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
+            artist: Some(ArtistKey::parse("maria").unwrap()),
+        };
+        assert_eq!(
+            serde_json::to_value(&slot).unwrap()["artist"],
+            serde_json::json!("maria")
         );
     }
 

@@ -2,14 +2,14 @@
 //! shares (booking types, errors, the re-check before inserting).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use inkdesk_domain::{
-    AppointmentDuration, ConversationId, CustomerName, EventId, FreeText, PhoneNumber, Price,
-    StudioProfile, ValidationError,
+    AppointmentDuration, ArtistKey, Closure, ConversationId, CustomerName, EventId, FreeText,
+    PhoneNumber, Price, StudioProfile, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::availability::{SlotRequest, find_slots, has_room};
+use crate::availability::{SlotRequest, find_slots, place};
 use crate::interval::{BusyInterval, Interval, Slot};
 
 /// A booking to be made, on behalf of the conversation that owns it.
@@ -29,6 +29,9 @@ pub struct NewBooking {
     pub start: DateTime<Utc>,
     /// Length of the appointment.
     pub duration: AppointmentDuration,
+    /// The artist asked for. `None` with artists in the profile: the calendar gives the
+    /// booking the first artist free then (profile order). Ignored without artists.
+    pub artist: Option<ArtistKey>,
     /// Makes the booking idempotent: the same key always gives the same booking. The
     /// event id is derived from it ([`event_id_for_key`]), so a repeated `create` — a
     /// retried call, a turn resumed on another replica — finds the booking it made instead
@@ -103,6 +106,9 @@ pub struct Booking {
     pub end: DateTime<Utc>,
     /// Length of the appointment.
     pub duration: AppointmentDuration,
+    /// The artist who takes it; `None` when the studio has no artists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<ArtistKey>,
 }
 
 impl Booking {
@@ -118,6 +124,7 @@ impl Booking {
             end: new.start + new.duration.as_chrono(),
             start: new.start,
             duration: new.duration,
+            artist: new.artist,
         }
     }
 
@@ -137,6 +144,29 @@ pub struct ForgottenBooking {
     pub start: DateTime<Utc>,
     /// Its end.
     pub end: DateTime<Utc>,
+}
+
+/// A closure kept in the calendar (added at run time), with the id that removes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredClosure {
+    /// The calendar's id of the closure (base32hex).
+    pub id: EventId,
+    /// The dates, the artist and the reason.
+    #[serde(flatten)]
+    pub closure: Closure,
+}
+
+impl StoredClosure {
+    /// The closure as the busy entry the availability engine reads: all day from `from`
+    /// to the day after `to`, keeping its artist (or the whole studio) busy.
+    pub fn as_busy(&self) -> BusyInterval {
+        BusyInterval::all_day(
+            self.closure.from,
+            self.closure.to.succ_opt().unwrap_or(NaiveDate::MAX),
+        )
+        .with_artist(self.closure.artist.clone())
+        .with_event(self.id.clone())
+    }
 }
 
 /// Why a calendar operation failed. Callers branch on the variants they can act on.
@@ -184,12 +214,19 @@ impl CalendarError {
 ///
 /// `create` and `reschedule` apply the studio's rules (`check_appointment` at the
 /// adapter's clock) and re-read the calendar immediately before writing; a slot at
-/// capacity gives [`CalendarError::SlotTaken`].
+/// capacity gives [`CalendarError::SlotTaken`]. With artists in the profile, capacity is
+/// one appointment per artist: both go through [`place`] (see [`check_bookable`]), which
+/// also picks the artist of a booking that names none.
+///
+/// Closures (dates the studio or an artist is away) added at run time live in the
+/// calendar, so every process sharing it sees them: `busy` returns each one overlapping
+/// its range as an all-day entry carrying the closure's artist ([`StoredClosure::as_busy`]),
+/// and the profile's own `[[closures]]` are added by the engine itself.
 #[cfg_attr(feature = "testing", mockall::automock)]
 #[async_trait]
 pub trait Calendar: Send + Sync {
-    /// Entries overlapping `range` (bookings and any other events; all-day and transparent
-    /// entries are marked as such).
+    /// Entries overlapping `range` (bookings, closures and any other events; all-day and
+    /// transparent entries are marked as such; each carries its artist when it has one).
     async fn busy(&self, range: Interval) -> Result<Vec<BusyInterval>, CalendarError>;
 
     /// Books an appointment after re-checking capacity.
@@ -233,6 +270,22 @@ pub trait Calendar: Send + Sync {
         &self,
         conversation: &ConversationId,
     ) -> Result<Vec<ForgottenBooking>, CalendarError>;
+
+    /// Adds a closure (the studio, or one artist, away on the dates `from..=to`). Bookings
+    /// already made on those dates stay; new ones are refused there.
+    async fn add_closure(&self, closure: Closure) -> Result<StoredClosure, CalendarError>;
+
+    /// Removes a closure added with [`Calendar::add_closure`]; an unknown id gives
+    /// [`CalendarError::NotFound`].
+    async fn remove_closure(&self, id: &EventId) -> Result<(), CalendarError>;
+
+    /// The stored closures overlapping the dates `from..=to`, earliest first (not the
+    /// profile's).
+    async fn closures(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StoredClosure>, CalendarError>;
 }
 
 /// The answer to a `create` whose id already holds `existing`: that booking when it is
@@ -279,18 +332,33 @@ pub fn recheck_window(
     Interval::new(day_start, day_end)
 }
 
+/// Where a booking goes when there is room: the artist who takes it (`None` without
+/// artists).
+pub type Placement = Option<ArtistKey>;
+
 /// Applies the studio's rules and the capacity check to a booking at `start`, given a
-/// fresh read of the calendar. `Ok(false)` means the slot is full.
+/// fresh read of the calendar (closures included). `Ok(None)` means the slot is full;
+/// `Ok(Some(placement))` names the artist who takes it ([`place`]). An unknown artist, or
+/// an artist's hours that refuse the time, are [`CalendarError::Invalid`].
 pub fn check_bookable(
     profile: &StudioProfile,
     busy: &[BusyInterval],
     start: DateTime<Utc>,
     duration: AppointmentDuration,
+    artist: Option<&ArtistKey>,
     ignore: Option<&EventId>,
     now: DateTime<Utc>,
-) -> Result<bool, CalendarError> {
-    profile.check_appointment(start, duration, now)?;
-    Ok(has_room(profile, busy, &[], start, duration, ignore))
+) -> Result<Option<Placement>, CalendarError> {
+    Ok(place(
+        profile,
+        busy,
+        &[],
+        start,
+        duration,
+        artist,
+        ignore,
+        now,
+    )?)
 }
 
 /// The `SlotTaken` error for a full slot at `start`: free times from the requested time

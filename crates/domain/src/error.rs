@@ -40,18 +40,22 @@ pub enum ValidationError {
     #[error("the studio is closed on that day")]
     ClosedDay,
     /// The start lies outside opening hours.
-    #[error("the studio is open {open}–{close} on that day")]
+    #[error("the studio is open {hours} on that day")]
     OutsideHours {
-        /// Opening time, `HH:MM`.
-        open: String,
-        /// Closing time, `HH:MM`.
-        close: String,
+        /// The day's spans, `HH:MM–HH:MM, HH:MM–HH:MM`.
+        hours: String,
     },
     /// The appointment would end after closing time.
     #[error("the appointment would end after closing time ({close})")]
     EndsAfterClosing {
         /// Closing time, `HH:MM`.
         close: String,
+    },
+    /// The studio has no artist with this key.
+    #[error("the studio has no artist `{key}`")]
+    UnknownArtist {
+        /// The key asked for.
+        key: String,
     },
     /// A local time that does not exist (the clocks jump forward over it).
     #[error("that time does not exist on that day because of the daylight-saving change")]

@@ -34,5 +34,5 @@ pub use conversation::{ConversationId, RESERVED_PREFIX};
 pub use error::ValidationError;
 pub use name::CustomerName;
 pub use phone::{PhoneNumber, Region};
-pub use profile::{Language, ProfileError, StudioProfile};
+pub use profile::{ArtistKey, Closure, Language, ProfileError, StudioProfile};
 pub use text::{EventId, FreeText};

@@ -12,6 +12,7 @@
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::profile::ArtistKey;
 use crate::{AppointmentDuration, StudioProfile, ValidationError};
 
 /// Parses an ISO date `YYYY-MM-DD`.
@@ -74,9 +75,21 @@ impl StudioProfile {
 
     /// Checks that an appointment starting at `start` and lasting `duration` can be booked
     /// at `now`: not in the past, respecting the minimum notice and the horizon, on an open
-    /// day, starting inside opening hours and ending by closing time.
+    /// day, starting inside one of the day's opening spans and ending by that span's close.
     pub fn check_appointment(
         &self,
+        start: DateTime<Utc>,
+        duration: AppointmentDuration,
+        now: DateTime<Utc>,
+    ) -> Result<(), ValidationError> {
+        self.check_appointment_for(None, start, duration, now)
+    }
+
+    /// [`StudioProfile::check_appointment`] with `artist`'s hours (their own where they
+    /// have them, the studio's elsewhere); `None` checks the studio's.
+    pub fn check_appointment_for(
+        &self,
+        artist: Option<&ArtistKey>,
         start: DateTime<Utc>,
         duration: AppointmentDuration,
         now: DateTime<Utc>,
@@ -92,18 +105,36 @@ impl StudioProfile {
         if date > self.today(now) + Duration::days(i64::from(horizon)) {
             return Err(ValidationError::BeyondHorizon { days: horizon });
         }
-        let span = self
-            .hours
-            .on(date.weekday())
-            .ok_or(ValidationError::ClosedDay)?;
+        self.check_within_hours(artist, start, duration)
+    }
+
+    /// Checks only the hours: `start` lies inside one of the day's spans (the artist's
+    /// own where they have them) and the appointment ends by that span's close (wall
+    /// clock, so a 2-hour appointment on the night the clocks change still ends by
+    /// closing time as the studio's clock shows it).
+    pub fn check_within_hours(
+        &self,
+        artist: Option<&ArtistKey>,
+        start: DateTime<Utc>,
+        duration: AppointmentDuration,
+    ) -> Result<(), ValidationError> {
+        let local = start.with_timezone(&self.time_zone);
+        let date = local.date_naive();
+        let spans = self.spans_on(artist, date.weekday());
+        if spans.is_empty() {
+            return Err(ValidationError::ClosedDay);
+        }
         let hhmm = |t: NaiveTime| t.format("%H:%M").to_string();
         let start_time = local.time();
-        if start_time < span.open || start_time >= span.close {
+        let Some(span) = spans.iter().find(|s| s.contains(start_time)) else {
             return Err(ValidationError::OutsideHours {
-                open: hhmm(span.open),
-                close: hhmm(span.close),
+                hours: spans
+                    .iter()
+                    .map(|s| format!("{}–{}", hhmm(s.open), hhmm(s.close)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
-        }
+        };
         let end_local = (start + duration.as_chrono())
             .with_timezone(&self.time_zone)
             .naive_local();
@@ -206,6 +237,35 @@ mod tests {
         assert_eq!(
             profile.check_appointment(athens_utc(2026, 12, 6, 12, 0), minutes(60), now),
             Err(ValidationError::ClosedDay)
+        );
+    }
+
+    #[test]
+    fn split_hours_take_appointments_in_each_span_and_none_across_the_break() {
+        let mut profile = StudioProfile::default();
+        profile.hours.tuesday =
+            crate::profile::DayHours::try_from("11:00-14:00, 17:00-21:00".to_owned()).unwrap();
+        let now = athens_utc(2026, 11, 30, 9, 0);
+        let tue = |h, m| athens_utc(2026, 12, 1, h, m);
+        assert_eq!(
+            profile.check_appointment(tue(11, 0), minutes(180), now),
+            Ok(())
+        );
+        assert_eq!(
+            profile.check_appointment(tue(18, 0), minutes(180), now),
+            Ok(())
+        );
+        assert_eq!(
+            profile.check_appointment(tue(13, 0), minutes(120), now),
+            Err(ValidationError::EndsAfterClosing {
+                close: "14:00".into()
+            })
+        );
+        assert_eq!(
+            profile.check_appointment(tue(15, 0), minutes(60), now),
+            Err(ValidationError::OutsideHours {
+                hours: "11:00–14:00, 17:00–21:00".into()
+            })
         );
     }
 

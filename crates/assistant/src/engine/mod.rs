@@ -35,7 +35,7 @@ use crate::confirm::ConfirmationStore;
 use crate::holds::OfferHolds;
 use crate::prompt::{PromptError, StudioPrompts};
 use crate::tone::ToneSource;
-use crate::tools::tool_specs;
+use crate::tools::tool_specs_for;
 
 /// Tunables of the engine (the studio's rules live in the profile).
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ impl Engine {
             max_minutes: profile.booking.max_appointment_minutes,
             ..PricingRules::default()
         };
-        let tools = tool_specs()
+        let tools = tool_specs_for(!profile.artists.is_empty())
             .into_iter()
             .map(|spec| ToolDefinition::new(spec.name, spec.description, spec.parameters))
             .collect();

@@ -163,6 +163,7 @@ pub async fn run_scenario(
                 profile.booking.max_appointment_minutes,
             )
             .map_err(|e| at(e.to_string()))?,
+            artist: None,
             idempotency_key: None,
         };
         let made = calendar

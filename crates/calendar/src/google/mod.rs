@@ -12,6 +12,12 @@
 //!   `extendedProperties.private` (`inkdeskConversation`, ...); a conversation's bookings
 //!   are found with `privateExtendedProperty=inkdeskConversation=<id>`. Events without
 //!   them are somebody else's: they block time but are never a `Booking`.
+//! - Artists: a booking's artist is the private property `inkdeskArtist` (bookings always go
+//!   in the studio's calendar). An artist's own `google_calendar_id` is read for busy time
+//!   only: every event there keeps that artist busy.
+//! - Closures added at run time are all-day events with the private properties
+//!   `inkdeskClosure=1`, `inkdeskArtist` (when one artist is away) and `inkdeskReason`,
+//!   found with `privateExtendedProperty=inkdeskClosure=1`.
 //! - Writes from this process are serialised (re-read, check, write under one lock).
 //!   Google has no transactions, so two *processes* can still race between re-read and
 //!   insert; the caller keeps replicas apart by taking the store's atomic slot hold over
@@ -26,10 +32,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use inkdesk_domain::{
-    AppointmentDuration, Clock, ConversationId, CustomerName, EventId, FreeText, PhoneNumber,
-    Price, StudioProfile,
+    AppointmentDuration, ArtistKey, Clock, Closure, ConversationId, CustomerName, EventId,
+    FreeText, PhoneNumber, Price, StudioProfile,
 };
 use reqwest::{Method, StatusCode};
 use tokio::sync::Mutex;
@@ -40,8 +46,8 @@ pub use auth::{CALENDAR_SCOPE, Credentials, CredentialsError, DEFAULT_TOKEN_URI}
 use crate::event_text::{event_description, event_title};
 use crate::interval::{BusyInterval, Interval};
 use crate::port::{
-    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, check_bookable, recheck_window,
-    same_request, slot_taken,
+    Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, StoredClosure, check_bookable,
+    recheck_window, same_request, slot_taken,
 };
 use auth::TokenSource;
 use wire::{Event, EventList, EventTime, ExtendedProperties, MovedEvent, NewEvent};
@@ -56,6 +62,11 @@ const PHONE_PROPERTY: &str = "inkdeskPhone";
 const DESIGN_PROPERTY: &str = "inkdeskDesign";
 const PRICE_PROPERTY: &str = "inkdeskPrice";
 const DURATION_PROPERTY: &str = "inkdeskDurationMinutes";
+/// Private extended property naming a booking's (or a closure's) artist.
+pub const ARTIST_PROPERTY: &str = "inkdeskArtist";
+/// Private extended property marking a closure (`"1"`).
+pub const CLOSURE_PROPERTY: &str = "inkdeskClosure";
+const REASON_PROPERTY: &str = "inkdeskReason";
 
 /// Most pages read by one listing (250 events a page).
 const MAX_PAGES: usize = 200;
@@ -173,6 +184,14 @@ impl GoogleCalendar {
     }
 
     fn events_url(&self, event: Option<&EventId>) -> Result<Url, CalendarError> {
+        self.events_url_of(&self.config.calendar_id, event)
+    }
+
+    fn events_url_of(
+        &self,
+        calendar_id: &str,
+        event: Option<&EventId>,
+    ) -> Result<Url, CalendarError> {
         let mut url = self.config.api_base.clone();
         {
             let mut segments = url.path_segments_mut().map_err(|()| {
@@ -181,7 +200,7 @@ impl GoogleCalendar {
             segments
                 .pop_if_empty()
                 .push("calendars")
-                .push(&self.config.calendar_id)
+                .push(calendar_id)
                 .push("events");
             if let Some(id) = event {
                 segments.push(id.as_str());
@@ -197,10 +216,22 @@ impl GoogleCalendar {
         want: usize,
         keep: impl Fn(&Event) -> bool + Send + Sync,
     ) -> Result<Vec<Event>, CalendarError> {
+        self.list_in(&self.config.calendar_id, params, want, keep)
+            .await
+    }
+
+    /// [`Self::list`] in the calendar `calendar_id`.
+    async fn list_in(
+        &self,
+        calendar_id: &str,
+        params: &[(&str, String)],
+        want: usize,
+        keep: impl Fn(&Event) -> bool + Send + Sync,
+    ) -> Result<Vec<Event>, CalendarError> {
         let mut kept = Vec::new();
         let mut page_token: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut url = self.events_url(None)?;
+            let mut url = self.events_url_of(calendar_id, None)?;
             {
                 let mut query = url.query_pairs_mut();
                 query
@@ -283,7 +314,61 @@ impl GoogleCalendar {
             DURATION_PROPERTY.to_owned(),
             booking.duration.minutes().to_string(),
         );
+        if let Some(artist) = &booking.artist {
+            private.insert(ARTIST_PROPERTY.to_owned(), artist.to_string());
+        }
         ExtendedProperties { private }
+    }
+
+    /// The `events.insert` body of a closure: all day from `from` to the day after `to`.
+    fn closure_event(&self, closure: &StoredClosure) -> serde_json::Value {
+        let mut private = BTreeMap::new();
+        private.insert(CLOSURE_PROPERTY.to_owned(), "1".to_owned());
+        if let Some(artist) = &closure.closure.artist {
+            private.insert(ARTIST_PROPERTY.to_owned(), artist.to_string());
+        }
+        if let Some(reason) = &closure.closure.reason {
+            private.insert(REASON_PROPERTY.to_owned(), reason.clone());
+        }
+        let end = closure.closure.to.succ_opt().unwrap_or(NaiveDate::MAX);
+        let summary = match (&closure.closure.artist, &closure.closure.reason) {
+            (Some(artist), Some(reason)) => format!("{artist}: {reason}"),
+            (Some(artist), None) => format!("{artist}: away"),
+            (None, Some(reason)) => reason.clone(),
+            (None, None) => "Closed".to_owned(),
+        };
+        serde_json::json!({
+            "id": closure.id.as_str(),
+            "summary": summary,
+            "start": {"date": closure.closure.from.to_string()},
+            "end": {"date": end.to_string()},
+            "transparency": "opaque",
+            "extendedProperties": {"private": private},
+        })
+    }
+
+    /// Busy time of the artists' own calendars over `range`, each entry the artist's.
+    async fn artists_busy(&self, range: Interval) -> Result<Vec<BusyInterval>, CalendarError> {
+        let mut busy = Vec::new();
+        for artist in &self.profile.artists {
+            let Some(calendar_id) = &artist.google_calendar_id else {
+                continue;
+            };
+            let params = [
+                ("timeMin", rfc3339(range.start)),
+                ("timeMax", rfc3339(range.end)),
+            ];
+            let events = self
+                .list_in(calendar_id, &params, usize::MAX, |_| true)
+                .await?;
+            busy.extend(
+                events
+                    .iter()
+                    .filter_map(to_busy)
+                    .map(|b| b.with_artist(Some(artist.key.clone()))),
+            );
+        }
+        Ok(busy)
     }
 
     fn description(&self, booking: &Booking) -> String {
@@ -330,10 +415,36 @@ fn to_busy(event: &Event) -> Option<BusyInterval> {
         (_, _, Some(first), Some(last)) => BusyInterval::all_day(first, last),
         _ => return None,
     };
-    let entry = entry.with_transparent(event.transparency.as_deref() == Some("transparent"));
+    let entry = entry
+        .with_transparent(event.transparency.as_deref() == Some("transparent"))
+        .with_artist(artist_of(event));
     Some(match event.id.as_deref().map(EventId::parse) {
         Some(Ok(id)) => entry.with_event(id),
         _ => entry,
+    })
+}
+
+fn artist_of(event: &Event) -> Option<ArtistKey> {
+    let props = &event.extended_properties.as_ref()?.private;
+    ArtistKey::parse(props.get(ARTIST_PROPERTY)?).ok()
+}
+
+/// The closure an event holds, when inkdesk made it as one.
+fn to_closure(event: &Event) -> Option<StoredClosure> {
+    let props = &event.extended_properties.as_ref()?.private;
+    if props.get(CLOSURE_PROPERTY).map(String::as_str) != Some("1") {
+        return None;
+    }
+    let from = event.start.as_ref()?.date?;
+    let end = event.end.as_ref()?.date?;
+    Some(StoredClosure {
+        id: EventId::parse(event.id.as_deref()?).ok()?,
+        closure: Closure {
+            from,
+            to: end.pred_opt().filter(|d| *d >= from).unwrap_or(from),
+            artist: artist_of(event),
+            reason: props.get(REASON_PROPERTY).cloned(),
+        },
     })
 }
 
@@ -356,6 +467,7 @@ fn to_booking(event: &Event, profile: &StudioProfile) -> Option<Booking> {
         start,
         end: start + duration.as_chrono(),
         duration,
+        artist: artist_of(event),
     })
 }
 
@@ -367,14 +479,16 @@ impl Calendar for GoogleCalendar {
             ("timeMax", rfc3339(range.end)),
         ];
         let events = self.list(&params, usize::MAX, |_| true).await?;
-        Ok(events.iter().filter_map(to_busy).collect())
+        let mut busy: Vec<BusyInterval> = events.iter().filter_map(to_busy).collect();
+        busy.extend(self.artists_busy(range).await?);
+        Ok(busy)
     }
 
     async fn create(&self, new: NewBooking) -> Result<Booking, CalendarError> {
         let now = self.clock.now();
         let (start, duration) = (new.start, new.duration);
         let keyed = new.idempotency_key.is_some();
-        let booking = Booking::from_new(new.event_id()?, new);
+        let mut booking = Booking::from_new(new.event_id()?, new);
         if keyed {
             // The same key booked before (a retried or resumed request): that is the answer.
             match self.fetch(&booking.id).await {
@@ -383,24 +497,28 @@ impl Calendar for GoogleCalendar {
                 Err(other) => return Err(other),
             }
         }
-        self.profile.check_appointment(start, duration, now)?;
+        self.profile
+            .check_appointment_for(booking.artist.as_ref(), start, duration, now)?;
         let guard = self.write.lock().await;
         let busy = self
             .busy(recheck_window(&self.profile, start, duration))
             .await?;
         // The booking's own event (another attempt of the same key that just landed) does
         // not make its slot taken: the insert below answers 409 and finds it.
-        if !check_bookable(
+        let Some(artist) = check_bookable(
             &self.profile,
             &busy,
             start,
             duration,
+            booking.artist.as_ref(),
             Some(&booking.id),
             now,
-        )? {
+        )?
+        else {
             drop(guard);
             return Err(slot_taken(self, &self.profile, start, duration, now).await);
-        }
+        };
+        booking.artist = artist;
         let body =
             serde_json::to_value(self.new_event(&booking)).map_err(CalendarError::unavailable)?;
         let reply = self
@@ -448,18 +566,31 @@ impl Calendar for GoogleCalendar {
         let guard = self.write.lock().await;
         let current = self.fetch(id).await?;
         let duration = duration.unwrap_or(current.duration);
-        self.profile.check_appointment(start, duration, now)?;
+        self.profile
+            .check_appointment_for(current.artist.as_ref(), start, duration, now)?;
         let busy = self
             .busy(recheck_window(&self.profile, start, duration))
             .await?;
-        if !check_bookable(&self.profile, &busy, start, duration, Some(id), now)? {
+        // The booking keeps its artist; one made before the studio had artists gets the
+        // first free one.
+        let Some(artist) = check_bookable(
+            &self.profile,
+            &busy,
+            start,
+            duration,
+            current.artist.as_ref(),
+            Some(id),
+            now,
+        )?
+        else {
             drop(guard);
             return Err(slot_taken(self, &self.profile, start, duration, now).await);
-        }
+        };
         let moved = Booking {
             start,
             end: start + duration.as_chrono(),
             duration,
+            artist,
             ..current
         };
         let body = MovedEvent {
@@ -539,6 +670,80 @@ impl Calendar for GoogleCalendar {
             .filter_map(|e| to_booking(e, &self.profile))
             .collect())
     }
+    async fn add_closure(&self, closure: Closure) -> Result<StoredClosure, CalendarError> {
+        let id = EventId::parse(&uuid::Uuid::new_v4().simple().to_string())?;
+        let stored = StoredClosure { id, closure };
+        let body = self.closure_event(&stored);
+        let reply = self
+            .send(Method::POST, self.events_url(None)?, Some(body))
+            .await?;
+        if reply.status.is_success() {
+            tracing::info!(closure = %stored.id, "closure added to Google Calendar");
+            Ok(stored)
+        } else {
+            Err(CalendarError::Unavailable(
+                format!("inserting the closure answered HTTP {}", reply.status).into(),
+            ))
+        }
+    }
+
+    async fn remove_closure(&self, id: &EventId) -> Result<(), CalendarError> {
+        let _guard = self.write.lock().await;
+        let reply = self
+            .send(Method::GET, self.events_url(Some(id))?, None)
+            .await?;
+        match reply.status {
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                return Err(CalendarError::NotFound(id.clone()));
+            }
+            status if status.is_success() => {
+                let event: Event =
+                    serde_json::from_slice(&reply.body).map_err(CalendarError::unavailable)?;
+                // Only a closure inkdesk made can be removed this way.
+                if !is_live(&event) || to_closure(&event).is_none() {
+                    return Err(CalendarError::NotFound(id.clone()));
+                }
+            }
+            status => {
+                return Err(CalendarError::Unavailable(
+                    format!("reading the closure answered HTTP {status}").into(),
+                ));
+            }
+        }
+        let reply = self
+            .send(Method::DELETE, self.events_url(Some(id))?, None)
+            .await?;
+        match reply.status {
+            StatusCode::NOT_FOUND | StatusCode::GONE => Err(CalendarError::NotFound(id.clone())),
+            status if status.is_success() => Ok(()),
+            status => Err(CalendarError::Unavailable(
+                format!("deleting the closure answered HTTP {status}").into(),
+            )),
+        }
+    }
+
+    async fn closures(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StoredClosure>, CalendarError> {
+        // All-day events are read by instants: a day either side catches every zone.
+        let day = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+        let params = [
+            ("timeMin", rfc3339(day(from) - chrono::Duration::days(1))),
+            ("timeMax", rfc3339(day(to) + chrono::Duration::days(2))),
+            ("privateExtendedProperty", format!("{CLOSURE_PROPERTY}=1")),
+        ];
+        let events = self.list(&params, usize::MAX, |_| true).await?;
+        let mut closures: Vec<StoredClosure> = events
+            .iter()
+            .filter_map(to_closure)
+            .filter(|c| c.closure.from <= to && c.closure.to >= from)
+            .collect();
+        closures.sort_by(|a, b| (a.closure.from, &a.id).cmp(&(b.closure.from, &b.id)));
+        Ok(closures)
+    }
+
     async fn forget_customer(
         &self,
         conversation: &ConversationId,

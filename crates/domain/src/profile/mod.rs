@@ -4,6 +4,7 @@
 //! needs the keys it changes; unknown keys are refused so a typo cannot silently fall back
 //! to a default. [`StudioProfile::from_toml_str`] parses and validates in one step.
 
+mod artists;
 mod hours;
 mod sections;
 mod voice;
@@ -13,7 +14,8 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use hours::{DayHours, OpeningSpan, WeeklyHours};
+pub use artists::{Artist, ArtistKey, Closure, fold};
+pub use hours::{DayHours, HoursOverride, OpeningSpan, WEEKDAYS, WeeklyHours};
 pub use sections::{
     BookingRules, ConversationRules, Language, Policies, PriceGuideItem, PricingLimits,
 };
@@ -79,6 +81,15 @@ pub struct StudioProfile {
     pub price_guide: Vec<PriceGuideItem>,
     /// Caps on voice notes.
     pub voice_notes: VoiceNotes,
+    /// The artists (`[[artists]]`). Empty: one pool of `booking.capacity` appointments at
+    /// a time; otherwise each artist takes one appointment at a time and `capacity` is
+    /// not used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artists: Vec<Artist>,
+    /// Dates the studio or an artist is away (`[[closures]]`); more are added at run time
+    /// in the calendar.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<Closure>,
 }
 
 impl Default for StudioProfile {
@@ -100,6 +111,8 @@ impl Default for StudioProfile {
             policies: Policies::default(),
             price_guide: PriceGuideItem::defaults(),
             voice_notes: VoiceNotes::default(),
+            artists: Vec::new(),
+            closures: Vec::new(),
         }
     }
 }
@@ -136,6 +149,7 @@ impl StudioProfile {
         if !self.hours.any_open() {
             return Err(invalid("hours", "the studio must open on at least one day"));
         }
+        self.validate_artists()?;
         self.booking.validate()?;
         self.conversation.validate()?;
         self.pricing.validate()?;
@@ -154,6 +168,78 @@ impl StudioProfile {
                     field: "price_guide",
                     message: format!("entry `{}` needs 0 < low <= high", item.key),
                 });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StudioProfile {
+    /// The artist with this key.
+    pub fn artist(&self, key: &ArtistKey) -> Option<&Artist> {
+        self.artists.iter().find(|a| &a.key == key)
+    }
+
+    /// The opening spans on `day` for `artist` (their own hours when they have them), or
+    /// the studio's for `None`.
+    pub fn spans_on(&self, artist: Option<&ArtistKey>, day: chrono::Weekday) -> &[OpeningSpan] {
+        match artist.and_then(|key| self.artist(key)) {
+            Some(artist) => artist.spans_on(&self.hours, day),
+            None => self.hours.on(day),
+        }
+    }
+
+    /// The profile's closure that keeps `artist` (or the studio) away on `date`, if any.
+    pub fn closure_on(
+        &self,
+        date: chrono::NaiveDate,
+        artist: Option<&ArtistKey>,
+    ) -> Option<&Closure> {
+        self.closures
+            .iter()
+            .find(|c| c.covers(date) && c.applies_to(artist))
+    }
+
+    fn validate_artists(&self) -> Result<(), ProfileError> {
+        let invalid = |field, message: String| ProfileError::Invalid { field, message };
+        for (index, artist) in self.artists.iter().enumerate() {
+            if artist.name.trim().is_empty() {
+                return Err(invalid(
+                    "artists",
+                    format!("artist `{}` needs a name", artist.key),
+                ));
+            }
+            if self.artists[..index].iter().any(|a| a.key == artist.key) {
+                return Err(invalid(
+                    "artists",
+                    format!("the key `{}` is used twice", artist.key),
+                ));
+            }
+            if artist
+                .google_calendar_id
+                .as_ref()
+                .is_some_and(|id| id.trim().is_empty())
+            {
+                return Err(invalid(
+                    "artists",
+                    format!("artist `{}` has an empty google_calendar_id", artist.key),
+                ));
+            }
+        }
+        for closure in &self.closures {
+            if closure.to < closure.from {
+                return Err(invalid(
+                    "closures",
+                    format!("{} to {} ends before it starts", closure.from, closure.to),
+                ));
+            }
+            if let Some(key) = &closure.artist
+                && self.artist(key).is_none()
+            {
+                return Err(invalid(
+                    "closures",
+                    format!("no artist with the key `{key}`"),
+                ));
             }
         }
         Ok(())

@@ -17,7 +17,7 @@ fn example_profile_parses_and_carries_the_first_studios_defaults() {
     assert_eq!(profile.policies.minimum_age, 18);
     assert_eq!(profile.sign_off, "❤️🐼");
     assert_eq!(profile.language, Language::El);
-    assert!(profile.hours.on(chrono::Weekday::Sun).is_none());
+    assert!(profile.hours.on(chrono::Weekday::Sun).is_empty());
     assert_eq!(profile.price_guide.len(), 11);
     assert_eq!(StudioProfile::example(), profile);
 }
