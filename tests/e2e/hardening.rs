@@ -17,7 +17,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::admin::{client, conv, csrf_in, login_at};
 use crate::support::{
     ACCOUNT, ADMIN_TOKEN, Options, TestApp, graph_accepts_sends, model_replies, spawn_app,
-    spawn_with, text_event,
+    spawn_with, text_event, wait_until,
 };
 
 fn jpeg() -> Vec<u8> {
@@ -26,22 +26,6 @@ fn jpeg() -> Vec<u8> {
     ];
     bytes.resize(2048, 0);
     bytes
-}
-
-/// Waits until `check` holds (or the timeout passes); returns whether it did.
-async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +148,7 @@ async fn beyond_its_limits_the_server_answers_503_and_the_redelivery_is_recorded
     // redelivery of the refused webhook is recorded, once.
     let log = app.running.app.stores.log.clone();
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        wait_until(Duration::from_secs(10), || async {
             app.post_signed(&event).await.status() == StatusCode::OK
         })
         .await,
@@ -485,7 +469,7 @@ async fn markup_in_customer_messages_is_shown_escaped_on_every_console_page() {
     // The turn's trace is written with the reply.
     let log = app.running.app.stores.log.clone();
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        wait_until(Duration::from_secs(10), || async {
             log.recent(&conv(id), 10).await.unwrap().len() >= 3
         })
         .await
@@ -629,7 +613,7 @@ async fn serve_listens_only_on_the_inkdesk_bind_address() {
             .send()
     };
     assert!(
-        eventually(Duration::from_secs(30), || async {
+        wait_until(Duration::from_secs(30), || async {
             health("127.0.0.2")
                 .await
                 .is_ok_and(|r| r.status() == StatusCode::OK)

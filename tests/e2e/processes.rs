@@ -13,16 +13,14 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use inkdesk_domain::ConversationId;
-use inkdesk_messaging::signature_header;
 use inkdesk_store::testing::redis_server;
 use inkdesk_store::{RedisConfig, Role, StoreOptions, Stores};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
 use crate::exactly_once::{BookThenReply, long_reply, next_tuesday};
-use crate::support::{ACCOUNT, APP_SECRET, SEND_PATH, now_ms, text_event};
+use crate::support::{ACCOUNT, APP_SECRET, SEND_PATH, echo_event, post_signed_to, text_event};
 
 /// An `inkdesk serve` child process, SIGKILLed when dropped (a failing test leaves none).
 struct Serve {
@@ -147,20 +145,8 @@ impl Graph {
                 .map(|(_, url)| url.clone())
         };
         if let Some(url) = target {
-            let echo = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": now_ms(),
-                "messaging": [{"sender": {"id": ACCOUNT}, "recipient": {"id": recipient},
-                    "timestamp": now_ms(), "message": {"mid": mid, "text": text, "is_echo": true}}]}]})
-            .to_string();
-            let signature =
-                signature_header(&SecretString::from(APP_SECRET), echo.as_bytes()).unwrap();
-            let delivered = graph
-                .client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-hub-signature-256", signature)
-                .body(echo)
-                .send()
-                .await;
+            let delivered =
+                post_signed_to(&graph.client, &url, echo_event(&recipient, &mid, &text)).await;
             assert!(delivered.is_ok_and(|r| r.status().is_success()));
         }
         Json(json!({"recipient_id": recipient, "message_id": mid}))
@@ -227,14 +213,9 @@ async fn a_process_killed_mid_turn_is_finished_by_the_other_each_chunk_once_one_
         ));
     }
     let body = text_event(customer, "m_proc_1", "Κλείσε μου την Τρίτη στις 11");
-    let signature = signature_header(&SecretString::from(APP_SECRET), body.as_bytes()).unwrap();
     let port = a.as_ref().unwrap().port;
-    let posted = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/webhook"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(body)
-        .send()
+    let url = format!("http://127.0.0.1:{port}/webhook");
+    let posted = post_signed_to(&reqwest::Client::new(), &url, body)
         .await
         .unwrap();
     assert!(posted.status().is_success());

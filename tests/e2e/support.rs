@@ -171,14 +171,9 @@ async fn build(
         }),
         calendar: options.calendar,
         faults: options.faults,
-        runner: options.runner.or_else(|| {
-            Some(inkdesk_assistant::runner::RunnerConfig {
-                lease: options.lease,
-                retry_base: Duration::from_millis(200),
-                retry_max: Duration::from_secs(2),
-                ..inkdesk_assistant::runner::RunnerConfig::default()
-            })
-        }),
+        // Without one, the runner is configured from the settings (INKDESK_TURN_*), as
+        // `serve` does, with the fast retries of tests.
+        runner: options.runner,
         ..Overrides::default()
     };
     let profile = options.profile.unwrap_or_else(StudioProfile::example);
@@ -323,4 +318,39 @@ pub fn echo_event(customer: &str, mid: &str, text: &str) -> String {
         }]
     })
     .to_string()
+}
+
+/// Waits until `check` holds, polling every 50 ms; false if `timeout` passed first.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Posts `body` to the webhook at `url`, signed with the app secret as Meta signs it.
+pub async fn post_signed_to(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+) -> reqwest::Result<reqwest::Response> {
+    let signature = signature_header(&SecretString::from(APP_SECRET), body.as_bytes())
+        .expect("the test secret is a valid HMAC key");
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
 }

@@ -11,10 +11,9 @@ use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, Credentials, EmbeddedCalendar, GoogleCalendar, GoogleConfig};
 use inkdesk_domain::{Clock, StudioProfile, SystemClock};
 use inkdesk_messaging::{AttachmentFetcher, GraphConfig, GraphMessenger, HttpFetcher, Messenger};
-use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig};
+use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig, Transcriber};
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Notify;
 
 use crate::adapters::{StoreConfirmations, StoreOfferHolds};
 use crate::metrics::Metrics;
@@ -93,8 +92,8 @@ pub struct App {
     pub debounce: Duration,
     /// Worker tuning.
     pub worker: WorkerConfig,
-    /// Wakes this replica's workers when the webhook queued something.
-    pub wake_workers: Arc<Notify>,
+    /// Brings this replica's claim loop forward when something was queued here.
+    pub wake: Arc<crate::worker::Wake>,
     /// The admin console's state (sessions, notifier); off without `INKDESK_ADMIN_TOKEN`.
     pub admin: Arc<crate::admin::Console>,
     /// Runs claimed turns.
@@ -207,7 +206,12 @@ impl App {
             Some(calendar) => calendar,
             None => calendar(settings, &profile, &clock, redis_store, overrides.ephemeral).await?,
         };
-        let model = model(settings, overrides.fast_retries)?;
+        let client = model_client(settings, overrides.fast_retries)?;
+        let model = client.clone().map(|c| c as Arc<dyn ChatModel>);
+        // The same server transcribes voice notes, unless OPENAI_MODEL_TRANSCRIBE=none.
+        let transcriber = client
+            .filter(|_| settings.model.model_transcribe.is_some())
+            .map(|c| c as Arc<dyn Transcriber>);
         let messenger = messenger(settings, overrides.fast_retries)?;
         let fetcher: Arc<dyn AttachmentFetcher> = Arc::new(
             HttpFetcher::new(
@@ -229,10 +233,12 @@ impl App {
                     fetcher,
                     tone: tone_retriever(settings, &stores).await,
                 };
-                Some(Arc::new(
-                    Engine::new((*profile).clone(), deps, EngineConfig::default())
-                        .context("cannot render the studio's prompts")?,
-                ))
+                let mut engine = Engine::new((*profile).clone(), deps, EngineConfig::default())
+                    .context("cannot render the studio's prompts")?;
+                if let Some(transcriber) = transcriber {
+                    engine = engine.with_transcriber(transcriber);
+                }
+                Some(Arc::new(engine))
             }
             None => None,
         };
@@ -243,13 +249,8 @@ impl App {
             tracing::warn!(missing = line, "configuration incomplete");
         }
         let admin = Arc::new(
-            crate::admin::Console::new(
-                settings,
-                profile.time_zone,
-                stores.keyed.clone(),
-                clock.clone(),
-            )
-            .context("cannot build the admin console")?,
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
+                .context("cannot build the admin console")?,
         );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
@@ -264,6 +265,17 @@ impl App {
             history_retention(&profile),
         ));
         let runner_config = overrides.runner.unwrap_or_else(|| RunnerConfig {
+            // Tests retry in fractions of a second, as they do upstream calls.
+            retry_base: if overrides.fast_retries {
+                Duration::from_millis(200)
+            } else {
+                RunnerConfig::default().retry_base
+            },
+            retry_max: if overrides.fast_retries {
+                Duration::from_secs(2)
+            } else {
+                RunnerConfig::default().retry_max
+            },
             lease: worker.lease,
             turn_deadline: Duration::from_secs(settings.turns.deadline_seconds),
             max_attempts: settings.turns.max_attempts,
@@ -273,7 +285,6 @@ impl App {
             handoff_mute: Duration::from_secs(
                 u64::from(profile.conversation.takeover_mute_minutes) * 60,
             ),
-            ..RunnerConfig::default()
         });
         let ports = RunnerPorts {
             inbox: stores.inbox.clone(),
@@ -281,11 +292,18 @@ impl App {
             log: stores.log.clone(),
             takeover: stores.takeover.clone(),
             outbox: stores.outbox.clone(),
+            keyed: stores.keyed.clone(),
             engine: engine.clone(),
             messenger: messenger.clone(),
             observer: Arc::new(crate::worker::ServiceObserver {
                 metrics: metrics.clone(),
                 admin: admin.clone(),
+                usage: crate::worker::UsageRecorder {
+                    totals: stores.usage.clone(),
+                    prices: Arc::new(settings.model.prices.clone()),
+                    clock: clock.clone(),
+                    time_zone: profile.time_zone,
+                },
             }),
             clock: clock.clone(),
         };
@@ -316,7 +334,7 @@ impl App {
             },
             debounce,
             worker,
-            wake_workers: Arc::new(Notify::new()),
+            wake: Arc::new(crate::worker::Wake::default()),
             admin,
         })
     }
@@ -435,6 +453,14 @@ pub(crate) fn model(
     settings: &Settings,
     fast_retries: bool,
 ) -> anyhow::Result<Option<Arc<dyn ChatModel>>> {
+    Ok(model_client(settings, fast_retries)?.map(|c| c as Arc<dyn ChatModel>))
+}
+
+/// The configured model client (chat and transcription), if any.
+fn model_client(
+    settings: &Settings,
+    fast_retries: bool,
+) -> anyhow::Result<Option<Arc<OpenAiClient>>> {
     let model = &settings.model;
     if !model.is_configured() {
         return Ok(None);
@@ -446,7 +472,9 @@ pub(crate) fn model(
     config.api_key = model.api_key.clone();
     config.tasks.default.model = model.model_default.clone();
     config.tasks.vision.model = model.model_vision.clone();
-    config.tasks.classify.model = model.model_classify.clone();
+    if let Some(transcribe) = &model.model_transcribe {
+        config.tasks.transcribe = transcribe.clone();
+    }
     if fast_retries {
         config.retry.min_backoff = Duration::from_millis(10);
         config.retry.max_backoff = Duration::from_millis(50);

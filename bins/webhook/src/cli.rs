@@ -34,6 +34,12 @@ pub enum Command {
     Bookings(crate::commands::calendar::BookingsArgs),
     /// Cancel a booking in the embedded calendar.
     Cancel(crate::commands::calendar::CancelArgs),
+    /// Close the studio (or one artist) on some dates; prints the closure id.
+    Block(crate::commands::calendar::BlockArgs),
+    /// Remove a closure made with `inkdesk block`.
+    Unblock(crate::commands::calendar::UnblockArgs),
+    /// Closures from today on (the profile's and the calendar's).
+    Closures(crate::commands::calendar::ClosuresArgs),
     /// Turn an Instagram messages export into a review file of tone examples (JSONL).
     ImportInbox(crate::commands::tone::ImportInboxArgs),
     /// Embed the approved tone examples into the data dir's index (or Pinecone).

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::Duration as ChronoDuration;
 use inkdesk_assistant::confirm::PendingConfirmation;
 use inkdesk_assistant::message::{CustomerMessage, combine};
-use inkdesk_assistant::runner::echo::{EchoStores, is_own_echo};
+use inkdesk_assistant::runner::echo::{EchoOrigin, EchoStores, echo_origin, note_chunk_echo};
 use inkdesk_assistant::takeover::{EventDecision, MuteCause, decide, reaction_starts_turn};
 use inkdesk_domain::ConversationId;
 use inkdesk_messaging::inbound::Edited;
@@ -43,8 +43,9 @@ pub async fn record_all(app: &App, events: &[InboundEvent]) -> Result<(), StoreE
         record(app, event).await?;
     }
     if !events.is_empty() {
-        // Wake this replica's workers; other replicas find the work by their own timer.
-        app.wake_workers.notify_waiters();
+        // What was queued is due after the debounce: this replica's claim loop wakes then;
+        // other replicas find the work by their own timer.
+        app.wake.due_in(app.debounce);
     }
     Ok(())
 }
@@ -89,7 +90,19 @@ async fn meaning(app: &App, event: &InboundEvent) -> Result<EventDecision, Store
                 journal: app.stores.journal.as_ref(),
                 keyed: app.stores.keyed.as_ref(),
             };
-            is_own_echo(stores, conversation, &echo.mid, echo.text.as_deref()).await?
+            let origin = echo_origin(stores, conversation, &echo.mid, echo.text.as_deref()).await?;
+            if let (EchoOrigin::Chunk { turn }, Some(text)) = (&origin, echo.text.as_deref()) {
+                // Proof for a resumed turn that Instagram has this chunk (see the runner).
+                note_chunk_echo(
+                    app.stores.keyed.as_ref(),
+                    conversation,
+                    turn,
+                    text,
+                    &echo.mid,
+                )
+                .await?;
+            }
+            origin.is_ours()
         }
         _ => false,
     };

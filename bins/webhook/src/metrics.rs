@@ -1,6 +1,7 @@
 //! Prometheus metrics, served as text at `/metrics`.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -24,6 +25,22 @@ impl Label {
     }
 }
 
+/// Labels of the model usage metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabels {
+    /// The model as the server named it.
+    pub model: String,
+    /// `prompt`, `cached`, `completion` or `audio_seconds` (tokens only).
+    pub kind: String,
+}
+
+/// The model label alone.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabel {
+    /// The model as the server named it.
+    pub model: String,
+}
+
 /// Every metric inkdesk exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -31,10 +48,12 @@ pub struct Metrics {
     webhook_requests: Family<Label, Counter>,
     webhook_ack_seconds: Histogram,
     turns: Family<Label, Counter>,
-    model_tokens: Family<Label, Counter>,
+    model_tokens: Family<ModelLabels, Counter>,
+    model_cost: Family<ModelLabel, Counter<f64, AtomicU64>>,
     model_seconds: Histogram,
     model_errors: Counter,
     messages_sent: Counter,
+    chunks_recovered: Counter,
     handoffs: Family<Label, Counter>,
     bookings: Family<Label, Counter>,
     http_refused: Family<Label, Counter>,
@@ -54,10 +73,12 @@ impl Metrics {
         // 0.1 ms .. ~1.6 s: acks are meant to take a few milliseconds.
         let webhook_ack_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
         let turns = Family::<Label, Counter>::default();
-        let model_tokens = Family::<Label, Counter>::default();
+        let model_tokens = Family::<ModelLabels, Counter>::default();
+        let model_cost = Family::<ModelLabel, Counter<f64, AtomicU64>>::default();
         let model_seconds = Histogram::new(exponential_buckets(0.05, 2.0, 12));
         let model_errors = Counter::default();
         let messages_sent = Counter::default();
+        let chunks_recovered = Counter::default();
         let handoffs = Family::<Label, Counter>::default();
         let bookings = Family::<Label, Counter>::default();
         let http_refused = Family::<Label, Counter>::default();
@@ -74,8 +95,13 @@ impl Metrics {
         registry.register("turns", "Conversation turns by outcome", turns.clone());
         registry.register(
             "model_tokens",
-            "Model tokens by kind (prompt, completion, cached)",
+            "Model tokens by model and kind (prompt, cached, completion; audio_seconds for models billed by duration), counted by this replica",
             model_tokens.clone(),
+        );
+        registry.register(
+            "model_cost_usd",
+            "Estimated model cost in US dollars at the configured prices, counted by this replica",
+            model_cost.clone(),
         );
         registry.register("model_seconds", "Model call latency", model_seconds.clone());
         registry.register(
@@ -87,6 +113,11 @@ impl Metrics {
             "messages_sent",
             "Message chunks sent to customers",
             messages_sent.clone(),
+        );
+        registry.register(
+            "chunks_recovered",
+            "Chunks a resumed turn found delivered by their echo and did not send again",
+            chunks_recovered.clone(),
         );
         registry.register(
             "handoffs",
@@ -105,9 +136,11 @@ impl Metrics {
             webhook_ack_seconds,
             turns,
             model_tokens,
+            model_cost,
             model_seconds,
             model_errors,
             messages_sent,
+            chunks_recovered,
             handoffs,
             bookings,
             http_refused,
@@ -127,18 +160,35 @@ impl Metrics {
         self.turns.get_or_create(&Label::of(outcome)).inc();
     }
 
-    /// Records one model call.
-    pub fn model_call(&self, prompt: u64, completion: u64, cached: u64, seconds: f64) {
-        self.model_tokens
-            .get_or_create(&Label::of("prompt"))
-            .inc_by(prompt);
-        self.model_tokens
-            .get_or_create(&Label::of("completion"))
-            .inc_by(completion);
-        self.model_tokens
-            .get_or_create(&Label::of("cached"))
-            .inc_by(cached);
+    /// Records one model call's latency.
+    pub fn model_call(&self, seconds: f64) {
         self.model_seconds.observe(seconds);
+    }
+
+    /// Adds a model's usage: tokens by kind and the estimated cost.
+    pub fn model_usage(&self, model: &str, usage: &inkdesk_store::ModelUsage) {
+        for (kind, value) in [
+            ("prompt", usage.prompt_tokens),
+            ("cached", usage.cached_tokens),
+            ("completion", usage.completion_tokens),
+            ("audio_seconds", usage.audio_seconds),
+        ] {
+            if value == 0 && kind == "audio_seconds" {
+                continue;
+            }
+            self.model_tokens
+                .get_or_create(&ModelLabels {
+                    model: model.to_owned(),
+                    kind: kind.to_owned(),
+                })
+                .inc_by(value);
+        }
+        // Nano-dollars to dollars: f64 is exact to well below a nano-dollar at these sizes.
+        self.model_cost
+            .get_or_create(&ModelLabel {
+                model: model.to_owned(),
+            })
+            .inc_by(usage.cost_nanos as f64 / 1e9);
     }
 
     /// Counts a failed model call.
@@ -149,6 +199,11 @@ impl Metrics {
     /// Counts sent message chunks.
     pub fn sent(&self, chunks: u64) {
         self.messages_sent.inc_by(chunks);
+    }
+
+    /// Counts a chunk found delivered by its echo on resume.
+    pub fn chunk_recovered(&self) {
+        self.chunks_recovered.inc();
     }
 
     /// Counts a handoff.
@@ -188,7 +243,18 @@ mod tests {
         let metrics = Metrics::new();
         metrics.webhook("ok", 0.002);
         metrics.webhook("bad_signature", 0.001);
-        metrics.model_call(1200, 80, 1024, 0.9);
+        metrics.model_call(0.9);
+        metrics.model_usage(
+            "gpt-4o-mini",
+            &inkdesk_store::ModelUsage {
+                calls: 1,
+                prompt_tokens: 1200,
+                cached_tokens: 1024,
+                completion_tokens: 80,
+                audio_seconds: 0,
+                cost_nanos: 150_000,
+            },
+        );
         metrics.handoff("complaint");
         let text = metrics.render();
         assert!(
@@ -196,7 +262,11 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("inkdesk_model_tokens_total{label=\"cached\"} 1024"),
+            text.contains("inkdesk_model_tokens_total{model=\"gpt-4o-mini\",kind=\"cached\"} 1024"),
+            "{text}"
+        );
+        assert!(
+            text.contains("inkdesk_model_cost_usd_total{model=\"gpt-4o-mini\"} 0.00015"),
             "{text}"
         );
         assert!(

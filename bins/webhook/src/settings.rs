@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use inkdesk_messaging::AllowHosts;
+use inkdesk_openai::PriceTable;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::http::client_addr::TrustedProxies;
@@ -54,8 +55,11 @@ pub struct ModelSettings {
     pub model_default: String,
     /// `OPENAI_MODEL_VISION`.
     pub model_vision: String,
-    /// `OPENAI_MODEL_CLASSIFY`.
-    pub model_classify: String,
+    /// `OPENAI_MODEL_TRANSCRIBE` (default `gpt-4o-mini-transcribe`); `None` when set to
+    /// `none`: voice notes are then not transcribed.
+    pub model_transcribe: Option<String>,
+    /// Prices per model: OpenAI's list prices with `INKDESK_MODEL_PRICES` applied.
+    pub prices: PriceTable,
 }
 
 impl ModelSettings {
@@ -335,9 +339,20 @@ impl Settings {
                 model_vision: env
                     .get("OPENAI_MODEL_VISION")
                     .unwrap_or_else(|| "gpt-4o-mini".into()),
-                model_classify: env
-                    .get("OPENAI_MODEL_CLASSIFY")
-                    .unwrap_or_else(|| "gpt-4o-mini".into()),
+                model_transcribe: match env.get("OPENAI_MODEL_TRANSCRIBE") {
+                    Some(v) if matches!(v.trim(), "none" | "off") => None,
+                    Some(v) => Some(v.trim().to_owned()),
+                    None => Some("gpt-4o-mini-transcribe".into()),
+                },
+                prices: {
+                    let mut prices = PriceTable::list_prices();
+                    if let Some(overrides) = env.get("INKDESK_MODEL_PRICES") {
+                        prices
+                            .apply_overrides(&overrides)
+                            .context("INKDESK_MODEL_PRICES")?;
+                    }
+                    prices
+                },
             },
             instagram: InstagramSettings {
                 access_token: secret("IG_USER_ACCESS_TOKEN"),
@@ -517,8 +532,20 @@ impl Settings {
                 self.model.model_vision.clone(),
             ),
             (
-                "OPENAI_MODEL_CLASSIFY".into(),
-                self.model.model_classify.clone(),
+                "INKDESK_MODEL_PRICES".into(),
+                self.model
+                    .prices
+                    .models()
+                    .map(|(model, _)| model)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
+                "OPENAI_MODEL_TRANSCRIBE".into(),
+                self.model
+                    .model_transcribe
+                    .clone()
+                    .unwrap_or_else(|| "none".into()),
             ),
             (
                 "IG_USER_ACCESS_TOKEN".into(),
@@ -707,6 +734,48 @@ mod tests {
                 .unwrap()
                 .check_for_serve()
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn transcription_and_prices_come_from_the_environment() {
+        let defaults = Settings::from_env(&env(&[])).unwrap();
+        assert_eq!(
+            defaults.model.model_transcribe.as_deref(),
+            Some("gpt-4o-mini-transcribe")
+        );
+        assert!(
+            defaults
+                .model
+                .prices
+                .price_of("gpt-4o-mini-2024-07-18")
+                .is_some()
+        );
+        let set = Settings::from_env(&env(&[
+            ("OPENAI_MODEL_TRANSCRIBE", "whisper-1"),
+            (
+                "INKDESK_MODEL_PRICES",
+                "llama3.1=0,0,0; gpt-4o=2.00,1.00,8.00",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(set.model.model_transcribe.as_deref(), Some("whisper-1"));
+        assert_eq!(
+            set.model
+                .prices
+                .price_of("gpt-4o")
+                .unwrap()
+                .output_per_million,
+            8_000_000_000
+        );
+        assert!(set.model.prices.price_of("llama3.1").is_some());
+        let off = Settings::from_env(&env(&[("OPENAI_MODEL_TRANSCRIBE", "none")])).unwrap();
+        assert_eq!(off.model.model_transcribe, None);
+        let err =
+            Settings::from_env(&env(&[("INKDESK_MODEL_PRICES", "gpt-4o=cheap")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("INKDESK_MODEL_PRICES"),
+            "{err:#}"
         );
     }
 

@@ -3,8 +3,10 @@
 //! Every replica runs the same loop. The inbox (in the store, not in memory) decides who
 //! works on what: a claim is a lease with a fencing token, so a replica that dies
 //! mid-turn loses nothing — its lease expires and another replica claims the same
-//! messages. Idle workers sleep until the next due time, a local wake-up from the
-//! webhook, or `idle_poll` (work queued by another replica), never spinning.
+//! messages. Idle workers sleep until the next due time or `idle_poll` (work queued by
+//! another replica), never spinning; work queued on this replica brings that time forward
+//! to when it is due ([`Wake`]) without a store call, so the webhook's traffic does not
+//! turn into claim attempts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,12 +55,22 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
         if claimed > 0 {
             continue;
         }
-        let wait = idle_wait(&app).await;
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = app.wake_workers.notified() => {}
-            _ = shutdown.changed() => {}
-            Some(_) = turns.join_next(), if !turns.is_empty() => {}
+        // Sleep until the next due conversation. A wake-up from this replica's webhook
+        // only brings that time forward (what it queued is due after the debounce):
+        // it costs no store call, so a busy webhook does not make the loop poll the store
+        // once per message.
+        let mut deadline = tokio::time::Instant::now() + idle_wait(&app).await;
+        loop {
+            if let Some(due) = app.wake.take_earliest() {
+                deadline = deadline.min(due);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = app.wake.notified() => {}
+                _ = shutdown.changed() => break,
+                // A slot freed: claim what could not be claimed before.
+                Some(_) = turns.join_next(), if !turns.is_empty() => break,
+            }
         }
     }
     tracing::info!(in_flight = turns.len(), "workers stopping");
@@ -73,6 +85,42 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
                 break;
             }
         }
+    }
+}
+
+/// Brings this replica's claim loop forward when work is queued here: a webhook's
+/// messages are due after the debounce, a requeue's likewise. Other replicas' work is
+/// found by the idle poll (`WorkerConfig::idle_poll`).
+#[derive(Debug, Default)]
+pub struct Wake {
+    earliest: std::sync::Mutex<Option<tokio::time::Instant>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Wake {
+    /// Work queued now becomes due in `delay`.
+    pub fn due_in(&self, delay: Duration) {
+        let due = tokio::time::Instant::now() + delay;
+        {
+            let mut earliest = self
+                .earliest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *earliest = Some(earliest.map_or(due, |e| e.min(due)));
+        }
+        // One stored permit if the loop is busy claiming: it looks again when it sleeps.
+        self.notify.notify_one();
+    }
+
+    fn take_earliest(&self) -> Option<tokio::time::Instant> {
+        self.earliest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    async fn notified(&self) {
+        self.notify.notified().await;
     }
 }
 
@@ -102,6 +150,21 @@ pub struct ServiceObserver {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The admin console (its notifier).
     pub admin: Arc<crate::admin::Console>,
+    /// Where usage totals are kept for every replica, and at what prices.
+    pub usage: UsageRecorder,
+}
+
+/// Writes each turn's model usage to the store's totals (per studio day and conversation).
+#[derive(Clone)]
+pub struct UsageRecorder {
+    /// The store's totals.
+    pub totals: Arc<dyn inkdesk_store::UsageTotals>,
+    /// Prices per model.
+    pub prices: Arc<inkdesk_openai::PriceTable>,
+    /// Time, for the day.
+    pub clock: Arc<dyn inkdesk_domain::Clock>,
+    /// The studio's zone: a day is the studio's day.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl TurnObserver for ServiceObserver {
@@ -114,16 +177,38 @@ impl TurnObserver for ServiceObserver {
             self.metrics.booking(effect);
         }
         for call in &record.model_calls {
-            self.metrics.model_call(
-                u64::from(call.prompt_tokens),
-                u64::from(call.completion_tokens),
-                u64::from(call.cached_tokens),
-                call.latency.as_secs_f64(),
-            );
+            self.metrics.model_call(call.latency.as_secs_f64());
             if !call.ok {
                 self.metrics.model_error();
             }
         }
+        let by_model = record.usage_by_model(&self.usage.prices);
+        for (model, usage) in &by_model {
+            self.metrics.model_usage(model, usage);
+        }
+        if by_model.is_empty() {
+            return;
+        }
+        // The observer is synchronous; the totals are written beside the turn (a failure
+        // loses only these figures, never the turn).
+        let recorder = self.usage.clone();
+        let conversation = record.conversation.clone();
+        let day = recorder
+            .clock
+            .now()
+            .with_timezone(&recorder.time_zone)
+            .date_naive();
+        tokio::spawn(async move {
+            for (model, usage) in by_model {
+                if let Err(error) = recorder
+                    .totals
+                    .add_usage(&conversation, day, &model, usage)
+                    .await
+                {
+                    tracing::warn!(%error, "model usage not recorded");
+                }
+            }
+        });
     }
 
     fn sent(&self, chunks: u64) {
@@ -133,5 +218,9 @@ impl TurnObserver for ServiceObserver {
     fn handed_off(&self, conversation: &ConversationId, reason: &str) {
         self.metrics.handoff(reason);
         self.admin.notify_handoff(conversation, reason);
+    }
+
+    fn recovered_from_echo(&self) {
+        self.metrics.chunk_recovered();
     }
 }

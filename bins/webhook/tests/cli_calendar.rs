@@ -171,3 +171,233 @@ fn invalid_input_is_one_line_and_exit_code_2() {
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
     }
 }
+
+/// A studio with two artists: Maria keeps the studio's hours, Nikos works Tuesdays
+/// 11:00–14:00 and 17:00–20:00.
+const ARTISTS: &str = r#"
+name = "Two Artists"
+[booking]
+capacity = 5
+[[artists]]
+key = "maria"
+name = "Maria"
+styles = ["realistic"]
+[[artists]]
+key = "nikos"
+name = "Nikos"
+styles = ["line_work"]
+[artists.hours]
+tuesday = "11:00-14:00, 17:00-20:00"
+"#;
+
+fn artist_studio(dir: &Path) -> String {
+    let path = dir.join("studio.toml");
+    std::fs::write(&path, ARTISTS).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn artists_from_slots_to_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let studio = artist_studio(dir.path());
+    let data = dir.path().join("data");
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--studio", studio.as_str()]);
+        run(&data, &all)
+    };
+    // Nikos on Tuesday: the morning span, then the evening one, nothing in the break.
+    let (code, stdout, stderr) = with(&[
+        "slots",
+        "--json",
+        "--from",
+        "2026-12-01",
+        "--duration",
+        "60",
+        "--artist",
+        "nikos",
+        "--limit",
+        "10",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let slots: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let starts: Vec<&str> = slots.iter().map(|s| s["start"].as_str().unwrap()).collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-12-01T11:00:00+02:00",
+            "2026-12-01T12:00:00+02:00",
+            "2026-12-01T13:00:00+02:00",
+            "2026-12-01T17:00:00+02:00",
+            "2026-12-01T18:00:00+02:00",
+            "2026-12-01T19:00:00+02:00"
+        ]
+    );
+    assert!(slots.iter().all(|s| s["artist"] == "nikos"));
+
+    // Booked with Maria at 15:00; any artist at 15:00 is then nobody (Nikos is on his break).
+    let (code, id, stderr) = with(&[
+        "book",
+        "--name",
+        "Γιάννης Παπαδόπουλος",
+        "--phone",
+        "6912345678",
+        "--start",
+        "2026-12-01T15:00:00+02:00",
+        "--duration",
+        "60",
+        "--artist",
+        "maria",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let id = id.trim().to_owned();
+    let (code, _, stderr) = with(&[
+        "book",
+        "--name",
+        "Μαρία Κ",
+        "--phone",
+        "6912345679",
+        "--start",
+        "2026-12-01T15:00:00+02:00",
+        "--duration",
+        "60",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no longer free"), "{stderr}");
+    // Unnamed at 12:00: the first artist free, Maria.
+    let (code, _, stderr) = with(&[
+        "book",
+        "--name",
+        "Μαρία Κ",
+        "--phone",
+        "6912345679",
+        "--start",
+        "2026-12-01T12:00:00+02:00",
+        "--duration",
+        "60",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, stdout, _) = with(&["bookings", "--json"]);
+    assert_eq!(code, Some(0));
+    let bookings: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(bookings.len(), 2);
+    assert!(
+        bookings.iter().all(|b| b["artist"] == "maria"),
+        "{bookings:?}"
+    );
+    let (_, stdout, _) = with(&["bookings", "--json", "--artist", "nikos"]);
+    assert_eq!(stdout.trim(), "[]");
+
+    // slots --json names the artist of each slot when any artist will do.
+    let (_, stdout, _) = with(&[
+        "slots",
+        "--json",
+        "--from",
+        "2026-12-01",
+        "--duration",
+        "60",
+        "--preferred",
+        "12:00",
+        "--limit",
+        "1",
+    ]);
+    let slots: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(slots[0]["start"], "2026-12-01T12:00:00+02:00");
+    assert_eq!(slots[0]["artist"], "nikos");
+
+    // An unknown artist is bad input; cancelling with the wrong artist changes nothing.
+    let (code, _, stderr) = with(&[
+        "slots",
+        "--from",
+        "2026-12-01",
+        "--duration",
+        "60",
+        "--artist",
+        "petros",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("maria, nikos"), "{stderr}");
+    let (code, _, stderr) = with(&["cancel", &id, "--artist", "nikos"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("not nikos's"), "{stderr}");
+    let (code, stdout, _) = with(&["cancel", &id, "--artist", "maria"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("cancelled"));
+}
+
+#[test]
+fn block_closes_days_for_the_studio_or_one_artist_until_unblocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let studio = artist_studio(dir.path());
+    let data = dir.path().join("data");
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--studio", studio.as_str()]);
+        run(&data, &all)
+    };
+    let day_slots = |artist: Option<&str>| {
+        let mut args = vec![
+            "slots",
+            "--json",
+            "--from",
+            "2026-12-02",
+            "--duration",
+            "60",
+        ];
+        if let Some(a) = artist {
+            args.extend(["--artist", a]);
+        }
+        let (code, stdout, stderr) = with(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        serde_json::from_str::<Vec<Value>>(&stdout).unwrap()
+    };
+    let (code, maria_away, stderr) = with(&[
+        "block",
+        "--from",
+        "2026-12-02",
+        "--artist",
+        "maria",
+        "--reason",
+        "seminar",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(day_slots(Some("maria")).is_empty());
+    let open = day_slots(None);
+    assert!(!open.is_empty() && open.iter().all(|s| s["artist"] == "nikos"));
+
+    let (code, studio_away, _) = with(&[
+        "block",
+        "--from",
+        "2026-12-02",
+        "--to",
+        "2026-12-03",
+        "--reason",
+        "holidays",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(day_slots(None).is_empty());
+    let (_, listed, _) = with(&["closures"]);
+    assert!(
+        listed.contains("seminar") && listed.contains("holidays"),
+        "{listed}"
+    );
+    assert!(listed.contains(studio_away.trim()));
+
+    let (code, _, _) = with(&["unblock", studio_away.trim()]);
+    assert_eq!(code, Some(0));
+    let (code, _, _) = with(&["unblock", maria_away.trim()]);
+    assert_eq!(code, Some(0));
+    assert!(
+        day_slots(Some("maria"))
+            .iter()
+            .all(|s| s["artist"] == "maria")
+    );
+    assert!(!day_slots(Some("maria")).is_empty());
+    let (code, _, stderr) = with(&["unblock", maria_away.trim()]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no closure"), "{stderr}");
+    let (code, _, stderr) = with(&["block", "--from", "2026-12-05", "--to", "2026-12-04"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("before it starts"), "{stderr}");
+}

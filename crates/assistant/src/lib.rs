@@ -4,7 +4,7 @@
 //! - [`engine`]: [`Engine`] — one turn ([`Engine::respond`]): vision once per new image,
 //!   the reply with tools in bounded rounds ending in `send_reply`, tools bound to the
 //!   sender (`engine/executor.rs`), the [`engine::TurnRecord`] for traces;
-//!   [`Engine::deliver`] sends the reply and remembers confirmation-question ids.
+//!   [`Engine::note_question`] remembers the ids of a sent confirmation question.
 //! - [`prompt`]: the studio's system prompt, per-turn tail, vision prompt and fixed texts,
 //!   rendered from the studio profile with templates from `prompts/` compiled in.
 //! - [`tools`]: tool schemas (no user id anywhere), argument validation with the domain's

@@ -3,7 +3,8 @@
 //!
 //! Order is kept exactly: for each message, its story-reply or reply-to context, its text,
 //! then one line per attachment (an analysed image shows its reference and measurements,
-//! so the model can price *that* image and no other).
+//! so the model can price *that* image and no other; a transcribed voice note shows its
+//! words, marked as a voice note, and counts as what the customer said).
 
 use std::fmt::Write as _;
 
@@ -105,6 +106,9 @@ pub struct AttachmentInfo {
     pub url: Option<String>,
     /// The vision result, once analysed.
     pub analysis: Option<ImageAnalysis>,
+    /// For a voice note: the transcript, once transcribed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<VoiceTranscript>,
 }
 
 impl AttachmentInfo {
@@ -114,6 +118,46 @@ impl AttachmentInfo {
             kind: AttachmentKind::Image,
             url: Some(url.into()),
             analysis: None,
+            transcript: None,
+        }
+    }
+
+    /// A voice note not transcribed yet.
+    pub fn audio(url: impl Into<String>) -> Self {
+        Self {
+            kind: AttachmentKind::Audio,
+            url: Some(url.into()),
+            analysis: None,
+            transcript: None,
+        }
+    }
+}
+
+/// What became of a voice note, stored on the message it came with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum VoiceTranscript {
+    /// The words, as the transcription model heard them.
+    Transcribed {
+        /// The transcript (capped by the profile's `voice_notes.max_transcript_chars`).
+        text: String,
+        /// The language asked for (ISO-639-1), if one was.
+        language: Option<String>,
+    },
+    /// Not transcribed (too long or large, download or transcription failed, turned
+    /// off); the model sees the plain "[voice message …]" line.
+    Failed {
+        /// Why, for traces (never shown to the customer).
+        reason: String,
+    },
+}
+
+impl VoiceTranscript {
+    /// The words, when there are any.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            VoiceTranscript::Transcribed { text, .. } if !text.trim().is_empty() => Some(text),
+            _ => None,
         }
     }
 }
@@ -239,6 +283,11 @@ pub fn combine(messages: &[CustomerMessage]) -> CombinedBurst {
             typed.push(text);
         }
         for (index, attachment) in message.attachments.iter().enumerate() {
+            if let Some(words) = voice_words(attachment) {
+                lines.push(format!("{VOICE_NOTE_MARK} {}", words.trim()));
+                typed.push(words.trim());
+                continue;
+            }
             lines.push(attachment_line(
                 &message.mid,
                 index,
@@ -258,6 +307,16 @@ pub fn combine(messages: &[CustomerMessage]) -> CombinedBurst {
     out.text = lines.join("\n");
     out.customer_text = typed.join("\n");
     out
+}
+
+/// How a transcribed voice note is marked where the model reads it.
+pub const VOICE_NOTE_MARK: &str = "[voice note, transcribed]";
+
+fn voice_words(attachment: &AttachmentInfo) -> Option<&str> {
+    (attachment.kind == AttachmentKind::Audio)
+        .then_some(attachment.transcript.as_ref())
+        .flatten()
+        .and_then(VoiceTranscript::text)
 }
 
 fn attachment_line(
@@ -371,6 +430,7 @@ mod tests {
                 kind: AttachmentKind::Video,
                 url: None,
                 analysis: None,
+                transcript: None,
             }],
             text: None,
             ..CustomerMessage::text("c", at(3), "")
@@ -390,6 +450,44 @@ mod tests {
             "[reply to the studio's story]\nΠόσο αυτό;\n[in reply to: \"Παρασκευή 20 Νοεμβρίου: 14:00\"]\nαυτή\n[video; it cannot be viewed here]\n[the customer reacted ❤ to your message: \"Να ακυρώσουμε το ραντεβού;\"]"
         );
         assert_eq!(burst.customer_text, "Πόσο αυτό;\nαυτή");
+    }
+
+    #[test]
+    fn a_transcribed_voice_note_is_marked_and_counts_as_what_the_customer_said() {
+        let mut voice = CustomerMessage {
+            text: None,
+            attachments: vec![AttachmentInfo::audio("https://cdn/v.mp4")],
+            ..CustomerMessage::text("v", at(2), "")
+        };
+        voice.attachments[0].transcript = Some(VoiceTranscript::Transcribed {
+            text: " Πόσο κάνει ένα μικρό τριαντάφυλλο; ".to_owned(),
+            language: Some("el".to_owned()),
+        });
+        let failed = CustomerMessage {
+            text: None,
+            attachments: vec![AttachmentInfo {
+                transcript: Some(VoiceTranscript::Failed {
+                    reason: "too long".to_owned(),
+                }),
+                ..AttachmentInfo::audio("https://cdn/w.mp4")
+            }],
+            ..CustomerMessage::text("w", at(3), "")
+        };
+        let burst = combine(&[CustomerMessage::text("t", at(1), "Γεια!"), voice, failed]);
+        assert_eq!(
+            burst.text,
+            "Γεια!\n[voice note, transcribed] Πόσο κάνει ένα μικρό τριαντάφυλλο;\n[voice message; it cannot be viewed here]"
+        );
+        assert_eq!(
+            burst.customer_text,
+            "Γεια!\nΠόσο κάνει ένα μικρό τριαντάφυλλο;"
+        );
+        // Stored messages written before transcripts existed still read.
+        let old: AttachmentInfo = serde_json::from_value(
+            serde_json::json!({"kind": "audio", "url": null, "analysis": null}),
+        )
+        .unwrap();
+        assert_eq!(old.transcript, None);
     }
 
     #[test]

@@ -198,6 +198,7 @@ async fn a_heart_on_the_confirmation_question_is_the_customers_yes() {
     let booking = booked(&world, "5005", 12).await;
     let id = booking.id.as_str().to_owned();
     let mut chat = world.conversation("5005");
+    use inkdesk_messaging::Messenger as _;
     let messenger = inkdesk_messaging::RecordingMessenger::new();
 
     world.then_tools(vec![call(
@@ -210,9 +211,20 @@ async fn a_heart_on_the_confirmation_question_is_the_customers_yes() {
     );
     let msg = chat.text(&world, "Ακύρωση του ραντεβού μου παρακαλώ");
     let outcome = chat.turn(&world, vec![msg]).await;
-    let sent = world
+    // What the runner does once the question went out: its ids go on the confirmation.
+    assert!(outcome.asked_confirmation);
+    let sent = messenger
+        .send_text(
+            &chat.conversation,
+            outcome.reply.as_deref().unwrap(),
+            inkdesk_messaging::SendOptions::default(),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = sent.iter().map(|id| id.as_str().to_owned()).collect();
+    world
         .engine
-        .deliver(&messenger, &chat.conversation, &outcome)
+        .note_question(&chat.conversation, &ids)
         .await
         .unwrap();
     assert_eq!(messenger.texts(), [outcome.reply.clone().unwrap()]);

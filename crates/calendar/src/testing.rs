@@ -19,9 +19,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use inkdesk_domain::profile::{Artist, DayHours, HoursOverride};
 use inkdesk_domain::{
-    AppointmentDuration, ConversationId, CustomerName, EventId, FreeText, PhoneNumber, Price,
-    Region, StudioProfile, ValidationError,
+    AppointmentDuration, ArtistKey, Closure, ConversationId, CustomerName, EventId, FreeText,
+    PhoneNumber, Price, Region, StudioProfile, ValidationError,
 };
 use rust_decimal::Decimal;
 
@@ -33,6 +34,38 @@ use crate::port::{Calendar, CalendarError, NewBooking, event_id_for_key};
 /// Monday–Saturday 11:00–20:00, capacity 2, 3 h notice).
 pub fn suite_profile() -> StudioProfile {
     StudioProfile::default()
+}
+
+/// The profile of the artist suite ([`calendar_artist_suite!`](crate::calendar_artist_suite)):
+/// [`suite_profile`] with two artists, `maria` (realism) and `nikos` (line work, on Tuesdays
+/// 11:00–14:00 and 17:00–20:00 only).
+pub fn artist_suite_profile() -> StudioProfile {
+    let mut profile = suite_profile();
+    profile.artists = vec![
+        Artist {
+            key: artist("maria"),
+            name: "Μαρία".to_owned(),
+            styles: vec!["realistic".to_owned()],
+            hours: HoursOverride::default(),
+            google_calendar_id: None,
+        },
+        Artist {
+            key: artist("nikos"),
+            name: "Νίκος".to_owned(),
+            styles: vec!["line_work".to_owned(), "fine line".to_owned()],
+            hours: HoursOverride {
+                tuesday: Some(DayHours::try_from("11:00-14:00, 17:00-20:00".to_owned()).unwrap()),
+                ..HoursOverride::default()
+            },
+            google_calendar_id: None,
+        },
+    ];
+    profile
+}
+
+/// An artist key.
+pub fn artist(key: &str) -> ArtistKey {
+    ArtistKey::parse(key).unwrap()
 }
 
 /// The fixed "now" of the suite: Monday 30 November 2026, 07:00 in Athens.
@@ -75,6 +108,19 @@ pub fn new_booking(conversation: &str, start: DateTime<Utc>, minutes: i64) -> Ne
         duration: AppointmentDuration::from_minutes(minutes, 600).unwrap(),
         artist: None,
         idempotency_key: None,
+    }
+}
+
+/// [`new_booking`] with `artist`.
+pub fn booking_with(
+    conversation: &str,
+    start: DateTime<Utc>,
+    minutes: i64,
+    artist_key: Option<&str>,
+) -> NewBooking {
+    NewBooking {
+        artist: artist_key.map(artist),
+        ..new_booking(conversation, start, minutes)
     }
 }
 
@@ -135,12 +181,16 @@ macro_rules! calendar_behaviour_suite {
             a_key_whose_booking_was_cancelled_is_not_booked_again,
             rescheduling_twice_to_the_same_time_is_one_move,
             forget_customer_keeps_the_time_blocked_without_the_customer,
+            a_closure_closes_its_dates_until_removed,
         );
     };
     // `$make` returns `Option<(calendar, keep_alive)>`; `None` skips the test (a backend
     // that is not installed, e.g. `redis-server` outside CI).
     (optional $make:expr) => {
         $crate::calendar_behaviour_suite!(@all [optional] $make);
+    };
+    (@each $make:expr; $($name:ident),+ $(,)?) => {
+        $crate::calendar_behaviour_suite!(@cases [] $make; $($name),+);
     };
     ($make:expr) => {
         $crate::calendar_behaviour_suite!(@all [] $make);
@@ -583,4 +633,256 @@ pub async fn rescheduling_twice_to_the_same_time_is_one_move(cal: Arc<dyn Calend
     assert_eq!(again, moved);
     assert_eq!(cal.get(&made.id).await.unwrap(), moved);
     assert_eq!(cal.list_upcoming(suite_now(), 10).await.unwrap().len(), 2);
+}
+
+/// A stored closure closes its dates for the studio (bookings refused, `busy` shows it as
+/// an all-day entry), is listed by `closures` and stops when removed; removing it twice
+/// is `NotFound`.
+pub async fn a_closure_closes_its_dates_until_removed(cal: Arc<dyn Calendar>) {
+    let closure = Closure::new(tuesday(), wednesday(), None, Some("Christmas".into())).unwrap();
+    let stored = cal.add_closure(closure.clone()).await.unwrap();
+    assert_eq!(stored.closure, closure);
+    match cal
+        .create(new_booking("conv-a", at(tuesday(), 12, 0), 60))
+        .await
+    {
+        Err(CalendarError::SlotTaken { alternatives }) => {
+            assert!(
+                alternatives.iter().all(|s| s.date() > wednesday()),
+                "{alternatives:?}"
+            );
+        }
+        other => panic!("expected SlotTaken, got {other:?}"),
+    }
+    let listed = cal
+        .closures(date(2026, 11, 30), date(2026, 12, 31))
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![stored.clone()]);
+    assert!(
+        cal.closures(date(2026, 12, 3), date(2026, 12, 31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let busy = cal
+        .busy(Interval::new(at(wednesday(), 0, 0), at(wednesday(), 23, 0)))
+        .await
+        .unwrap();
+    assert!(
+        busy.iter()
+            .any(|b| matches!(b.span, crate::BusySpan::AllDay { first, end }
+            if first <= wednesday() && wednesday() < end)
+                && b.artist.is_none()),
+        "{busy:?}"
+    );
+    cal.remove_closure(&stored.id).await.unwrap();
+    assert!(matches!(
+        cal.remove_closure(&stored.id).await,
+        Err(CalendarError::NotFound(_))
+    ));
+    cal.create(new_booking("conv-a", at(tuesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    assert!(
+        cal.closures(date(2026, 11, 30), date(2026, 12, 31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Generates one `#[tokio::test]` per artist behaviour; the adapter must be built with
+/// [`artist_suite_profile`] and a clock fixed at [`suite_now`].
+#[macro_export]
+macro_rules! calendar_artist_suite {
+    (@all $kind:tt $make:expr) => {
+        $crate::calendar_behaviour_suite!(@cases $kind $make;
+            an_artist_takes_one_appointment_at_a_time_and_the_booking_names_them,
+            a_booking_without_an_artist_gets_the_first_free_one,
+            an_artists_own_split_hours_are_enforced,
+            an_artists_closure_keeps_only_them_away,
+            reschedule_keeps_the_artist,
+        );
+    };
+    // As in `calendar_behaviour_suite!`: `None` from `$make` skips.
+    (optional $make:expr) => {
+        $crate::calendar_artist_suite!(@all [optional] $make);
+    };
+    ($make:expr) => {
+        $crate::calendar_artist_suite!(@all [] $make);
+    };
+}
+
+/// A booking records its artist (`get`, `busy`, `upcoming_for`), and that artist cannot
+/// take a second appointment at the same time while the other artist can.
+pub async fn an_artist_takes_one_appointment_at_a_time_and_the_booking_names_them(
+    cal: Arc<dyn Calendar>,
+) {
+    let start = at(wednesday(), 12, 0);
+    let made = cal
+        .create(booking_with("conv-a", start, 60, Some("maria")))
+        .await
+        .unwrap();
+    assert_eq!(made.artist, Some(artist("maria")));
+    assert_eq!(
+        cal.get(&made.id).await.unwrap().artist,
+        Some(artist("maria"))
+    );
+    let upcoming = cal
+        .upcoming_for(&ConversationId::parse("conv-a").unwrap(), suite_now())
+        .await
+        .unwrap();
+    assert_eq!(upcoming[0].artist, Some(artist("maria")));
+    let busy = cal
+        .busy(Interval::new(at(wednesday(), 0, 0), at(wednesday(), 23, 0)))
+        .await
+        .unwrap();
+    let ours = busy
+        .iter()
+        .find(|b| b.event.as_ref() == Some(&made.id))
+        .unwrap();
+    assert_eq!(ours.artist, Some(artist("maria")));
+    assert!(matches!(
+        cal.create(booking_with(
+            "conv-b",
+            start + Duration::minutes(30),
+            60,
+            Some("maria")
+        ))
+        .await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+    let other = cal
+        .create(booking_with("conv-b", start, 60, Some("nikos")))
+        .await
+        .unwrap();
+    assert_eq!(other.artist, Some(artist("nikos")));
+    assert!(matches!(
+        cal.create(booking_with("conv-c", start, 60, Some("petros")))
+            .await,
+        Err(CalendarError::Invalid(
+            ValidationError::UnknownArtist { .. }
+        ))
+    ));
+}
+
+/// With no artist asked for, the calendar places the booking with the first artist (the
+/// profile's order) free then, and refuses when every artist is busy.
+pub async fn a_booking_without_an_artist_gets_the_first_free_one(cal: Arc<dyn Calendar>) {
+    let start = at(wednesday(), 15, 0);
+    let first = cal
+        .create(booking_with("conv-a", start, 60, None))
+        .await
+        .unwrap();
+    assert_eq!(first.artist, Some(artist("maria")));
+    let second = cal
+        .create(booking_with("conv-b", start, 60, None))
+        .await
+        .unwrap();
+    assert_eq!(second.artist, Some(artist("nikos")));
+    assert!(matches!(
+        cal.create(booking_with("conv-c", start, 60, None)).await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+    assert_eq!(
+        cal.get(&second.id).await.unwrap().artist,
+        Some(artist("nikos"))
+    );
+}
+
+/// Nikos works Tuesdays 11:00–14:00 and 17:00–20:00: not in the break, not across it.
+pub async fn an_artists_own_split_hours_are_enforced(cal: Arc<dyn Calendar>) {
+    assert!(matches!(
+        cal.create(booking_with(
+            "conv-a",
+            at(tuesday(), 15, 0),
+            60,
+            Some("nikos")
+        ))
+        .await,
+        Err(CalendarError::Invalid(ValidationError::OutsideHours { .. }))
+    ));
+    assert!(matches!(
+        cal.create(booking_with(
+            "conv-a",
+            at(tuesday(), 13, 0),
+            120,
+            Some("nikos")
+        ))
+        .await,
+        Err(CalendarError::Invalid(
+            ValidationError::EndsAfterClosing { .. }
+        ))
+    ));
+    let evening = cal
+        .create(booking_with(
+            "conv-a",
+            at(tuesday(), 17, 0),
+            120,
+            Some("nikos"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(evening.artist, Some(artist("nikos")));
+    // Maria keeps the studio's hours that afternoon; unnamed, the booking goes to her.
+    let afternoon = cal
+        .create(booking_with("conv-b", at(tuesday(), 15, 0), 60, None))
+        .await
+        .unwrap();
+    assert_eq!(afternoon.artist, Some(artist("maria")));
+}
+
+/// A closure of one artist closes their dates only.
+pub async fn an_artists_closure_keeps_only_them_away(cal: Arc<dyn Calendar>) {
+    let away = Closure::new(wednesday(), wednesday(), Some(artist("maria")), None).unwrap();
+    let stored = cal.add_closure(away).await.unwrap();
+    assert_eq!(stored.closure.artist, Some(artist("maria")));
+    let start = at(wednesday(), 12, 0);
+    assert!(matches!(
+        cal.create(booking_with("conv-a", start, 60, Some("maria")))
+            .await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+    let placed = cal
+        .create(booking_with("conv-a", start, 60, None))
+        .await
+        .unwrap();
+    assert_eq!(placed.artist, Some(artist("nikos")));
+    let listed = cal.closures(wednesday(), wednesday()).await.unwrap();
+    assert_eq!(listed, vec![stored]);
+}
+
+/// A moved booking keeps its artist, and is checked against that artist's calendar.
+pub async fn reschedule_keeps_the_artist(cal: Arc<dyn Calendar>) {
+    let made = cal
+        .create(booking_with(
+            "conv-a",
+            at(wednesday(), 12, 0),
+            60,
+            Some("nikos"),
+        ))
+        .await
+        .unwrap();
+    cal.create(booking_with(
+        "conv-b",
+        at(wednesday(), 16, 0),
+        60,
+        Some("nikos"),
+    ))
+    .await
+    .unwrap();
+    let moved = cal
+        .reschedule(&made.id, at(wednesday(), 14, 0), None)
+        .await
+        .unwrap();
+    assert_eq!(moved.artist, Some(artist("nikos")));
+    assert_eq!(
+        cal.get(&made.id).await.unwrap().artist,
+        Some(artist("nikos"))
+    );
+    assert!(matches!(
+        cal.reschedule(&made.id, at(wednesday(), 16, 0), None).await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
 }

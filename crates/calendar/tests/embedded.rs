@@ -22,6 +22,15 @@ mod in_memory {
     });
 }
 
+mod artists {
+    use super::*;
+    inkdesk_calendar::calendar_artist_suite!(|| async {
+        let profile = inkdesk_calendar::testing::artist_suite_profile();
+        let cal = EmbeddedCalendar::open_in_memory(Arc::new(profile), clock()).unwrap();
+        (Arc::new(cal) as Arc<dyn Calendar>, ())
+    });
+}
+
 mod on_disk {
     use super::*;
     inkdesk_calendar::calendar_behaviour_suite!(|| async {

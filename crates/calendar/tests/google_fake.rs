@@ -22,6 +22,15 @@ mod behaviour_on_the_fake {
     });
 }
 
+mod artists_on_the_fake {
+    use super::*;
+    inkdesk_calendar::calendar_artist_suite!(|| async {
+        let fake = FakeGoogle::start(2).await;
+        let cal = artist_calendar(&fake.server);
+        (Arc::new(cal) as Arc<dyn Calendar>, fake)
+    });
+}
+
 #[tokio::test]
 async fn events_not_made_by_inkdesk_are_not_bookings() {
     let fake = FakeGoogle::start(10).await;

@@ -17,6 +17,9 @@
 //! - [`download`]: the [`AttachmentFetcher`] port, [`HttpFetcher`] (http(s) only, public
 //!   addresses only — checked when connecting and on each of at most 3 redirects —,
 //!   timeout, 8 MB streamed cap, MIME sniffed from bytes) and [`StaticFetcher`].
+//! - [`sms`]: the [`Sms`] port and [`TwilioSms`] (Twilio's Messages API, E.164 numbers,
+//!   errors classified as retryable — 429, 5xx — ambiguous or permanent; no retries of its
+//!   own, since Twilio has no idempotency key).
 //! - [`window`]: Meta's 24-hour (standard) and 7-day (`HUMAN_AGENT`) reply windows,
 //!   [`ReplyWindows`]; nothing sends to a customer without asking it.
 //!
@@ -24,12 +27,13 @@
 //! secrets are [`secrecy::SecretString`] and never logged; message text is never logged
 //! above DEBUG.
 //!
-//! Feature `testing` adds mockall mocks: `MockMessenger`, `MockAttachmentFetcher`.
+//! Feature `testing` adds mockall mocks: `MockMessenger`, `MockAttachmentFetcher`, `MockSms`.
 
 pub mod download;
 pub mod inbound;
 pub mod outbound;
 pub mod signature;
+pub mod sms;
 pub mod split;
 pub mod verify;
 pub mod window;
@@ -49,6 +53,12 @@ pub use outbound::{
     UserProfile,
 };
 pub use signature::{SignatureError, signature_header, verify_signature};
+#[cfg(feature = "testing")]
+pub use sms::MockSms;
+pub use sms::{
+    MAX_SMS_CHARS, Sms, SmsError, SmsReceipt, SmsSender, TwilioApiError, TwilioConfig,
+    TwilioConfigError, TwilioSms,
+};
 pub use split::{MAX_MESSAGE_BYTES, split_message};
 pub use verify::{VerifyError, verify_subscription};
 pub use window::{ReplyWindows, SendKind, WindowClosed};

@@ -276,3 +276,24 @@ async fn every_redirect_hop_is_checked_again() {
     // A redirect to another scheme is never followed: the redirect itself is the answer.
     assert!(matches!(err, DownloadError::Status(302)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_voice_note_has_its_own_cap_and_its_declared_length() {
+    let mut file = inkdesk_messaging::download::duration::mp4_header_for_tests(37);
+    file.resize(3000, 0);
+    let server = serve(file, "audio/mp4").await;
+    let url = format!("{}/ig_messaging_cdn/asset", server.uri());
+    // Under the fetcher's own cap, over the voice note's: refused.
+    let err = fetcher(8 * 1024)
+        .fetch_capped(&url, 2048)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DownloadError::TooLarge { limit: 2048 }),
+        "{err:?}"
+    );
+    let got = fetcher(1024).fetch_capped(&url, 4096).await.unwrap();
+    assert_eq!(got.bytes.len(), 3000);
+    assert_eq!(got.declared_seconds(), Some(37));
+    assert!(!got.is_image());
+}

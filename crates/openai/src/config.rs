@@ -43,8 +43,8 @@ pub struct TaskModels {
     pub default: TaskSettings,
     /// Image reading (`OPENAI_MODEL_VISION`).
     pub vision: TaskSettings,
-    /// Classification and extraction (`OPENAI_MODEL_CLASSIFY`).
-    pub classify: TaskSettings,
+    /// Voice-note transcription at `/audio/transcriptions` (`OPENAI_MODEL_TRANSCRIBE`).
+    pub transcribe: String,
 }
 
 impl TaskModels {
@@ -53,14 +53,13 @@ impl TaskModels {
         match task {
             ModelTask::Default => &self.default,
             ModelTask::Vision => &self.vision,
-            ModelTask::Classify => &self.classify,
         }
     }
 }
 
 impl Default for TaskModels {
     fn default() -> Self {
-        // The seed's models; a warm but steady voice for replies, exact for extraction.
+        // A warm but steady voice for replies, exact readings of images.
         Self {
             default: TaskSettings {
                 model: "gpt-4o".to_owned(),
@@ -72,11 +71,7 @@ impl Default for TaskModels {
                 temperature: Some(0.0),
                 max_tokens: Some(600),
             },
-            classify: TaskSettings {
-                model: "gpt-4o-mini".to_owned(),
-                temperature: Some(0.0),
-                max_tokens: Some(200),
-            },
+            transcribe: "gpt-4o-mini-transcribe".to_owned(),
         }
     }
 }

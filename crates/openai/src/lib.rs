@@ -16,10 +16,12 @@
 //! | [`breaker`] | [`CircuitBreaker`], [`BreakerState`], [`BreakerPolicy`] (clock-injected) |
 //! | [`rate_limit`] | parsing `retry-after` and `x-ratelimit-reset-*` |
 //! | [`structured`] | finding and validating the JSON object in a reply |
-//! | `client` | [`OpenAiClient`]: the reqwest adapter (wire types private) |
+//! | [`price`] | [`PriceTable`]: list prices per model (overridable), the cost of a call |
+//! | [`transcribe`] | [`Transcriber`] (the audio port), [`TranscriptionRequest`], [`Transcription`] |
+//! | `client` | [`OpenAiClient`]: the reqwest adapter of both ports (wire types private) |
 //! | [`scripted`] | [`ScriptedModel`]: replays a script, records requests |
 //!
-//! With the `testing` feature, `MockChatModel` (mockall) is generated for [`ChatModel`].
+//! With the `testing` feature, `MockChatModel` and `MockTranscriber` (mockall) are generated.
 //!
 //! # Invariants
 //!
@@ -36,11 +38,13 @@ pub mod config;
 pub mod error;
 pub mod image;
 pub mod port;
+pub mod price;
 pub mod rate_limit;
 pub mod request;
 pub mod response;
 pub mod scripted;
 pub mod structured;
+pub mod transcribe;
 
 pub use breaker::{BreakerPolicy, BreakerState, CircuitBreaker, Permit};
 pub use client::{ConfigError, OpenAiClient};
@@ -53,9 +57,13 @@ pub use image::{ImageDetail, ImageFormat, ImagePart, UnsupportedImage};
 #[cfg(feature = "testing")]
 pub use port::MockChatModel;
 pub use port::{ChatModel, ChatModelExt, Structured};
+pub use price::{LIST_PRICES_DATE, ModelPrice, PriceError, PriceTable, Usd};
 pub use request::{
     ChatRequest, JsonSchemaFormat, Message, ModelTask, ToolChoice, ToolDefinition, UserPart,
 };
 pub use response::{ChatResponse, FinishReason, MalformedArguments, ToolCall, Usage};
 pub use scripted::ScriptedModel;
 pub use secrecy::SecretString;
+#[cfg(feature = "testing")]
+pub use transcribe::MockTranscriber;
+pub use transcribe::{Transcriber, Transcription, TranscriptionRequest, TranscriptionUsage};

@@ -80,7 +80,7 @@ mod tests {
     }
 
     fn ask() -> ChatRequest {
-        ChatRequest::new(ModelTask::Classify, vec![Message::user("book me in")])
+        ChatRequest::new(ModelTask::Vision, vec![Message::user("book me in")])
     }
 
     #[tokio::test]

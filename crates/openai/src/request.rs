@@ -17,8 +17,6 @@ pub enum ModelTask {
     Default,
     /// Reading reference images (the seed's `OPENAI_MODEL_VISION`).
     Vision,
-    /// Short classification or extraction calls (the seed's `OPENAI_MODEL_CLASSIFY`).
-    Classify,
 }
 
 impl ModelTask {
@@ -27,7 +25,6 @@ impl ModelTask {
         match self {
             Self::Default => "default",
             Self::Vision => "vision",
-            Self::Classify => "classify",
         }
     }
 }

@@ -369,7 +369,7 @@ async fn structured_output_sends_the_json_schema_and_parses_the_reply() {
             "model": "gpt-4o-mini",
             "messages": [{"role": "user", "content": "Measure it."}],
             "temperature": 0.0,
-            "max_completion_tokens": 200,
+            "max_completion_tokens": 600,
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {
@@ -387,7 +387,7 @@ async fn structured_output_sends_the_json_schema_and_parses_the_reply() {
 
     let out = client
         .complete_json::<Measurements>(
-            ChatRequest::new(ModelTask::Classify, vec![Message::user("Measure it.")])
+            ChatRequest::new(ModelTask::Vision, vec![Message::user("Measure it.")])
                 .with_response_format(format),
         )
         .await
@@ -411,7 +411,7 @@ async fn server_that_ignores_response_format_still_yields_the_typed_value() {
 
     let out = client
         .complete_json::<Measurements>(
-            ChatRequest::new(ModelTask::Classify, vec![Message::user("Measure it.")])
+            ChatRequest::new(ModelTask::Vision, vec![Message::user("Measure it.")])
                 .with_response_format(measurement_format()),
         )
         .await
@@ -450,7 +450,7 @@ async fn server_that_refuses_response_format_gets_the_schema_in_the_prompt_from_
         .await;
     let client = client_with(config(&server), &clock());
     let ask = || {
-        ChatRequest::new(ModelTask::Classify, vec![Message::user("Measure it.")])
+        ChatRequest::new(ModelTask::Vision, vec![Message::user("Measure it.")])
             .with_response_format(measurement_format())
     };
 
@@ -472,7 +472,7 @@ async fn reply_that_fits_no_schema_is_a_structured_output_error_with_the_text() 
 
     let err = client
         .complete_json::<Measurements>(
-            ChatRequest::new(ModelTask::Classify, vec![Message::user("Measure it.")])
+            ChatRequest::new(ModelTask::Vision, vec![Message::user("Measure it.")])
                 .with_response_format(measurement_format()),
         )
         .await

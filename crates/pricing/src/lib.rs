@@ -31,8 +31,11 @@
 //! - [`quote`](mod@quote): [`Quote`], the serialisable result (`pieces`, `low`, `high`,
 //!   `total`, `duration_minutes`).
 //! - [`money`]: [`Euros`], exact money written as a JSON number.
+//! - [`deposit`]: [`DepositRule`] and [`DepositRounding`], the deposit of a quoted price
+//!   (a percentage rounded up by the studio's rule, never above the price; 0 % = none).
 //! - [`error`]: [`PricingError`], messages fit to show the model or print in the CLI.
 
+pub mod deposit;
 pub mod difficulty;
 pub mod error;
 pub mod money;
@@ -40,6 +43,7 @@ pub mod piece;
 pub mod quote;
 pub mod rules;
 
+pub use deposit::{DepositRounding, DepositRule};
 pub use difficulty::Difficulty;
 pub use error::PricingError;
 pub use money::Euros;

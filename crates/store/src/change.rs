@@ -7,8 +7,9 @@
 //!
 //! - **Unsent**: the message's own turn keeps its place, role, id and time, but its text
 //!   becomes [`UNSENT_TEXT`] and its data `{"unsent": true}`; a stored analysis of an image
-//!   that came with it is dropped the same way. Every other turn's *data* (traces: tool
-//!   arguments and results) is scrubbed of the message's text: the whole text, each of its
+//!   or a transcript of a voice note that came with it is dropped the same way. Every other
+//!   turn's *data* (traces: tool arguments and results) is scrubbed of the message's text
+//!   (a voice note's transcript included): the whole text, each of its
 //!   lines, and every phone-number-like run of digits in it (as written, digits only, and
 //!   in E.164 and national form), each replaced by [`SCRUBBED`]. Other turns' *text* (what
 //!   the studio said) stays.
@@ -25,6 +26,8 @@ use crate::model::Turn;
 pub const UNSENT_TEXT: &str = "[message unsent]";
 /// The text a dropped image analysis keeps.
 pub const UNSENT_ANALYSIS_TEXT: &str = "[image analysis removed: its message was unsent]";
+/// The text a dropped voice-note transcript keeps.
+pub const UNSENT_TRANSCRIPT_TEXT: &str = "[voice note transcript removed: its message was unsent]";
 /// What replaces the text of an unsent message inside traces.
 pub const SCRUBBED: &str = "[removed]";
 /// Shorter pieces of an unsent text are not scrubbed on their own (they would hit
@@ -68,6 +71,11 @@ pub fn plan(turns: &[Turn], message_id: &str, change: &MessageChange) -> Vec<(us
                     fragments.extend(fragments_of(text));
                 }
             }
+            for turn in turns.iter().filter(|t| transcribes(t, message_id)) {
+                if let Some(text) = transcript_text(turn) {
+                    fragments.extend(fragments_of(text));
+                }
+            }
             let fragments = with_escaped_forms(fragments);
             let mut out = Vec::new();
             for (i, turn) in turns.iter().enumerate() {
@@ -77,6 +85,8 @@ pub fn plan(turns: &[Turn], message_id: &str, change: &MessageChange) -> Vec<(us
                     }
                 } else if analyses(turn, message_id) {
                     out.push((i, unsent(turn, UNSENT_ANALYSIS_TEXT)));
+                } else if transcribes(turn, message_id) {
+                    out.push((i, unsent(turn, UNSENT_TRANSCRIPT_TEXT)));
                 } else if let Some(data) = &turn.data {
                     let mut data = data.clone();
                     if scrub(&mut data, &fragments) {
@@ -146,6 +156,25 @@ fn analyses(turn: &Turn, mid: &str) -> bool {
         .and_then(|a| a.get("mid"))
         .and_then(Value::as_str)
         == Some(mid)
+}
+
+/// Whether `turn` stores the transcript of a voice note of message `mid`.
+fn transcribes(turn: &Turn, mid: &str) -> bool {
+    turn.data
+        .as_ref()
+        .and_then(|d| d.get("voice_transcript"))
+        .and_then(|a| a.get("mid"))
+        .and_then(Value::as_str)
+        == Some(mid)
+}
+
+fn transcript_text(turn: &Turn) -> Option<&str> {
+    turn.data
+        .as_ref()?
+        .get("voice_transcript")?
+        .get("transcript")?
+        .get("text")?
+        .as_str()
 }
 
 /// The pieces of `text` that must not survive in traces, longest first.
@@ -283,6 +312,43 @@ mod tests {
                 Some(json!({"mid": "m2", "text": "ευχαριστώ"})),
             ),
         ]
+    }
+
+    #[test]
+    fn an_unsent_voice_note_takes_its_transcript_and_its_words_in_traces_with_it() {
+        let turns = vec![
+            turn(
+                Role::Customer,
+                "",
+                Some("v1"),
+                Some(json!({"mid": "v1", "text": null, "attachments": [{"kind": "audio"}]})),
+            ),
+            turn(
+                Role::Tool,
+                "voice note transcribed",
+                None,
+                Some(
+                    json!({"voice_transcript": {"mid": "v1", "index": 0, "transcript": {
+                    "outcome": "transcribed", "text": "Είμαι η Μαρία Παπαδάκη, 6912345678", "language": "el"}}}),
+                ),
+            ),
+            turn(
+                Role::Assistant,
+                "Κλείσαμε! ❤️🐼",
+                Some("out1"),
+                Some(json!({"trace": {"tools": [{
+                    "name": "book_appointment",
+                    "arguments": "{\"name\":\"Μαρία Παπαδάκη\",\"phone\":\"6912345678\"}",
+                }]}})),
+            ),
+        ];
+        let changes = plan(&turns, "v1", &MessageChange::Unsent);
+        let changed: Vec<usize> = changes.iter().map(|(i, _)| *i).collect();
+        assert_eq!(changed, [0, 1, 2]);
+        assert_eq!(changes[1].1.text, UNSENT_TRANSCRIPT_TEXT);
+        assert_eq!(changes[1].1.data, Some(json!({"unsent": true})));
+        let trace = serde_json::to_string(&changes[2].1.data).unwrap();
+        assert!(!trace.contains("6912345678"), "{trace}");
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The call's arguments cannot be stored (e.g. an empty or overlong job key).
+    #[error("invalid store request: {0}")]
+    Invalid(String),
 }
 
 impl StoreError {

@@ -6,17 +6,23 @@
 //! - [`ports`]: the traits — [`ConversationLog`] (history, retention, privacy delete),
 //!   [`Inbox`] (the debounce queue: push, claim with a lease and fencing token, ack, release),
 //!   [`Dedupe`], [`Takeover`] (mutes, global pause), [`SlotHolds`], [`Outbox`], [`Health`],
-//!   and [`Intake`] (the webhook's whole fast path for one message in one atomic call).
+//!   [`Intake`] (the webhook's whole fast path for one message in one atomic call) and
+//!   [`UsageTotals`] (model tokens and estimated cost per day and per conversation).
 //! - [`model`]: the values they exchange ([`Turn`], [`PendingMessage`], [`Claim`], …) and
 //!   [`StoreOptions`].
 //! - [`change`]: what an unsent or edited message ([`MessageChange`]) does to the stored
 //!   turns and pending messages, decided once for every adapter.
-//! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`.
+//! - [`error`]: [`StoreError`] — `StaleLease`, `Unavailable` (answer 503), `Corrupt`,
+//!   `Invalid`.
 //! - [`memory`]: [`MemoryStore`], everything in one mutex (tests, `--ephemeral`).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file (WAL), the default without Redis.
 //! - [`redis`]: [`RedisStore`] and [`RedisConfig`], Lua scripts in `src/redis/scripts/`;
 //!   [`RedisCalendar`] (`redis/calendar.rs`), the `inkdesk_calendar::Calendar` port on the
 //!   same connection, so replicas on one Redis share their bookings.
+//! - [`schedule`]: the [`Schedule`] port (durable jobs due at a time — reminders, hold
+//!   expiries — claimed with a lease and fencing token; keys are idempotent), [`MemorySchedule`],
+//!   and its SQLite and Redis implementations in `sqlite/schedule.rs`, `redis/schedule.rs`.
+//!   Not part of [`Stores`] yet.
 //! - [`Stores`]: the bundle of `Arc<dyn Port>` the service holds, built from one adapter.
 //! - `testing` (feature `testing`): mockall mocks of every port (`MockInbox`, …) and the
 //!   conformance suite every adapter's tests run through `conformance_suite!`.
@@ -44,6 +50,7 @@ pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod redis;
+pub mod schedule;
 pub mod sqlite;
 mod stores;
 #[cfg(feature = "testing")]
@@ -54,17 +61,21 @@ pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
-    Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
+    ModelUsage, Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
 };
 pub use ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    TurnJournal, UsageTotals,
 };
 #[cfg(feature = "testing")]
 pub use ports::{
     MockConversationLog, MockDedupe, MockHealth, MockInbox, MockIntake, MockOutbox, MockSlotHolds,
-    MockTakeover, MockTurnJournal,
+    MockTakeover, MockTurnJournal, MockUsageTotals,
 };
 pub use redis::RedisCalendar;
 pub use redis::{RedisConfig, RedisStore};
+#[cfg(feature = "testing")]
+pub use schedule::MockSchedule;
+pub use schedule::{JobClaim, JobInfo, JobState, MemorySchedule, Schedule};
 pub use sqlite::SqliteStore;
 pub use stores::Stores;

@@ -14,10 +14,12 @@ use crate::StoreError;
 use crate::change::{MessageChange, edit_payload};
 use crate::model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
-    Mute, NotQueued, PendingMessage, SlotKey, StoreOptions, Turn, after, preview,
+    ModelUsage, Mute, NotQueued, PendingMessage, SlotKey, StoreOptions, Turn, USAGE_DAYS_KEPT,
+    after, preview,
 };
 use crate::ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    TurnJournal, UsageTotals,
 };
 
 /// Every port in process memory.
@@ -43,6 +45,10 @@ struct State {
     keyed: HashMap<(ConversationId, String), (serde_json::Value, DateTime<Utc>)>,
     /// Open turn journals.
     journals: HashMap<ConversationId, JournalEntry>,
+    /// Usage per (day, model).
+    usage_days: BTreeMap<(chrono::NaiveDate, String), ModelUsage>,
+    /// Usage per conversation and model, with the conversation's retention.
+    usage_convs: HashMap<ConversationId, (BTreeMap<String, ModelUsage>, DateTime<Utc>)>,
 }
 
 #[derive(Debug)]
@@ -227,6 +233,7 @@ impl ConversationLog for MemoryStore {
         st.holds.retain(|_, h| !h.is_empty());
         st.keyed.retain(|(conv, _), _| conv != conversation);
         st.journals.remove(conversation);
+        st.usage_convs.remove(conversation);
         Ok(())
     }
 }
@@ -265,6 +272,27 @@ impl Keyed for MemoryStore {
         let (mut st, _) = self.lock();
         st.keyed.remove(&(conversation.clone(), key.to_owned()));
         Ok(())
+    }
+
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError> {
+        let (mut st, now) = self.lock();
+        let slot = (conversation.clone(), key.to_owned());
+        let live = st
+            .keyed
+            .get(&slot)
+            .filter(|(_, exp)| *exp > now)
+            .and_then(|(value, exp)| Some((value.as_u64()?, *exp)));
+        let (count, expires) = match live {
+            Some((count, exp)) => (count.saturating_add(1), exp),
+            None => (1, after(now, ttl)),
+        };
+        st.keyed.insert(slot, (serde_json::json!(count), expires));
+        Ok(count)
     }
 }
 
@@ -630,5 +658,60 @@ impl Intake for MemoryStore {
         }
         st.push(conversation, message.pending, after(now, message.debounce));
         Ok(IntakeOutcome::Queued)
+    }
+}
+
+#[async_trait]
+impl UsageTotals for MemoryStore {
+    async fn add_usage(
+        &self,
+        conversation: &ConversationId,
+        day: chrono::NaiveDate,
+        model: &str,
+        usage: ModelUsage,
+    ) -> Result<(), StoreError> {
+        let (mut st, now) = self.lock();
+        let kept = chrono::Duration::days(USAGE_DAYS_KEPT as i64);
+        if let Some(oldest) = now.date_naive().checked_sub_signed(kept) {
+            st.usage_days.retain(|(d, _), _| *d >= oldest);
+        }
+        let total = st.usage_days.entry((day, model.to_owned())).or_default();
+        *total = total.plus(usage);
+        let expires = after(now, self.options.retention);
+        st.usage_convs.retain(|_, (_, exp)| *exp > now);
+        let (models, exp) = st
+            .usage_convs
+            .entry(conversation.clone())
+            .or_insert_with(|| (BTreeMap::new(), expires));
+        *exp = expires;
+        let total = models.entry(model.to_owned()).or_default();
+        *total = total.plus(usage);
+        Ok(())
+    }
+
+    async fn day_usage(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<(String, ModelUsage)>, StoreError> {
+        let (st, _) = self.lock();
+        Ok(st
+            .usage_days
+            .iter()
+            .filter(|((d, _), _)| *d == day)
+            .map(|((_, model), usage)| (model.clone(), *usage))
+            .collect())
+    }
+
+    async fn conversation_usage(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<(String, ModelUsage)>, StoreError> {
+        let (st, now) = self.lock();
+        Ok(st
+            .usage_convs
+            .get(conversation)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(models, _)| models.iter().map(|(m, u)| (m.clone(), *u)).collect())
+            .unwrap_or_default())
     }
 }

@@ -48,6 +48,68 @@ pub struct ConversationSummary {
     pub turns: u64,
 }
 
+/// Model usage summed over calls: tokens, audio seconds and the estimated cost, for one
+/// model over a day or a conversation ([`crate::UsageTotals`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// Calls made.
+    pub calls: u64,
+    /// Prompt (input) tokens, cached ones included.
+    pub prompt_tokens: u64,
+    /// Of which served from the provider's prompt cache.
+    pub cached_tokens: u64,
+    /// Completion (output) tokens.
+    pub completion_tokens: u64,
+    /// Seconds of audio (transcription models billed by duration).
+    pub audio_seconds: u64,
+    /// Estimated cost in billionths of a US dollar, at the prices when each call was made.
+    pub cost_nanos: u64,
+}
+
+impl ModelUsage {
+    /// The field-wise sum (saturating).
+    pub fn plus(self, other: ModelUsage) -> ModelUsage {
+        ModelUsage {
+            calls: self.calls.saturating_add(other.calls),
+            prompt_tokens: self.prompt_tokens.saturating_add(other.prompt_tokens),
+            cached_tokens: self.cached_tokens.saturating_add(other.cached_tokens),
+            completion_tokens: self
+                .completion_tokens
+                .saturating_add(other.completion_tokens),
+            audio_seconds: self.audio_seconds.saturating_add(other.audio_seconds),
+            cost_nanos: self.cost_nanos.saturating_add(other.cost_nanos),
+        }
+    }
+
+    /// The counters by name, in a fixed order (the adapters' field names).
+    pub fn fields(&self) -> [(&'static str, u64); 6] {
+        [
+            ("calls", self.calls),
+            ("prompt", self.prompt_tokens),
+            ("cached", self.cached_tokens),
+            ("completion", self.completion_tokens),
+            ("audio_seconds", self.audio_seconds),
+            ("cost_nanos", self.cost_nanos),
+        ]
+    }
+
+    /// Sets the counter named `name` (one of [`Self::fields`]); unknown names are ignored.
+    pub fn set(&mut self, name: &str, value: u64) {
+        match name {
+            "calls" => self.calls = value,
+            "prompt" => self.prompt_tokens = value,
+            "cached" => self.cached_tokens = value,
+            "completion" => self.completion_tokens = value,
+            "audio_seconds" => self.audio_seconds = value,
+            "cost_nanos" => self.cost_nanos = value,
+            _ => {}
+        }
+    }
+}
+
+/// How long a day's usage totals are kept.
+pub const USAGE_DAYS_KEPT: u64 = 400;
+
 /// Longest preview in a [`ConversationSummary`], in characters.
 pub const PREVIEW_CHARS: usize = 80;
 

@@ -10,7 +10,7 @@ use crate::StoreError;
 use crate::change::MessageChange;
 use crate::model::{
     Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
-    Mute, PendingMessage, SlotKey, Turn,
+    ModelUsage, Mute, PendingMessage, SlotKey, Turn,
 };
 
 /// Conversation history with retention.
@@ -125,6 +125,15 @@ pub trait Keyed: Send + Sync {
     ) -> Result<Option<serde_json::Value>, StoreError>;
     /// Removes the value under `key`.
     async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError>;
+    /// Adds one to the counter under `key` in one atomic step and returns the new count. A
+    /// missing or expired counter (or a value that is not a count) starts again at 1 and
+    /// lives for `ttl` from now; later increments keep that expiry (a fixed window).
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Human takeover: per-conversation mutes and a global pause switch.
@@ -233,4 +242,32 @@ pub trait Intake: Send + Sync {
 pub trait Health: Send + Sync {
     /// Ok when the backend answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Model usage totals per model, by the studio's day and by conversation, shared by every
+/// replica (so each one and a restart show the same figures). A day's totals are kept
+/// [`USAGE_DAYS_KEPT`](crate::model::USAGE_DAYS_KEPT) days; a conversation's as long as its
+/// history, and they go with it on `delete_conversation`.
+#[cfg_attr(feature = "testing", mockall::automock)]
+#[async_trait]
+pub trait UsageTotals: Send + Sync {
+    /// Adds `usage` (of one or more calls to `model`) to the totals of `day` and of
+    /// `conversation`. Each counter is incremented atomically.
+    async fn add_usage(
+        &self,
+        conversation: &ConversationId,
+        day: chrono::NaiveDate,
+        model: &str,
+        usage: ModelUsage,
+    ) -> Result<(), StoreError>;
+    /// The totals of `day`, per model, sorted by model.
+    async fn day_usage(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<(String, ModelUsage)>, StoreError>;
+    /// The totals of `conversation`, per model, sorted by model.
+    async fn conversation_usage(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<(String, ModelUsage)>, StoreError>;
 }

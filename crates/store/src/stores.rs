@@ -8,7 +8,8 @@ use crate::StoreError;
 use crate::memory::MemoryStore;
 use crate::model::StoreOptions;
 use crate::ports::{
-    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover, TurnJournal,
+    ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,
+    TurnJournal, UsageTotals,
 };
 use crate::redis::{RedisConfig, RedisStore};
 use crate::sqlite::SqliteStore;
@@ -36,6 +37,8 @@ pub struct Stores {
     pub intake: Arc<dyn Intake>,
     /// Journals of claimed turns (what a re-claimed turn resumes).
     pub journal: Arc<dyn TurnJournal>,
+    /// Model usage totals by day and conversation.
+    pub usage: Arc<dyn UsageTotals>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -58,6 +61,7 @@ impl Stores {
             + Keyed
             + Intake
             + TurnJournal
+            + UsageTotals
             + 'static,
     {
         Self::from_shared(Arc::new(adapter))
@@ -77,6 +81,7 @@ impl Stores {
             + Keyed
             + Intake
             + TurnJournal
+            + UsageTotals
             + 'static,
     {
         Self {
@@ -89,7 +94,8 @@ impl Stores {
             health: a.clone(),
             keyed: a.clone(),
             intake: a.clone(),
-            journal: a,
+            journal: a.clone(),
+            usage: a,
         }
     }
 

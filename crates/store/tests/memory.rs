@@ -13,3 +13,18 @@ fn harness(options: StoreOptions) -> Harness {
 }
 
 inkdesk_store::conformance_suite!(memory, |options| async move { Some(harness(options)) });
+
+fn schedule_harness(options: StoreOptions) -> (Harness, Arc<dyn inkdesk_store::Schedule>) {
+    let h = harness(options);
+    let clock = ManualClock::new(h.now());
+    // The schedule reads the harness's clock: advance it through the harness.
+    let h = Harness::manual(h.stores.clone(), clock.clone());
+    (
+        h,
+        Arc::new(inkdesk_store::MemorySchedule::new(Arc::new(clock))),
+    )
+}
+
+inkdesk_store::schedule_suite!(schedule, |options| async move {
+    Some(schedule_harness(options))
+});

@@ -240,3 +240,25 @@ async fn keyed_puts_sweep_expired_fields_out_of_the_hash() {
         "the values and the sweep cursor go with the conversation"
     );
 }
+
+async fn schedule_harness(
+    options: StoreOptions,
+) -> Option<(Harness, Arc<dyn inkdesk_store::Schedule>)> {
+    let (url, server) = server()?;
+    // Connected and answering (the retry loop in `stores`), then the adapter itself.
+    let _ready = stores(&url, options.clone()).await;
+    let store = RedisStore::connect(
+        &RedisConfig::from_url(&url),
+        Arc::new(SystemClock),
+        options.clone(),
+    )
+    .unwrap();
+    // The harness is used for time (the system clock) and to keep the server alive.
+    let h = Harness::real(
+        Stores::memory(Arc::new(SystemClock), options),
+        server.map(|s| Box::new(s) as _),
+    );
+    Some((h, Arc::new(store)))
+}
+
+inkdesk_store::schedule_suite!(schedule, schedule_harness);

@@ -59,6 +59,24 @@ async fn made() -> Option<(Arc<dyn Calendar>, Option<RedisServer>)> {
 
 inkdesk_calendar::calendar_behaviour_suite!(optional made);
 
+/// The artist suite, on the artist suite's profile.
+mod artist_suite {
+    use super::*;
+
+    async fn made() -> Option<(Arc<dyn Calendar>, Option<RedisServer>)> {
+        let (url, server) = server()?;
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(suite_now()));
+        let cal = RedisCalendar::new(
+            store(&url, &prefix()).await,
+            Arc::new(inkdesk_calendar::testing::artist_suite_profile()),
+            clock,
+        );
+        Some((Arc::new(cal) as Arc<dyn Calendar>, server))
+    }
+
+    inkdesk_calendar::calendar_artist_suite!(optional made);
+}
+
 fn december(day: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 12, day).unwrap()
 }

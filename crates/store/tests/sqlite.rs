@@ -87,3 +87,23 @@ async fn unwritable_path_is_unavailable() {
         "{err:?}"
     );
 }
+
+async fn schedule_harness(options: StoreOptions) -> (Harness, Arc<dyn inkdesk_store::Schedule>) {
+    let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2031, 5, 6, 8, 0, 0).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = inkdesk_store::SqliteStore::open(
+        dir.path().join("inkdesk.db"),
+        Arc::new(clock.clone()),
+        options.clone(),
+    )
+    .await
+    .unwrap();
+    // The harness is used for time only.
+    let mut h = Harness::manual(Stores::memory(Arc::new(clock.clone()), options), clock);
+    h.keep(Box::new(dir));
+    (h, Arc::new(store))
+}
+
+inkdesk_store::schedule_suite!(schedule, |options| async move {
+    Some(schedule_harness(options).await)
+});

@@ -105,7 +105,7 @@ async fn answer_unanswered(
     )
     .await?;
     if matches!(requeued, Requeued::Queued(n) if n > 0) {
-        app.wake_workers.notify_waiters();
+        app.wake.due_in(app.debounce);
     }
     Ok(requeued)
 }

@@ -10,7 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use inkdesk_domain::{Clock, ConversationId, ValidationError};
+use inkdesk_domain::{ConversationId, ValidationError};
 use inkdesk_store::{Keyed, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -130,17 +130,13 @@ fn key_of(id: &str) -> String {
 }
 
 /// Login attempts per client address in fixed windows of [`LOGIN_WINDOW`], counted in the
-/// store's [`Keyed`] values under a reserved scope, so the limit holds across replicas.
-///
-/// The port has no atomic increment: a count is read and written back. This replica's
-/// attempts take turns (a mutex around the read and the write), so only replicas racing
-/// each other can both pass on the same count: at worst [`LOGIN_ATTEMPTS`] per replica
-/// per window. IPv6 clients are counted per /64, the block one subscriber gets.
+/// store's [`Keyed`] values under a reserved scope with the store's atomic increment, so
+/// the limit holds across replicas: however many replicas race, at most
+/// [`LOGIN_ATTEMPTS`] attempts pass per window. IPv6 clients are counted per /64, the
+/// block one subscriber gets.
 pub struct LoginLimiter {
     keyed: Arc<dyn Keyed>,
     scope: ConversationId,
-    clock: Arc<dyn Clock>,
-    turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for LoginLimiter {
@@ -150,38 +146,24 @@ impl std::fmt::Debug for LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// A limiter counting in `keyed`, windows timed by `clock`.
-    pub fn new(keyed: Arc<dyn Keyed>, clock: Arc<dyn Clock>) -> Result<Self, ValidationError> {
+    /// A limiter counting in `keyed` (whose clock times the windows).
+    pub fn new(keyed: Arc<dyn Keyed>) -> Result<Self, ValidationError> {
         Ok(Self {
             keyed,
             scope: ConversationId::reserved(LOGIN_SCOPE)?,
-            clock,
-            turn: tokio::sync::Mutex::new(()),
         })
     }
 
     /// Records an attempt; `Ok(false)` when the address already used its attempts in this
-    /// window. A store failure is an error (the caller refuses the login).
+    /// window (the refused attempt counts too). A store failure is an error (the caller
+    /// refuses the login).
     pub async fn allow(&self, ip: Option<IpAddr>) -> Result<bool, StoreError> {
         let key = attempts_key(ip);
-        let _turn = self.turn.lock().await;
-        let now = self.clock.now().timestamp_millis();
-        let window = i64::try_from(LOGIN_WINDOW.as_millis()).unwrap_or(i64::MAX);
-        let current = self.keyed.get(&self.scope, &key).await?;
-        let (since, count) = current
-            .as_ref()
-            .and_then(|v| Some((v.get("since")?.as_i64()?, v.get("count")?.as_u64()?)))
-            .filter(|(since, _)| now - since < window && now >= *since)
-            .unwrap_or((now, 0));
-        if count >= LOGIN_ATTEMPTS as u64 {
-            return Ok(false);
-        }
-        let left = u64::try_from(since + window - now).unwrap_or(0).max(1);
-        let value = serde_json::json!({ "since": since, "count": count + 1 });
-        self.keyed
-            .put(&self.scope, &key, value, Duration::from_millis(left))
+        let count = self
+            .keyed
+            .increment(&self.scope, &key, LOGIN_WINDOW)
             .await?;
-        Ok(true)
+        Ok(count <= LOGIN_ATTEMPTS as u64)
     }
 }
 
@@ -350,13 +332,13 @@ mod tests {
 
     #[tokio::test]
     async fn five_login_attempts_a_minute_per_address_on_every_replica() {
-        use inkdesk_domain::{ManualClock, SystemClock};
+        use inkdesk_domain::{Clock, ManualClock, SystemClock};
         use inkdesk_store::{StoreOptions, Stores};
         let clock = ManualClock::new(SystemClock.now());
         let clock_arc: Arc<dyn Clock> = Arc::new(clock.clone());
         let stores = Stores::memory(clock_arc.clone(), StoreOptions::default());
-        let replica_a = LoginLimiter::new(stores.keyed.clone(), clock_arc.clone()).unwrap();
-        let replica_b = LoginLimiter::new(stores.keyed.clone(), clock_arc.clone()).unwrap();
+        let replica_a = LoginLimiter::new(stores.keyed.clone()).unwrap();
+        let replica_b = LoginLimiter::new(stores.keyed.clone()).unwrap();
         let ip: Option<IpAddr> = "192.0.2.7".parse().ok();
         for n in 0..LOGIN_ATTEMPTS {
             let replica = if n % 2 == 0 { &replica_a } else { &replica_b };
@@ -378,15 +360,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_attempts_on_one_replica_cannot_pass_together() {
-        use inkdesk_domain::SystemClock;
+    async fn concurrent_attempts_on_two_replicas_cannot_pass_together() {
+        use inkdesk_domain::{Clock, SystemClock};
         use inkdesk_store::{StoreOptions, Stores};
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = Stores::memory(clock.clone(), StoreOptions::default());
-        let limiter = Arc::new(LoginLimiter::new(stores.keyed.clone(), clock).unwrap());
+        let stores = Stores::memory(clock, StoreOptions::default());
+        let replicas = [
+            Arc::new(LoginLimiter::new(stores.keyed.clone()).unwrap()),
+            Arc::new(LoginLimiter::new(stores.keyed.clone()).unwrap()),
+        ];
         let ip: Option<IpAddr> = "198.51.100.1".parse().ok();
-        let attempts = (0..50).map(|_| {
-            let limiter = limiter.clone();
+        let attempts = (0..50).map(|n| {
+            let limiter = replicas[n % 2].clone();
             tokio::spawn(async move { limiter.allow(ip).await.unwrap() })
         });
         let mut allowed = 0;

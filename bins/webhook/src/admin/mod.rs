@@ -32,7 +32,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use inkdesk_domain::{Clock, ConversationId};
+use inkdesk_domain::ConversationId;
 use secrecy::SecretString;
 
 use crate::app::App;
@@ -69,12 +69,11 @@ impl Console {
         settings: &Settings,
         time_zone: chrono_tz::Tz,
         keyed: Arc<dyn inkdesk_store::Keyed>,
-        clock: Arc<dyn Clock>,
     ) -> Result<Self, ConsoleError> {
         Ok(Self {
             token: settings.admin_token.clone(),
             sessions: Sessions::new(keyed.clone())?,
-            limiter: LoginLimiter::new(keyed, clock)?,
+            limiter: LoginLimiter::new(keyed)?,
             templates: pages::templates(time_zone)?,
             notifier: Notifier::new(settings.notify.clone())?,
             secure_cookies: secure_cookies(settings.notify.public_url.as_deref()),

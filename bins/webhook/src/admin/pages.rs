@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("bookings.html", include_str!("templates/bookings.html")),
     ("traces.html", include_str!("templates/traces.html")),
     ("status.html", include_str!("templates/status.html")),
+    ("usage.html", include_str!("templates/usage.html")),
     ("error.html", include_str!("templates/error.html")),
 ];
 

@@ -10,7 +10,9 @@ use inkdesk_store::{Mute, Role, StoreError, Turn};
 use serde::Serialize;
 use serde_json::Value;
 
+use inkdesk_assistant::message::{AttachmentKind, CustomerMessage, VoiceTranscript};
 use inkdesk_assistant::runner::data::TurnData;
+use inkdesk_openai::Usd;
 
 use crate::app::App;
 
@@ -283,10 +285,73 @@ pub struct Entry {
     pub message_id: Option<String>,
     /// An image analysis, pretty-printed.
     pub image_analysis: Option<String>,
+    /// A customer's voice note, with what it said when it was transcribed.
+    pub voice_note: Option<VoiceNoteView>,
     /// A handoff's reason and note.
     pub handoff: Option<Value>,
     /// The assistant turn's trace.
     pub trace: Option<TraceView>,
+}
+
+/// Model usage as the console shows it: one row per model and the total cost.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct UsageView {
+    /// Per model, sorted by model.
+    pub models: Vec<UsageRow>,
+    /// All models' estimated cost, in US dollars (six decimals).
+    pub cost_usd: String,
+    /// All calls.
+    pub calls: u64,
+}
+
+/// One model's usage.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageRow {
+    /// The model as the server named it.
+    pub model: String,
+    /// Calls.
+    pub calls: u64,
+    /// Prompt tokens (cached ones included).
+    pub prompt_tokens: u64,
+    /// Of which cached.
+    pub cached_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Seconds of audio billed by duration.
+    pub audio_seconds: u64,
+    /// Estimated cost in US dollars (six decimals).
+    pub cost_usd: String,
+}
+
+impl UsageView {
+    /// The view of the store's totals.
+    pub fn of(totals: Vec<(String, inkdesk_store::ModelUsage)>) -> Self {
+        let cost: u64 = totals.iter().map(|(_, u)| u.cost_nanos).sum();
+        Self {
+            calls: totals.iter().map(|(_, u)| u.calls).sum(),
+            cost_usd: Usd(cost).to_string(),
+            models: totals
+                .into_iter()
+                .map(|(model, u)| UsageRow {
+                    model,
+                    calls: u.calls,
+                    prompt_tokens: u.prompt_tokens,
+                    cached_tokens: u.cached_tokens,
+                    completion_tokens: u.completion_tokens,
+                    audio_seconds: u.audio_seconds,
+                    cost_usd: Usd(u.cost_nanos).to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A customer's voice note as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceNoteView {
+    /// Its words; `None` when it was not transcribed (the model then saw only
+    /// "[voice message …]").
+    pub transcript: Option<String>,
 }
 
 /// A conversation with its transcript.
@@ -308,6 +373,8 @@ pub struct ConversationView {
     pub windows: WindowsView,
     /// Oldest first.
     pub entries: Vec<Entry>,
+    /// The model usage and estimated cost of this conversation.
+    pub usage: UsageView,
 }
 
 /// The time of the customer's newest message in `turns`. A reaction is not a message:
@@ -381,6 +448,7 @@ pub async fn conversation(
     let id = conversation.to_string();
     let last_customer = last_customer_at(&turns);
     let windows = ReplyWindows::new(last_customer, app.clock.now());
+    let transcripts = voice_transcripts(&turns);
     let entries = turns
         .iter()
         .map(|turn| {
@@ -399,6 +467,7 @@ pub async fn conversation(
                     }
                     _ => None,
                 },
+                voice_note: voice_note(turn, &transcripts),
                 handoff: match TurnData::of(data) {
                     Some(TurnData::Handoff { reason, note }) => {
                         Some(serde_json::json!({"reason": reason, "note": note}))
@@ -418,7 +487,51 @@ pub async fn conversation(
         needs_human_agent_tag: !windows.is_open(SendKind::Standard),
         windows: WindowsView::of(&windows),
         entries,
+        usage: UsageView::of(app.stores.usage.conversation_usage(conversation).await?),
     }))
+}
+
+/// The transcripts logged for voice notes, by message id (several notes in one message are
+/// joined).
+fn voice_transcripts(turns: &[Turn]) -> std::collections::HashMap<String, Vec<VoiceTranscript>> {
+    let mut out: std::collections::HashMap<String, Vec<VoiceTranscript>> = Default::default();
+    for turn in turns {
+        if let Some(TurnData::VoiceTranscript {
+            mid, transcript, ..
+        }) = TurnData::of(turn.data.as_ref())
+        {
+            out.entry(mid).or_default().push(transcript);
+        }
+    }
+    out
+}
+
+/// A customer turn's voice note as the console shows it: marked, with its words when it
+/// was transcribed.
+fn voice_note(
+    turn: &Turn,
+    transcripts: &std::collections::HashMap<String, Vec<VoiceTranscript>>,
+) -> Option<VoiceNoteView> {
+    if turn.role != Role::Customer || inkdesk_store::change::is_unsent(turn) {
+        return None;
+    }
+    let message: CustomerMessage = serde_json::from_value(turn.data.clone()?).ok()?;
+    if !message
+        .attachments
+        .iter()
+        .any(|a| a.kind == AttachmentKind::Audio)
+    {
+        return None;
+    }
+    let words: Vec<&str> = transcripts
+        .get(&message.mid)
+        .into_iter()
+        .flatten()
+        .filter_map(VoiceTranscript::text)
+        .collect();
+    Some(VoiceNoteView {
+        transcript: (!words.is_empty()).then(|| words.join("\n")),
+    })
 }
 
 /// Traces of recent assistant turns, newest first, optionally of one conversation and/or
@@ -676,6 +789,8 @@ pub struct StatusView {
     pub feeds: Vec<crate::http::feed::FeedLink>,
     /// The feed is on but `INKDESK_PUBLIC_URL` is unset, so the addresses are only paths.
     pub feed_needs_public_url: bool,
+    /// Today's model usage and estimated cost, every replica's.
+    pub usage_today: UsageView,
 }
 
 /// Checks every dependency (each with a short timeout) and counts today's activity.
@@ -700,6 +815,14 @@ pub async fn status(app: &App) -> StatusView {
     let today = counters(app).await.unwrap_or_default();
     let public_url = app.admin.public_url();
     let feeds = crate::http::feed::links(app, public_url.unwrap_or(""));
+    let day = now.with_timezone(&app.profile.time_zone).date_naive();
+    let usage_today = match app.stores.usage.day_usage(day).await {
+        Ok(totals) => UsageView::of(totals),
+        Err(error) => {
+            tracing::warn!(%error, "usage totals unavailable");
+            UsageView::default()
+        }
+    };
     StatusView {
         feed_needs_public_url: !feeds.is_empty() && public_url.is_none(),
         feeds,
@@ -710,6 +833,7 @@ pub async fn status(app: &App) -> StatusView {
         notifications: app.admin.notifier().is_configured(),
         paused,
         today,
+        usage_today,
     }
 }
 

@@ -550,8 +550,9 @@ struct Report {
 }
 
 /// Runner events counted in the replicas' logs (evidence that kills landed mid-turn).
-const LOG_EVENTS: [&str; 3] = [
+const LOG_EVENTS: [&str; 4] = [
     "resuming a decided turn",
+    "chunk already delivered",
     "lease lost during the turn",
     "turn postponed",
 ];

@@ -1,6 +1,7 @@
-//! `inkdesk slots | book | bookings | cancel`: the studio's calendar from the terminal —
-//! the one `serve` uses (Google when configured, else the Redis calendar the replicas
-//! share when `REDIS_URL` is set, else the embedded one under `--data-dir`).
+//! `inkdesk slots | book | bookings | cancel | block | unblock | closures`: the studio's
+//! calendar from the terminal — the one `serve` uses (Google when configured, else the
+//! Redis calendar the replicas share when `REDIS_URL` is set, else the embedded one under
+//! `--data-dir`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,8 +16,8 @@ use inkdesk_calendar::{
 };
 use inkdesk_domain::schedule::{parse_date, parse_time};
 use inkdesk_domain::{
-    AppointmentDuration, Clock, ConversationId, CustomerName, EventId, FixedClock, FreeText,
-    PhoneNumber, Price, StudioProfile, SystemClock,
+    AppointmentDuration, ArtistKey, Clock, Closure, ConversationId, CustomerName, EventId,
+    FixedClock, FreeText, PhoneNumber, Price, StudioProfile, SystemClock,
 };
 
 use crate::EXIT_BAD_INPUT;
@@ -67,7 +68,11 @@ pub struct SlotsArgs {
     /// At most this many slots; default: the profile's `max_slots_offered`.
     #[arg(long)]
     limit: Option<usize>,
-    /// Print JSON: `[{"start","end"}]` in RFC 3339 with the studio's offset.
+    /// Only this artist's free times (the key from the profile's `[[artists]]`).
+    #[arg(long, value_name = "KEY")]
+    artist: Option<String>,
+    /// Print JSON: `[{"start","end"}]` in RFC 3339 with the studio's offset, and each
+    /// slot's `"artist"` when the studio has artists.
     #[arg(long)]
     json: bool,
 }
@@ -91,6 +96,9 @@ pub struct BookArgs {
     /// What the customer wants tattooed.
     #[arg(long)]
     note: Option<String>,
+    /// The artist (key); default: the first artist free then.
+    #[arg(long, value_name = "KEY")]
+    artist: Option<String>,
 }
 
 /// Arguments of `inkdesk bookings`.
@@ -98,7 +106,10 @@ pub struct BookArgs {
 pub struct BookingsArgs {
     #[command(flatten)]
     calendar: CalendarArgs,
-    /// Print JSON.
+    /// Only this artist's bookings.
+    #[arg(long, value_name = "KEY")]
+    artist: Option<String>,
+    /// Print JSON (each booking with its `"artist"` when it has one).
     #[arg(long)]
     json: bool,
 }
@@ -110,6 +121,47 @@ pub struct CancelArgs {
     calendar: CalendarArgs,
     /// The booking id printed by `inkdesk book`.
     id: String,
+    /// Cancel only if the booking is this artist's (a guard against a mistyped id).
+    #[arg(long, value_name = "KEY")]
+    artist: Option<String>,
+}
+
+/// Arguments of `inkdesk block`.
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    #[command(flatten)]
+    calendar: CalendarArgs,
+    /// First closed day (YYYY-MM-DD).
+    #[arg(long)]
+    from: String,
+    /// Last closed day, inclusive (YYYY-MM-DD); default: the first day.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only this artist is away (key); default: the whole studio.
+    #[arg(long, value_name = "KEY")]
+    artist: Option<String>,
+    /// Why, in words the bot may repeat to customers (e.g. "summer holidays").
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+}
+
+/// Arguments of `inkdesk unblock`.
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    #[command(flatten)]
+    calendar: CalendarArgs,
+    /// The closure id printed by `inkdesk block`.
+    id: String,
+}
+
+/// Arguments of `inkdesk closures`.
+#[derive(Debug, Args)]
+pub struct ClosuresArgs {
+    #[command(flatten)]
+    calendar: CalendarArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Input the user must correct: printed as one line, exit code 2.
@@ -168,6 +220,26 @@ fn length(args: &LengthArgs, profile: &StudioProfile) -> Result<AppointmentDurat
     }
 }
 
+/// The artist `key` names, refused unless the profile has that artist.
+fn artist_arg(key: Option<&str>, profile: &StudioProfile) -> Result<Option<ArtistKey>, BadInput> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let key = ArtistKey::parse(key)?;
+    if profile.artist(&key).is_some() {
+        return Ok(Some(key));
+    }
+    let known: Vec<&str> = profile.artists.iter().map(|a| a.key.as_str()).collect();
+    Err(BadInput(if known.is_empty() {
+        format!("--artist {key}: the studio profile has no [[artists]]")
+    } else {
+        format!(
+            "--artist {key}: the studio has no such artist (artists: {})",
+            known.join(", ")
+        )
+    }))
+}
+
 fn finish(result: Result<ExitCode, BadInput>) -> ExitCode {
     result.unwrap_or_else(|BadInput(message)| {
         eprintln!("error: {message}");
@@ -218,6 +290,9 @@ fn slot_request(args: &SlotsArgs, profile: &StudioProfile) -> Result<SlotRequest
     let mut request = SlotRequest::range(from, to, duration);
     if let Some(time) = &args.preferred {
         request = request.with_preferred_time(parse_time(time)?);
+    }
+    if let Some(artist) = artist_arg(args.artist.as_deref(), profile)? {
+        request = request.with_artists(vec![artist]);
     }
     let limit = args
         .limit
@@ -277,7 +352,7 @@ fn new_booking(args: &BookArgs, profile: &StudioProfile) -> Result<NewBooking, B
             .transpose()?,
         start,
         duration: length(&args.length, profile)?,
-        artist: None,
+        artist: artist_arg(args.artist.as_deref(), profile)?,
         // Each `inkdesk book` is a booking of its own.
         idempotency_key: None,
     })
@@ -289,7 +364,14 @@ pub async fn bookings(args: &BookingsArgs) -> anyhow::Result<ExitCode> {
         Ok(opened) => opened,
         Err(bad) => return Ok(finish(Err(bad))),
     };
-    let bookings = opened.calendar.list_upcoming(opened.now, 500).await?;
+    let artist = match artist_arg(args.artist.as_deref(), &opened.profile) {
+        Ok(artist) => artist,
+        Err(bad) => return Ok(finish(Err(bad))),
+    };
+    let mut bookings = opened.calendar.list_upcoming(opened.now, 500).await?;
+    if let Some(artist) = &artist {
+        bookings.retain(|b| b.artist.as_ref() == Some(artist));
+    }
     if args.json {
         println!("{}", serde_json::to_string(&bookings)?);
         return Ok(ExitCode::SUCCESS);
@@ -299,8 +381,13 @@ pub async fn bookings(args: &BookingsArgs) -> anyhow::Result<ExitCode> {
     }
     for booking in bookings {
         let start = booking.start.with_timezone(&opened.profile.time_zone);
+        let artist = booking
+            .artist
+            .as_ref()
+            .map(|a| format!("  {a}"))
+            .unwrap_or_default();
         println!(
-            "{}  {}  {} min  {}  {}",
+            "{}  {}  {} min{artist}  {}  {}",
             booking.id,
             start.format("%Y-%m-%d %H:%M"),
             booking.duration.minutes(),
@@ -321,6 +408,24 @@ pub async fn cancel(args: &CancelArgs) -> anyhow::Result<ExitCode> {
         Ok(id) => id,
         Err(err) => return Ok(finish(Err(err.into()))),
     };
+    let artist = match artist_arg(args.artist.as_deref(), &opened.profile) {
+        Ok(artist) => artist,
+        Err(bad) => return Ok(finish(Err(bad))),
+    };
+    if let Some(artist) = &artist {
+        match opened.calendar.get(&id).await {
+            Ok(booking) if booking.artist.as_ref() == Some(artist) => {}
+            Ok(_) => {
+                eprintln!("error: booking {id} is not {artist}'s; nothing cancelled");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(CalendarError::NotFound(_) | CalendarError::Gone(_)) => {
+                eprintln!("error: no booking {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
     match opened.calendar.cancel(&id).await {
         Ok(()) => {
             println!("cancelled {id}");
@@ -332,4 +437,108 @@ pub async fn cancel(args: &CancelArgs) -> anyhow::Result<ExitCode> {
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// `inkdesk block`: the studio (or one artist) away on some dates; prints the closure id.
+pub async fn block(args: &BlockArgs) -> anyhow::Result<ExitCode> {
+    let opened = match open(&args.calendar).await? {
+        Ok(opened) => opened,
+        Err(bad) => return Ok(finish(Err(bad))),
+    };
+    let closure = match closure_arg(args, &opened.profile) {
+        Ok(closure) => closure,
+        Err(bad) => return Ok(finish(Err(bad))),
+    };
+    let stored = opened.calendar.add_closure(closure).await?;
+    println!("{}", stored.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn closure_arg(args: &BlockArgs, profile: &StudioProfile) -> Result<Closure, BadInput> {
+    let from = parse_date(&args.from)?;
+    let to = args
+        .to
+        .as_deref()
+        .map(parse_date)
+        .transpose()?
+        .unwrap_or(from);
+    let artist = artist_arg(args.artist.as_deref(), profile)?;
+    Closure::new(from, to, artist, args.reason.clone())
+        .map_err(|e| BadInput(format!("--from/--to: {e}")))
+}
+
+/// `inkdesk unblock`: removes a closure made with `inkdesk block`.
+pub async fn unblock(args: &UnblockArgs) -> anyhow::Result<ExitCode> {
+    let opened = match open(&args.calendar).await? {
+        Ok(opened) => opened,
+        Err(bad) => return Ok(finish(Err(bad))),
+    };
+    let id = match EventId::parse(&args.id) {
+        Ok(id) => id,
+        Err(err) => return Ok(finish(Err(err.into()))),
+    };
+    match opened.calendar.remove_closure(&id).await {
+        Ok(()) => {
+            println!("removed {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CalendarError::NotFound(_)) => {
+            eprintln!("error: no closure {id} (closures from the studio profile are edited there)");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `inkdesk closures`: the closures from today on, the profile's and the calendar's.
+pub async fn closures(args: &ClosuresArgs) -> anyhow::Result<ExitCode> {
+    let opened = match open(&args.calendar).await? {
+        Ok(opened) => opened,
+        Err(bad) => return Ok(finish(Err(bad))),
+    };
+    let today = opened.profile.today(opened.now);
+    let stored = opened
+        .calendar
+        .closures(today, today + chrono::Duration::days(100 * 366))
+        .await?;
+    let from_profile: Vec<&Closure> = opened
+        .profile
+        .closures
+        .iter()
+        .filter(|c| c.to >= today)
+        .collect();
+    if args.json {
+        let mut all: Vec<serde_json::Value> = Vec::new();
+        for closure in &from_profile {
+            let mut value = serde_json::to_value(closure)?;
+            value["source"] = serde_json::json!("profile");
+            all.push(value);
+        }
+        for closure in &stored {
+            let mut value = serde_json::to_value(closure)?;
+            value["source"] = serde_json::json!("calendar");
+            all.push(value);
+        }
+        println!("{}", serde_json::Value::Array(all));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if stored.is_empty() && from_profile.is_empty() {
+        println!("no closures");
+    }
+    let line = |id: &str, c: &Closure| {
+        format!(
+            "{id}  {} – {}  {}  {}",
+            c.from,
+            c.to,
+            c.artist.as_ref().map_or("studio", ArtistKey::as_str),
+            c.reason.as_deref().unwrap_or("")
+        )
+    };
+    for closure in from_profile {
+        println!("{}", line("(profile)", closure).trim_end());
+    }
+    for closure in &stored {
+        println!("{}", line(closure.id.as_str(), &closure.closure).trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,14 +7,17 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use inkdesk_calendar::availability::place;
 use inkdesk_calendar::format::{format_appointment, format_date, format_slots};
 use inkdesk_calendar::port::recheck_window;
 use inkdesk_calendar::{
     Booking, CalendarError, Interval, NewBooking, Slot, SlotRequest, event_id_for_key, find_slots,
-    free_units, has_room,
+    free_units,
 };
 use inkdesk_domain::schedule::resolve_local;
-use inkdesk_domain::{AppointmentDuration, ConversationId, EventId, Language, Price};
+use inkdesk_domain::{
+    AppointmentDuration, ArtistKey, Closure, ConversationId, EventId, Language, Price,
+};
 use inkdesk_pricing::Euros;
 use serde_json::{Value, json};
 
@@ -95,11 +98,15 @@ impl From<ToolArgError> for ToolAnswer {
 fn effect_key(command: &ToolCommand) -> Option<String> {
     match command {
         ToolCommand::BookAppointment(args) => Some(format!(
-            "book:{}T{}:{:?}:{}",
+            "book:{}T{}:{:?}:{}{}",
             args.date,
             args.time,
             args.duration.map(|d| d.minutes()),
-            args.price.amount()
+            args.price.amount(),
+            args.artist
+                .as_ref()
+                .map(|a| format!(":{a}"))
+                .unwrap_or_default()
         )),
         ToolCommand::ConfirmCancellation(id) => Some(format!(
             "cancel:{}",
@@ -231,11 +238,58 @@ impl Engine {
     /// A slot as the model passes it back to `book_appointment` (`YYYY-MM-DD HH:MM`); the
     /// day's name is in the answer's `formatted` list.
     fn slot_json(&self, slot: &Slot) -> Value {
-        json!(format!(
+        let when = format!(
             "{} {}",
             slot.date().format("%Y-%m-%d"),
             slot.start.format("%H:%M")
-        ))
+        );
+        match self.artist_name(slot.artist.as_ref()) {
+            Some(name) => json!(format!("{when} {name}")),
+            None => json!(when),
+        }
+    }
+
+    /// The artist's name as the customer knows it.
+    fn artist_name(&self, key: Option<&ArtistKey>) -> Option<&str> {
+        key.and_then(|k| self.profile.artist(k))
+            .map(|a| a.name.as_str())
+    }
+
+    /// Closures (the profile's and the calendar's) on any of the dates `from..=to` that
+    /// keep the studio, or every one of `artists`, away: what the bot tells the customer.
+    async fn away(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        artists: Option<&[ArtistKey]>,
+    ) -> Result<Vec<Value>, ToolFailure> {
+        let stored = self
+            .calendar
+            .closures(from, to)
+            .await
+            .map_err(ToolFailure::Calendar)?;
+        let all = self
+            .profile
+            .closures
+            .iter()
+            .chain(stored.iter().map(|s| &s.closure))
+            .filter(|c| c.from <= to && c.to >= from);
+        let relevant = |c: &Closure| match (&c.artist, artists) {
+            (None, _) => true,
+            (Some(away), Some(wanted)) => wanted.len() == 1 && wanted.contains(away),
+            (Some(_), None) => false,
+        };
+        Ok(all
+            .filter(|c| relevant(c))
+            .map(|c| {
+                json!({
+                    "from": c.from.to_string(),
+                    "to": c.to.to_string(),
+                    "who": self.artist_name(c.artist.as_ref()).unwrap_or("studio"),
+                    "reason": c.reason,
+                })
+            })
+            .collect())
     }
 
     fn when(&self, start: DateTime<Utc>, language: Language) -> String {
@@ -292,15 +346,31 @@ impl Engine {
         if let Some(time) = args.preferred_time {
             request = request.with_preferred_time(time);
         }
+        if let Some(artists) = &args.artists {
+            request = request.with_artists(artists.clone());
+        }
         let slots = self.offer(&request, ctx).await?;
+        let away = self
+            .away(args.from, args.to, args.artists.as_deref())
+            .await?;
         if slots.is_empty() {
-            return Ok(ToolAnswer::ok(json!({
+            let mut answer = json!({
                 "slots": [],
                 "message": "no free time in this range; offer to look at other days",
-            })));
+            });
+            if !away.is_empty() {
+                answer["away"] = json!(away);
+                answer["message"] = json!(
+                    "no free time in this range; say who is away and why, and offer other days"
+                );
+            }
+            return Ok(ToolAnswer::ok(answer));
         }
         let mut answer = self.slots_answer(&slots, ctx, "slots");
         answer["appointment_length"] = json!(format_appointment(duration, ctx.language));
+        if !away.is_empty() {
+            answer["away"] = json!(away);
+        }
         Ok(ToolAnswer::ok(answer))
     }
 
@@ -330,14 +400,17 @@ impl Engine {
         Ok(ToolAnswer::refused(answer))
     }
 
-    /// True when `start` fits the calendar and nobody else holds it.
-    async fn is_free(
+    /// Where `start` fits the calendar with nobody else holding it: `Some(artist)` (the
+    /// artist asked for, or the first free one; `Some(None)` without artists), `None` when
+    /// it is taken.
+    async fn placement(
         &self,
         start: DateTime<Utc>,
         duration: AppointmentDuration,
+        artist: Option<&ArtistKey>,
         ignore: Option<&EventId>,
         ctx: &ToolContext<'_>,
-    ) -> Result<bool, ToolFailure> {
+    ) -> Result<Option<Option<ArtistKey>>, ToolFailure> {
         let window = recheck_window(&self.profile, start, duration);
         let busy = self
             .calendar
@@ -348,14 +421,19 @@ impl Engine {
             .holds
             .held_by_others(ctx.conversation, window, ctx.now)
             .await?;
-        Ok(has_room(
+        // The rules were checked before; a refusal here counts as taken.
+        Ok(place(
             &self.profile,
             &busy,
             &others,
             start,
             duration,
+            artist,
             ignore,
-        ))
+            ctx.now,
+        )
+        .ok()
+        .flatten())
     }
 
     fn resolve_start(
@@ -388,7 +466,10 @@ impl Engine {
             Ok(s) => s,
             Err(e) => return Ok(e.into()),
         };
-        if let Err(e) = self.profile.check_appointment(start, duration, ctx.now) {
+        if let Err(e) =
+            self.profile
+                .check_appointment_for(args.artist.as_ref(), start, duration, ctx.now)
+        {
             return Ok(ToolArgError {
                 field: "time".to_owned(),
                 message: e.to_string(),
@@ -416,11 +497,15 @@ impl Engine {
         }
         // Fresh re-check under the reservation: the calendar and every other
         // conversation's holds (one that reserved this slot and has not inserted yet is
-        // only a hold). Our own booking, should it exist by now, does not count.
-        if !self.is_free(start, duration, Some(&own), ctx).await? {
+        // only a hold). Our own booking, should it exist by now, does not count. It also
+        // picks the artist when the customer named none.
+        let Some(artist) = self
+            .placement(start, duration, args.artist.as_ref(), Some(&own), ctx)
+            .await?
+        else {
             self.holds.release(ctx.conversation).await?;
             return self.taken_answer(start, duration, ctx).await;
-        }
+        };
         let new = NewBooking {
             conversation: ctx.conversation.clone(),
             customer: args.name,
@@ -429,7 +514,7 @@ impl Engine {
             price: Some(args.price),
             start,
             duration,
-            artist: None,
+            artist,
             idempotency_key: Some(key),
         };
         let created = self.calendar.create(new).await;
@@ -493,23 +578,31 @@ impl Engine {
     }
 
     fn booked_answer(&self, booking: &Booking, price: Price, ctx: &ToolContext<'_>) -> ToolAnswer {
-        ToolAnswer::ok(json!({
+        let mut answer = json!({
             "booked": true,
             "booking_id": booking.id.as_str(),
             "when": self.when(booking.start, ctx.language),
             "length": format_appointment(booking.duration, ctx.language),
             "price": price.amount(),
             "currency": self.profile.currency_symbol,
-        }))
+        });
+        if let Some(name) = self.artist_name(booking.artist.as_ref()) {
+            answer["artist"] = json!(name);
+        }
+        ToolAnswer::ok(answer)
     }
 
     fn booking_json(&self, booking: &Booking, language: Language) -> Value {
-        json!({
+        let mut value = json!({
             "booking_id": booking.id.as_str(),
             "when": self.when(booking.start, language),
             "length": format_appointment(booking.duration, language),
             "design": booking.design.as_ref().map(|d| d.as_str()),
-        })
+        });
+        if let Some(name) = self.artist_name(booking.artist.as_ref()) {
+            value["artist"] = json!(name);
+        }
+        value
     }
 
     async fn find_bookings(&self, ctx: &ToolContext<'_>) -> Result<ToolAnswer, ToolFailure> {
@@ -676,19 +769,28 @@ impl Engine {
             Ok(s) => s,
             Err(e) => return Ok(e.into()),
         };
-        if let Err(e) = self
-            .profile
-            .check_appointment(start, booking.duration, ctx.now)
-        {
+        if let Err(e) = self.profile.check_appointment_for(
+            booking.artist.as_ref(),
+            start,
+            booking.duration,
+            ctx.now,
+        ) {
             return Ok(ToolArgError {
                 field: "new_time".to_owned(),
                 message: e.to_string(),
             }
             .into());
         }
-        if !self
-            .is_free(start, booking.duration, Some(&booking.id), ctx)
+        if self
+            .placement(
+                start,
+                booking.duration,
+                booking.artist.as_ref(),
+                Some(&booking.id),
+                ctx,
+            )
             .await?
+            .is_none()
         {
             return self.taken_answer(start, booking.duration, ctx).await;
         }

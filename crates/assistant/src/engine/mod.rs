@@ -1,16 +1,17 @@
 //! The conversation engine: one turn from pending messages to a reply.
 //!
 //! [`Engine::respond`] is the pure-ish core (model, calendar, holds and confirmations; no
-//! sending, no log): vision for new images, the reply with tools in bounded rounds, and a
+//! sending, no log): transcripts of new voice notes, vision for new images, the reply with tools in bounded rounds, and a
 //! [`TurnOutcome`] saying what to send, what to store and what happened. Failures never
 //! escape as raw errors: they become the localised apology and a handoff.
 
-mod deliver;
 mod executor;
 pub mod ledger;
+mod question;
 pub mod record;
 mod turn;
 pub mod vision;
+pub mod voice;
 
 use std::sync::Arc;
 
@@ -18,10 +19,9 @@ use chrono::Duration;
 use inkdesk_calendar::Calendar;
 use inkdesk_domain::StudioProfile;
 use inkdesk_messaging::AttachmentFetcher;
-use inkdesk_openai::{ChatModel, ImageDetail, ToolChoice, ToolDefinition};
+use inkdesk_openai::{ChatModel, ImageDetail, ToolChoice, ToolDefinition, Transcriber};
 use inkdesk_pricing::PricingRules;
 
-pub use deliver::DeliveryError;
 pub use executor::ToolFailure;
 pub use ledger::{EffectLedger, Fenced, Unjournaled};
 pub use record::{
@@ -29,12 +29,13 @@ pub use record::{
 };
 pub use turn::{HandoffRequest, TurnInput, TurnOutcome};
 pub use vision::NewAnalysis;
+pub use voice::NewTranscript;
 
 use crate::confirm::ConfirmationStore;
 use crate::holds::OfferHolds;
 use crate::prompt::{PromptError, StudioPrompts};
 use crate::tone::ToneSource;
-use crate::tools::tool_specs;
+use crate::tools::tool_specs_for;
 
 /// Tunables of the engine (the studio's rules live in the profile).
 #[derive(Debug, Clone)]
@@ -95,6 +96,7 @@ pub struct Engine {
     confirmations: Arc<dyn ConfirmationStore>,
     fetcher: Arc<dyn AttachmentFetcher>,
     tone: Option<Arc<dyn ToneSource>>,
+    transcriber: Option<Arc<dyn Transcriber>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -103,6 +105,7 @@ impl std::fmt::Debug for Engine {
             .field("studio", &self.profile.name)
             .field("config", &self.config)
             .field("tone", &self.tone.is_some())
+            .field("transcriber", &self.transcriber.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -119,7 +122,7 @@ impl Engine {
             max_minutes: profile.booking.max_appointment_minutes,
             ..PricingRules::default()
         };
-        let tools = tool_specs()
+        let tools = tool_specs_for(!profile.artists.is_empty())
             .into_iter()
             .map(|spec| ToolDefinition::new(spec.name, spec.description, spec.parameters))
             .collect();
@@ -135,7 +138,16 @@ impl Engine {
             confirmations: deps.confirmations,
             fetcher: deps.fetcher,
             tone: deps.tone,
+            transcriber: None,
         })
+    }
+
+    /// The same engine transcribing voice notes with `transcriber` (downloaded through the
+    /// engine's fetcher, within the profile's `voice_notes` caps). Without one, a voice
+    /// note stays a "[voice message …]" line.
+    pub fn with_transcriber(mut self, transcriber: Arc<dyn Transcriber>) -> Self {
+        self.transcriber = Some(transcriber);
+        self
     }
 
     /// The studio's profile.

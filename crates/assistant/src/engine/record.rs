@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use inkdesk_domain::ConversationId;
+use inkdesk_openai::PriceTable;
+use inkdesk_store::ModelUsage;
 use serde::{Deserialize, Serialize};
 
 use crate::confirm::TurnId;
@@ -21,6 +23,8 @@ pub enum CallKind {
     Vision,
     /// The reply with tools (one per round).
     Reply,
+    /// A voice note transcribed.
+    Transcribe,
 }
 
 /// One model call.
@@ -36,6 +40,9 @@ pub struct ModelCallRecord {
     pub cached_tokens: u32,
     /// Completion tokens.
     pub completion_tokens: u32,
+    /// Seconds of audio billed (transcription models billed by duration; 0 otherwise).
+    #[serde(default)]
+    pub audio_seconds: u32,
     /// Wall time, retries included.
     pub latency: Duration,
     /// Whether it succeeded.
@@ -167,6 +174,36 @@ impl TurnRecord {
             tone: ToneRecord::NotAsked,
             latency: Duration::ZERO,
         }
+    }
+
+    /// The turn's model usage summed per model (in the order first called), each with
+    /// its estimated cost at `prices` (0 for a model the table does not list). Failed
+    /// calls report no usage and are left out.
+    pub fn usage_by_model(&self, prices: &PriceTable) -> Vec<(String, ModelUsage)> {
+        let mut out: Vec<(String, ModelUsage)> = Vec::new();
+        for call in self.model_calls.iter().filter(|c| !c.model.is_empty()) {
+            let (prompt, cached, completion, audio) = (
+                u64::from(call.prompt_tokens),
+                u64::from(call.cached_tokens),
+                u64::from(call.completion_tokens),
+                u64::from(call.audio_seconds),
+            );
+            let usage = ModelUsage {
+                calls: 1,
+                prompt_tokens: prompt,
+                cached_tokens: cached,
+                completion_tokens: completion,
+                audio_seconds: audio,
+                cost_nanos: prices
+                    .price_of(&call.model)
+                    .map_or(0, |p| p.cost_nanos(prompt, cached, completion, audio)),
+            };
+            match out.iter_mut().find(|(m, _)| *m == call.model) {
+                Some((_, total)) => *total = total.plus(usage),
+                None => out.push((call.model.clone(), usage)),
+            }
+        }
+        out
     }
 
     /// Prompt tokens over all calls of the turn.

@@ -15,6 +15,7 @@ use super::record::{
     CallKind, ModelCallRecord, ToneHitRecord, ToneRecord, ToolRecord, TurnOutcomeKind, TurnRecord,
 };
 use super::vision::{NewAnalysis, analyse_pending};
+use super::voice::{NewTranscript, transcribe_pending};
 use crate::confirm::{PendingChange, PendingConfirmation, TurnId};
 use crate::history::{HistoryEntry, Speaker};
 use crate::intent::{Intent, answering_order};
@@ -60,6 +61,8 @@ pub struct TurnOutcome {
     pub handoff: Option<HandoffRequest>,
     /// New image analyses, to store on their messages.
     pub analyses: Vec<NewAnalysis>,
+    /// New voice-note transcripts, to store on their messages.
+    pub transcripts: Vec<NewTranscript>,
     /// The customer's burst as it goes into the history.
     pub customer_entry: Option<HistoryEntry>,
     /// True when a cancel/reschedule question was asked: the ids of the reply's messages
@@ -105,7 +108,7 @@ impl Engine {
     ) -> TurnOutcome {
         let started = tokio::time::Instant::now();
         let mut record = TurnRecord::new(input.turn.clone(), input.conversation.clone());
-        let language = self.detect_language(&input);
+        let mut language = self.detect_language(&input);
         if input.pending.is_empty() {
             record.outcome = TurnOutcomeKind::Nothing;
             return TurnOutcome {
@@ -113,13 +116,31 @@ impl Engine {
                 language: language.language,
                 handoff: None,
                 analyses: Vec::new(),
+                transcripts: Vec::new(),
                 customer_entry: None,
                 asked_confirmation: false,
                 record,
             };
         }
 
-        // Tone retrieval needs only what the customer typed, so it runs alongside vision.
+        // Voice notes first: their words are what the customer said, for the language, the
+        // tone examples and the reply. In the conversation's language when the text made
+        // it clear, else the studio's.
+        let (transcripts, voice_calls) = transcribe_pending(
+            self.transcriber.as_deref(),
+            self.fetcher.as_ref(),
+            &self.profile.voice_notes,
+            language.language,
+            ledger,
+            &mut input.pending,
+        )
+        .await;
+        record.model_calls.extend(voice_calls);
+        if transcripts.iter().any(|t| t.transcript.text().is_some()) {
+            language = self.detect_language(&input);
+        }
+
+        // Tone retrieval needs only what the customer said, so it runs alongside vision.
         let typed = combine(&input.pending).customer_text;
         let ((analyses, vision_calls), (tone_record, tone_hits)) = tokio::join!(
             analyse_pending(
@@ -217,6 +238,7 @@ impl Engine {
             language: lang,
             handoff,
             analyses,
+            transcripts,
             customer_entry: Some(customer_entry),
             asked_confirmation,
             record,
@@ -370,6 +392,7 @@ impl Engine {
                         prompt_tokens: 0,
                         cached_tokens: 0,
                         completion_tokens: 0,
+                        audio_seconds: 0,
                         latency: started.elapsed(),
                         ok: false,
                     });
@@ -569,6 +592,7 @@ fn call_record(response: &ChatResponse, latency: std::time::Duration) -> ModelCa
         prompt_tokens: response.usage.prompt_tokens,
         cached_tokens: response.usage.cached_tokens,
         completion_tokens: response.usage.completion_tokens,
+        audio_seconds: 0,
         latency,
         ok: true,
     }

@@ -144,6 +144,7 @@ async fn analyse_one(
                 prompt_tokens: usage.prompt_tokens,
                 cached_tokens: usage.cached_tokens,
                 completion_tokens: usage.completion_tokens,
+                audio_seconds: 0,
                 latency: started.elapsed(),
                 ok: true,
             });
@@ -156,6 +157,7 @@ async fn analyse_one(
                 prompt_tokens: 0,
                 cached_tokens: 0,
                 completion_tokens: 0,
+                audio_seconds: 0,
                 latency: started.elapsed(),
                 ok: false,
             });

@@ -36,6 +36,8 @@ pub struct StudioView {
     pub notes: Vec<String>,
     /// Price guide lines.
     pub price_guide: Vec<GuideLine>,
+    /// The artists as `Name (style, style)`; empty when the studio has none.
+    pub artists: Vec<String>,
 }
 
 /// One line of the price guide.
@@ -100,6 +102,14 @@ impl StudioFacts {
                 minimum_age: profile.policies.minimum_age,
                 notes,
                 price_guide,
+                artists: profile
+                    .artists
+                    .iter()
+                    .map(|a| match a.styles.is_empty() {
+                        true => a.name.clone(),
+                        false => format!("{} ({})", a.name, a.styles.join(", ")),
+                    })
+                    .collect(),
             },
             booking: BookingView {
                 notice: locale::duration_text(language, profile.booking.min_notice_minutes),

@@ -3,13 +3,13 @@
 //! [`TurnData::of`]).
 //!
 //! The JSON is externally tagged — `{"trace": …}`, `{"image_analysis": …}`,
-//! `{"handoff": …}` — the shape the log has always held, so older entries read back too.
+//! `{"voice_transcript": …}`, `{"handoff": …}` — the shape the log has always held, so older entries read back too.
 //! A customer's turn keeps the [`CustomerMessage`](crate::message::CustomerMessage) itself.
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::TurnRecord;
-use crate::message::ImageAnalysis;
+use crate::message::{ImageAnalysis, VoiceTranscript};
 
 /// The data of an assistant or tool turn in the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,15 @@ pub enum TurnData {
         index: usize,
         /// The result.
         analysis: ImageAnalysis,
+    },
+    /// What a customer's voice note said (or why it was not transcribed).
+    VoiceTranscript {
+        /// The message the voice note came with.
+        mid: String,
+        /// Its position among the message's attachments.
+        index: usize,
+        /// The result.
+        transcript: VoiceTranscript,
     },
     /// The conversation was handed to a person.
     Handoff {
@@ -91,5 +100,19 @@ mod tests {
             handoff.to_value(),
             serde_json::json!({"handoff": {"reason": "Complaint", "note": null}})
         );
+        let voice = TurnData::VoiceTranscript {
+            mid: "m1".into(),
+            index: 0,
+            transcript: VoiceTranscript::Transcribed {
+                text: "γεια".into(),
+                language: Some("el".into()),
+            },
+        };
+        assert_eq!(
+            voice.to_value(),
+            serde_json::json!({"voice_transcript": {"mid": "m1", "index": 0,
+                "transcript": {"outcome": "transcribed", "text": "γεια", "language": "el"}}})
+        );
+        assert_eq!(TurnData::of(Some(&voice.to_value())), Some(voice));
     }
 }

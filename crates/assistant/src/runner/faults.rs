@@ -13,6 +13,8 @@ pub enum Step {
     SentUnrecorded(usize),
     /// Chunk `k` was accepted and recorded.
     AfterChunk(usize),
+    /// The first log entry of the outcome was written, the rest not yet.
+    Recording,
     /// Everything is done but the ack.
     BeforeAck,
 }

@@ -8,8 +8,16 @@ use inkdesk_store::{PendingMessage, Role, Turn};
 use super::data::TurnData;
 use crate::history::{HistoryEntry, Speaker, window_start};
 use crate::message::{
-    AttachmentKind, CustomerMessage, ImageAnalysis, Measurements, combine, image_ref,
+    AttachmentKind, CustomerMessage, ImageAnalysis, Measurements, VoiceTranscript, combine,
+    image_ref,
 };
+
+/// What earlier turns learnt about attachments: image analyses and voice transcripts.
+#[derive(Default)]
+struct Learnt {
+    analyses: HashMap<(String, usize), ImageAnalysis>,
+    transcripts: HashMap<(String, usize), VoiceTranscript>,
+}
 
 /// The queued messages one turn answers: the oldest first, at most `max_messages` and at
 /// most `max_images` images (always at least one message, so a single large message
@@ -63,25 +71,34 @@ pub fn history_of(
     limit: usize,
 ) -> (Vec<HistoryEntry>, HashMap<String, Measurements>) {
     let mut known = HashMap::new();
-    let mut analyses: HashMap<(String, usize), ImageAnalysis> = HashMap::new();
+    let mut learnt = Learnt::default();
     for turn in turns {
-        if let Some(TurnData::ImageAnalysis {
-            mid,
-            index,
-            analysis,
-        }) = TurnData::of(turn.data.as_ref())
-        {
-            if let ImageAnalysis::Measured(m) = &analysis {
-                known.insert(image_ref(&mid, index), m.clone());
+        match TurnData::of(turn.data.as_ref()) {
+            Some(TurnData::ImageAnalysis {
+                mid,
+                index,
+                analysis,
+            }) => {
+                if let ImageAnalysis::Measured(m) = &analysis {
+                    known.insert(image_ref(&mid, index), m.clone());
+                }
+                learnt.analyses.insert((mid, index), analysis);
             }
-            analyses.insert((mid, index), analysis);
+            Some(TurnData::VoiceTranscript {
+                mid,
+                index,
+                transcript,
+            }) => {
+                learnt.transcripts.insert((mid, index), transcript);
+            }
+            _ => {}
         }
     }
     let mut history = Vec::new();
     for turn in turns {
         if matches!(
             TurnData::of(turn.data.as_ref()),
-            Some(TurnData::ImageAnalysis { .. })
+            Some(TurnData::ImageAnalysis { .. } | TurnData::VoiceTranscript { .. })
         ) {
             continue;
         }
@@ -93,7 +110,7 @@ pub fn history_of(
             continue;
         }
         let entry = match turn.role {
-            Role::Customer => HistoryEntry::customer(customer_text(turn, &analyses), turn.at),
+            Role::Customer => HistoryEntry::customer(customer_text(turn, &learnt), turn.at),
             Role::Assistant => HistoryEntry::assistant(turn.text.clone(), turn.at),
             Role::Staff => HistoryEntry {
                 speaker: Speaker::Staff,
@@ -109,8 +126,9 @@ pub fn history_of(
 }
 
 /// A customer turn as the model saw it: the stored message combined with its images'
-/// analyses, or the bare text when the turn holds no message.
-fn customer_text(turn: &Turn, analyses: &HashMap<(String, usize), ImageAnalysis>) -> String {
+/// analyses and its voice notes' transcripts, or the bare text when the turn holds no
+/// message.
+fn customer_text(turn: &Turn, learnt: &Learnt) -> String {
     let Some(mut message) = turn
         .data
         .clone()
@@ -119,8 +137,12 @@ fn customer_text(turn: &Turn, analyses: &HashMap<(String, usize), ImageAnalysis>
         return turn.text.clone();
     };
     for (index, attachment) in message.attachments.iter_mut().enumerate() {
+        let key = (message.mid.clone(), index);
         if attachment.analysis.is_none() {
-            attachment.analysis = analyses.get(&(message.mid.clone(), index)).cloned();
+            attachment.analysis = learnt.analyses.get(&key).cloned();
+        }
+        if attachment.transcript.is_none() {
+            attachment.transcript = learnt.transcripts.get(&key).cloned();
         }
     }
     let combined = combine(std::slice::from_ref(&message)).text;
@@ -146,6 +168,7 @@ mod tests {
                 kind: AttachmentKind::Image,
                 url: Some("https://cdn.example/x.jpg".into()),
                 analysis: None,
+                transcript: None,
             });
         }
         PendingMessage {
@@ -224,6 +247,47 @@ mod tests {
         assert!(history[0].text.contains(&reference), "{}", history[0].text);
         assert!(history[0].text.contains("7 × 7 cm"), "{}", history[0].text);
         assert_eq!(known.get(&reference), Some(&measured));
+    }
+
+    #[test]
+    fn a_voice_note_stays_in_the_history_as_its_transcript() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+        let voice = CustomerMessage {
+            text: None,
+            attachments: vec![AttachmentInfo::audio("https://cdn.example/v.mp4")],
+            ..CustomerMessage::text("m1", at, "")
+        };
+        let turns = vec![
+            logged(
+                Role::Customer,
+                "",
+                Some("m1"),
+                Some(serde_json::to_value(&voice).unwrap()),
+            ),
+            logged(
+                Role::Tool,
+                "voice note transcribed",
+                None,
+                Some(
+                    TurnData::VoiceTranscript {
+                        mid: "m1".to_owned(),
+                        index: 0,
+                        transcript: VoiceTranscript::Transcribed {
+                            text: "Πόσο κάνει ένα τριαντάφυλλο;".to_owned(),
+                            language: Some("el".to_owned()),
+                        },
+                    }
+                    .to_value(),
+                ),
+            ),
+            logged(Role::Assistant, "60 € ❤️🐼", None, None),
+        ];
+        let (history, _) = history_of(&turns, &HashSet::new(), 20);
+        assert_eq!(history.len(), 2);
+        assert_eq!(
+            history[0].text,
+            "[voice note, transcribed] Πόσο κάνει ένα τριαντάφυλλο;"
+        );
     }
 
     #[test]

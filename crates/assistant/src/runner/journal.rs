@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::confirm::TurnId;
-use crate::engine::{NewAnalysis, TurnRecord};
+use crate::engine::{NewAnalysis, NewTranscript, TurnRecord};
 
 /// Where a turn stands: written before its first side effect and after each one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,13 +18,18 @@ pub struct Journal {
     pub effects: Vec<Effect>,
     /// What to send, once decided.
     pub plan: Option<Plan>,
-    /// The log entries and the mute of the outcome are written.
+    /// The log entries and the mute of the outcome are written. Saved only together with
+    /// `notified` (a turn without a handoff goes from its last chunk to the ack; a resume
+    /// before the ack skips the entries already logged).
     pub recorded: bool,
     /// The studio was notified of the handoff.
     pub notified: bool,
     /// Attempts of this turn that failed and were postponed (a crash is not one).
     #[serde(default)]
     pub failures: u32,
+    /// Claims that found the assistant paused and put the turn back (not attempts).
+    #[serde(default)]
+    pub held: u32,
 }
 
 /// One performed side effect.
@@ -45,6 +50,9 @@ pub struct Plan {
     pub handoff: Option<HandoffPlan>,
     /// New image analyses, logged with the outcome.
     pub analyses: Vec<NewAnalysis>,
+    /// New voice-note transcripts, logged with the outcome.
+    #[serde(default)]
+    pub transcripts: Vec<NewTranscript>,
     /// The reply asked to confirm a cancel or a move (a ❤ on it counts as yes).
     pub asked_confirmation: bool,
     /// The engine's record of the turn, when the engine ran.
@@ -82,6 +90,7 @@ impl Journal {
             recorded: false,
             notified: false,
             failures: 0,
+            held: 0,
         }
     }
 

@@ -17,10 +17,12 @@
 //! - **Fenced.** Before every side effect the lease is renewed (which fails once another
 //!   worker holds the conversation) and mute and pause are read again; a heartbeat keeps
 //!   the lease during long model calls. A turn that lost its lease stops without acting.
-//! - **The one open window.** A process that dies after Instagram accepted a chunk and
-//!   before its id was recorded sends that chunk again when the turn resumes; nothing can
-//!   close that gap (the Send API has no idempotency key). Its echo is still recognised
-//!   as ours (by text, through the journal), so it never mutes the conversation.
+//! - **The window that stays open.** A process that dies after Instagram accepted a chunk
+//!   and before its id was recorded leaves no record of the send (the Send API has no
+//!   idempotency key). Meta's echo of the chunk, kept by the webhook
+//!   ([`echo::note_chunk_echo`]), is the proof a resumed turn looks for before sending its
+//!   first unsent chunk again; only when that echo never arrived is the chunk sent twice
+//!   (and its echo is still recognised as ours, so it never mutes the conversation).
 
 pub mod data;
 pub mod echo;
@@ -41,7 +43,7 @@ use inkdesk_messaging::{
     MAX_MESSAGE_BYTES, Messenger, ReplyWindows, SendError, SendKind, SendOptions, split_message,
 };
 use inkdesk_store::{
-    Claim, ConversationLog, Inbox, Outbox, Role, StoreError, Takeover, Turn, TurnJournal,
+    Claim, ConversationLog, Inbox, Keyed, Outbox, Role, StoreError, Takeover, Turn, TurnJournal,
 };
 use serde_json::Value;
 
@@ -112,6 +114,9 @@ pub trait TurnObserver: Send + Sync {
     fn sent(&self, chunks: u64);
     /// The conversation was handed to a person: tell the studio.
     fn handed_off(&self, conversation: &ConversationId, reason: &str);
+    /// A resumed turn found a chunk already delivered (by its echo) and did not send it
+    /// again.
+    fn recovered_from_echo(&self) {}
 }
 
 /// An observer that does nothing (tests, tools).
@@ -138,6 +143,8 @@ pub struct RunnerPorts {
     pub takeover: Arc<dyn Takeover>,
     /// Ids of sent messages.
     pub outbox: Arc<dyn Outbox>,
+    /// Small keyed values (the echoes that prove a chunk was delivered).
+    pub keyed: Arc<dyn Keyed>,
     /// The engine; `None` without a model (messages are recorded for a person).
     pub engine: Option<Arc<Engine>>,
     /// Sends replies; `None` without a token (recorded for a person).
@@ -266,6 +273,8 @@ impl Runner {
             runner: self,
             claim: &claim,
             journal: Mutex::new(None),
+            unsaved: AtomicBool::new(false),
+            bounded: std::sync::OnceLock::new(),
             heartbeat: &heartbeat,
             stop: Mutex::new(None),
         };
@@ -375,6 +384,11 @@ struct TurnRun<'a> {
     runner: &'a Runner,
     claim: &'a Claim,
     journal: Mutex<Option<Journal>>,
+    /// The journal was opened in memory and not written yet (it is written before the
+    /// first calendar change, or with the plan).
+    unsaved: AtomicBool,
+    /// [`TurnRun::bounded`], once computed.
+    bounded: std::sync::OnceLock<(Vec<crate::message::CustomerMessage>, Vec<String>)>,
     heartbeat: &'a Heartbeat,
     /// Why the ledger refused an effect (read after the engine returns).
     stop: Mutex<Option<Stop>>,
@@ -411,8 +425,17 @@ impl TurnRun<'_> {
             .journal
             .write_journal(self.claim, journal.to_value())
             .await?;
+        self.unsaved.store(false, Ordering::SeqCst);
         *self.journal.lock().unwrap_or_else(PoisonError::into_inner) = Some(journal);
         Ok(())
+    }
+
+    /// Opens the journal in memory only. Until a side effect needs it, nothing depends on
+    /// it: a turn that dies before writing it left nothing to resume and simply runs again
+    /// under a new id (no calendar change was made under the old one).
+    fn open(&self, journal: Journal) {
+        self.unsaved.store(true, Ordering::SeqCst);
+        *self.journal.lock().unwrap_or_else(PoisonError::into_inner) = Some(journal);
     }
 
     /// The right to act now: the lease is still ours (renewed), no person has the
@@ -446,7 +469,10 @@ impl TurnRun<'_> {
 
         let max = self.runner.config.max_attempts;
         let failures = stored.as_ref().map_or(0, |j| j.failures);
-        if failures >= max || self.claim.attempt > max.saturating_mul(CRASH_FACTOR) {
+        // Claims that found the assistant paused are neither failures nor crashes.
+        let held = stored.as_ref().map_or(0, |j| j.held);
+        let claims = self.claim.attempt.saturating_sub(held);
+        if failures >= max || claims > max.saturating_mul(CRASH_FACTOR) {
             return self.give_up(stored).await;
         }
         if ports.takeover.is_paused().await? {
@@ -473,14 +499,14 @@ impl TurnRun<'_> {
                 tracing::info!(%conversation, turn = %journal.turn.0, "resuming a decided turn");
                 // Re-written under our token: from here on the old holder cannot write.
                 self.save(journal).await?;
-                self.current()
+                (self.current(), true)
             }
-            stored => Some(self.decide(engine, stored).await?),
+            stored => (Some(self.decide(engine, stored).await?), false),
         };
-        let Some(journal) = journal else {
+        let (Some(journal), resumed) = journal else {
             return Err(Stop::Retry("journal vanished".to_owned()));
         };
-        self.deliver_and_finish(journal).await
+        self.deliver_and_finish(journal, resumed).await
     }
 
     /// Counts a failed attempt in the journal (written under the still-live lease), so the
@@ -523,7 +549,13 @@ impl TurnRun<'_> {
         outcome: RunOutcome,
     ) -> Result<RunOutcome, Stop> {
         let ports = self.ports();
-        if outcome == RunOutcome::Paused && stored.is_some() {
+        if outcome == RunOutcome::Paused
+            && let Some(mut journal) = stored.clone()
+        {
+            // A decided turn waits for the resume; the wait is counted so that the claims
+            // it takes do not add up to the crash limit.
+            journal.held = journal.held.saturating_add(1);
+            self.save(journal).await?;
             let at = after(ports.clock.now(), self.runner.config.retry_max);
             ports.inbox.postpone(self.claim, at).await?;
             return Ok(outcome);
@@ -544,10 +576,12 @@ impl TurnRun<'_> {
     /// a person.
     async fn give_up(&self, stored: Option<Journal>) -> Result<RunOutcome, Stop> {
         let conversation = self.conversation();
-        let attempts = stored
-            .as_ref()
-            .map_or(0, |j| j.failures)
-            .max(self.claim.attempt.saturating_sub(1));
+        let attempts = stored.as_ref().map_or(0, |j| j.failures).max(
+            self.claim
+                .attempt
+                .saturating_sub(stored.as_ref().map_or(0, |j| j.held))
+                .saturating_sub(1),
+        );
         tracing::error!(%conversation, attempts, "turn failed too often; handing the conversation to a person");
         let mut journal = stored.unwrap_or_else(|| {
             let (_, handled) = self.bounded();
@@ -575,7 +609,7 @@ impl TurnRun<'_> {
         journal.plan = Some(plan);
         self.save(journal.clone()).await?;
         // One try at sending: a failure now goes straight to the person.
-        match self.deliver_and_finish(journal).await {
+        match self.deliver_and_finish(journal, false).await {
             Err(Stop::Retry(_)) => {
                 self.finish_without_sending().await?;
                 Ok(RunOutcome::GaveUp)
@@ -589,18 +623,26 @@ impl TurnRun<'_> {
         TurnId(format!("{}-{}", self.conversation(), self.claim.token))
     }
 
+    /// The messages this turn answers (within the turn's bounds) and their ids, decoded
+    /// once per claim.
     fn bounded(&self) -> (Vec<crate::message::CustomerMessage>, Vec<String>) {
-        history::select_bounded(
-            &self.claim.messages,
-            self.runner.config.max_messages,
-            self.runner.config.max_images,
-        )
+        self.bounded_ref().clone()
+    }
+
+    fn bounded_ref(&self) -> &(Vec<crate::message::CustomerMessage>, Vec<String>) {
+        self.bounded.get_or_init(|| {
+            history::select_bounded(
+                &self.claim.messages,
+                self.runner.config.max_messages,
+                self.runner.config.max_images,
+            )
+        })
     }
 
     /// The newest customer message among those queued, if any. A reaction counts only
     /// when nothing else is queued (the ❤ that confirms a question the bot just asked).
     fn newest_customer_message(&self) -> Option<DateTime<Utc>> {
-        let (messages, _) = self.bounded();
+        let (messages, _) = self.bounded_ref();
         let written = messages
             .iter()
             .filter(|m| m.reaction.is_none())
@@ -627,6 +669,7 @@ impl TurnRun<'_> {
         let ports = self.ports();
         let conversation = self.conversation();
         let (messages, handled) = self.bounded();
+        let stored_again = stored.is_some();
         let journal = match stored {
             // Crashed before the plan: the same turn again (same id, effects kept).
             Some(mut journal) => {
@@ -649,7 +692,12 @@ impl TurnRun<'_> {
             self.save(journal.clone()).await?;
             return Ok(journal);
         }
-        self.save(journal.clone()).await?;
+        if stored_again {
+            // A resumed journal is written again under our token before anything else.
+            self.save(journal.clone()).await?;
+        } else {
+            self.open(journal.clone());
+        }
         self.crash_at(Step::Opened)?;
 
         let queued: HashSet<&str> = self
@@ -710,13 +758,22 @@ impl TurnRun<'_> {
     }
 
     /// Sends every chunk not sent yet, then records the outcome and acks.
-    async fn deliver_and_finish(&self, mut journal: Journal) -> Result<RunOutcome, Stop> {
+    /// Sends the plan's unsent chunks in order, then finishes the turn. On a `resumed`
+    /// turn the first unsent chunk may have reached Instagram just before its sender
+    /// died: when Meta's echo of it was kept ([`echo::chunk_echo`]) it counts as sent.
+    async fn deliver_and_finish(
+        &self,
+        mut journal: Journal,
+        resumed: bool,
+    ) -> Result<RunOutcome, Stop> {
         let ports = self.ports();
         let conversation = self.conversation();
         let Some(messenger) = ports.messenger.clone() else {
             return Err(Stop::Retry("no messenger".to_owned()));
         };
         let mut failed = false;
+        // Only the first unsent chunk can have been in flight when the last holder died.
+        let mut may_be_delivered = resumed;
         let count = journal.plan.as_ref().map_or(0, |p| p.chunks.len());
         for k in 0..count {
             let Some(text) = journal
@@ -740,6 +797,20 @@ impl TurnRun<'_> {
                     return Ok(RunOutcome::Muted);
                 }
                 Err(other) => return Err(other),
+            }
+            if std::mem::take(&mut may_be_delivered)
+                && let Some(mid) =
+                    echo::chunk_echo(ports.keyed.as_ref(), conversation, &journal.turn, &text)
+                        .await?
+            {
+                tracing::info!(%conversation, chunk = k, "chunk already delivered (its echo came back): not sent again");
+                ports.outbox.remember(&mid, OUTBOX_TTL).await?;
+                if let Some(chunk) = journal.plan.as_mut().and_then(|p| p.chunks.get_mut(k)) {
+                    chunk.sent = Some(mid);
+                }
+                self.save(journal.clone()).await?;
+                ports.observer.recovered_from_echo();
+                continue;
             }
             if !self.window_open() {
                 tracing::info!(%conversation, "reply window closed before the reply went out");
@@ -812,11 +883,16 @@ impl TurnRun<'_> {
                 }
             }
         }
-        self.finish(journal, failed).await
+        self.finish(journal, failed, resumed).await
     }
 
     /// Records the outcome (log, mute), notifies, acks — each step once.
-    async fn finish(&self, mut journal: Journal, failed: bool) -> Result<RunOutcome, Stop> {
+    async fn finish(
+        &self,
+        mut journal: Journal,
+        failed: bool,
+        resumed: bool,
+    ) -> Result<RunOutcome, Stop> {
         let ports = self.ports();
         let conversation = self.conversation();
         let Some(plan) = journal.plan.clone() else {
@@ -832,51 +908,16 @@ impl TurnRun<'_> {
                 // The reply went out; only the ❤-as-yes shortcut is lost.
                 tracing::warn!(%conversation, %error, "could not store the confirmation question's ids");
             }
-            for analysis in &plan.analyses {
-                let data = TurnData::ImageAnalysis {
-                    mid: analysis.mid.clone(),
-                    index: analysis.index,
-                    analysis: analysis.analysis.clone(),
-                };
-                append(
-                    ports,
-                    conversation,
-                    Role::Tool,
-                    "image analysed",
-                    None,
-                    now,
-                    &data,
-                )
-                .await?;
+            let mut entries = outcome_entries(&plan, now);
+            if resumed {
+                // The last holder may have died part-way through these appends.
+                self.drop_already_logged(&journal, &mut entries).await?;
             }
-            let sent = plan.sent_text();
-            if sent.is_empty()
-                && plan.handoff.is_none()
-                && let Some(record) = plan.record.clone()
-            {
-                // A turn that chose to send nothing still leaves its trace.
-                let data = TurnData::Trace(record);
-                append(
-                    ports,
-                    conversation,
-                    Role::Tool,
-                    "no reply needed",
-                    None,
-                    now,
-                    &data,
-                )
-                .await?;
-            }
-            if !sent.is_empty() {
-                let record = plan.record.clone().map(TurnData::Trace);
-                let turn = Turn {
-                    role: Role::Assistant,
-                    text: sent,
-                    message_id: plan.sent_ids().first().cloned(),
-                    at: now,
-                    data: record.map(|r| r.to_value()),
-                };
-                ports.log.append(conversation, turn).await?;
+            for (n, entry) in entries.into_iter().enumerate() {
+                ports.log.append(conversation, entry).await?;
+                if n == 0 {
+                    self.crash_at(Step::Recording)?;
+                }
             }
             if let Some(handoff) = &plan.handoff {
                 ports
@@ -887,15 +928,11 @@ impl TurnRun<'_> {
                         format!("handoff: {}", handoff.reason),
                     )
                     .await?;
-                let data = TurnData::Handoff {
-                    reason: handoff.reason.clone(),
-                    note: handoff.note.clone(),
-                };
-                let text = format!("handed to a person: {}", handoff.reason);
-                append(ports, conversation, Role::Tool, &text, None, now, &data).await?;
             }
+            // Not saved on its own: a turn resumed before the ack finds what is already
+            // logged (above), and the mute is idempotent; with a handoff the mark is saved
+            // with the notification's. One journal write fewer per turn.
             journal.recorded = true;
-            self.save(journal.clone()).await?;
         }
         if let Some(handoff) = &plan.handoff
             && !journal.notified
@@ -931,7 +968,8 @@ impl TurnRun<'_> {
         if let Some(plan) = journal.plan.as_mut() {
             plan.chunks.retain(|c| c.sent.is_some());
         }
-        self.finish(journal, true).await.map(|_| ())
+        // It may follow a finish that failed part-way: skip what is already logged.
+        self.finish(journal, true, true).await.map(|_| ())
     }
 
     async fn log_withheld(&self, plan: &Plan, reason: &str) -> Result<(), Stop> {
@@ -950,19 +988,58 @@ impl TurnRun<'_> {
             text: unsent.join("\n"),
         };
         let text = format!("reply not sent: {reason}");
-        append(
-            ports,
-            self.conversation(),
-            Role::Tool,
-            &text,
-            None,
-            ports.clock.now(),
-            &data,
-        )
-        .await?;
+        let turn = Turn {
+            role: Role::Tool,
+            text,
+            message_id: None,
+            at: ports.clock.now(),
+            data: Some(data.to_value()),
+        };
+        ports.log.append(self.conversation(), turn).await?;
+        Ok(())
+    }
+
+    /// Removes from `entries` those the last holder of this turn already logged before it
+    /// died: entries equal in role, text, id and data that follow the newest message this
+    /// turn answers (earlier turns' entries come before it).
+    async fn drop_already_logged(
+        &self,
+        journal: &Journal,
+        entries: &mut Vec<Turn>,
+    ) -> Result<(), Stop> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let recent = self
+            .ports()
+            .log
+            .recent(self.conversation(), LOGGED_LOOKBACK)
+            .await?;
+        let start = recent
+            .iter()
+            .rposition(|t| {
+                t.message_id
+                    .as_ref()
+                    .is_some_and(|id| journal.handled.contains(id))
+            })
+            .map_or(0, |i| i + 1);
+        let logged = &recent[start..];
+        entries.retain(|entry| {
+            !logged.iter().any(|t| {
+                t.role == entry.role
+                    && t.text == entry.text
+                    && t.message_id == entry.message_id
+                    && t.data == entry.data
+            })
+        });
         Ok(())
     }
 }
+
+/// How far back a resumed turn looks for the entries its last holder logged: a turn logs
+/// at most a few (one per image analysed, the reply, the handoff), and messages that
+/// arrived meanwhile may follow them.
+const LOGGED_LOOKBACK: usize = 64;
 
 #[async_trait]
 impl EffectLedger for TurnRun<'_> {
@@ -971,7 +1048,19 @@ impl EffectLedger for TurnRun<'_> {
     }
 
     async fn begin(&self, _key: &str) -> Result<(), Fenced> {
-        match self.fence().await {
+        let fenced = async {
+            self.fence().await?;
+            // The turn's id (the calendar's idempotency keys) must be on record before
+            // the first change made under it.
+            if self.unsaved.load(Ordering::SeqCst)
+                && let Some(journal) = self.current()
+            {
+                self.save(journal).await?;
+            }
+            Ok(())
+        }
+        .await;
+        match fenced {
             Ok(()) => Ok(()),
             Err(stop) => {
                 let reason = format!("{stop:?}");
@@ -1002,23 +1091,65 @@ impl EffectLedger for TurnRun<'_> {
     }
 }
 
-async fn append(
-    ports: &RunnerPorts,
-    conversation: &ConversationId,
-    role: Role,
-    text: &str,
-    message_id: Option<String>,
-    at: DateTime<Utc>,
-    data: &TurnData,
-) -> Result<(), StoreError> {
-    let turn = Turn {
-        role,
+/// The log entries that record a decided turn's outcome, in order: image analyses, the
+/// trace of a turn that sent nothing, the reply as sent, the handoff.
+fn outcome_entries(plan: &Plan, at: DateTime<Utc>) -> Vec<Turn> {
+    let tool = |text: &str, data: TurnData| Turn {
+        role: Role::Tool,
         text: text.to_owned(),
-        message_id,
+        message_id: None,
         at,
         data: Some(data.to_value()),
     };
-    ports.log.append(conversation, turn).await
+    let mut entries = Vec::new();
+    for analysis in &plan.analyses {
+        let data = TurnData::ImageAnalysis {
+            mid: analysis.mid.clone(),
+            index: analysis.index,
+            analysis: analysis.analysis.clone(),
+        };
+        entries.push(tool("image analysed", data));
+    }
+    for voice in &plan.transcripts {
+        let data = TurnData::VoiceTranscript {
+            mid: voice.mid.clone(),
+            index: voice.index,
+            transcript: voice.transcript.clone(),
+        };
+        let text = match voice.transcript.text() {
+            Some(_) => "voice note transcribed",
+            None => "voice note not transcribed",
+        };
+        entries.push(tool(text, data));
+    }
+    let sent = plan.sent_text();
+    if sent.is_empty()
+        && plan.handoff.is_none()
+        && let Some(record) = plan.record.clone()
+    {
+        // A turn that chose to send nothing still leaves its trace.
+        entries.push(tool("no reply needed", TurnData::Trace(record)));
+    }
+    if !sent.is_empty() {
+        entries.push(Turn {
+            role: Role::Assistant,
+            text: sent,
+            message_id: plan.sent_ids().first().cloned(),
+            at,
+            data: plan.record.clone().map(|r| TurnData::Trace(r).to_value()),
+        });
+    }
+    if let Some(handoff) = &plan.handoff {
+        let data = TurnData::Handoff {
+            reason: handoff.reason.clone(),
+            note: handoff.note.clone(),
+        };
+        entries.push(tool(
+            &format!("handed to a person: {}", handoff.reason),
+            data,
+        ));
+    }
+    entries
 }
 
 fn empty_plan(label: &str) -> Plan {
@@ -1026,6 +1157,7 @@ fn empty_plan(label: &str) -> Plan {
         chunks: Vec::new(),
         handoff: None,
         analyses: Vec::new(),
+        transcripts: Vec::new(),
         asked_confirmation: false,
         record: None,
         label: label.to_owned(),
@@ -1056,6 +1188,7 @@ fn plan_of(outcome: &TurnOutcome) -> Plan {
         chunks: outcome.reply.as_deref().map(chunks_of).unwrap_or_default(),
         handoff,
         analyses: outcome.analyses.clone(),
+        transcripts: outcome.transcripts.clone(),
         asked_confirmation: outcome.asked_confirmation,
         record: Some(outcome.record.clone()),
         label: label.to_owned(),

@@ -177,6 +177,7 @@ pub fn customer_message(event: &InboundEvent) -> Option<CustomerMessage> {
                 },
                 url: a.url.clone(),
                 analysis: None,
+                transcript: None,
             })
             .collect(),
         reaction: None,

@@ -9,4 +9,4 @@ pub use args::{
     AppointmentLength, ArgContext, AvailabilityArgs, BookingArgs, HandoffReason, PieceArg,
     RescheduleArgs, ToolArgError, ToolCommand, parse_tool_call,
 };
-pub use schema::{ToolSpec, tool_specs};
+pub use schema::{ToolSpec, tool_specs, tool_specs_for};

@@ -74,8 +74,16 @@ fn number() -> Value {
 /// do not (every token here is sent on every call); formats and limits are checked by the
 /// server, whose refusals tell the model what to fix.
 pub fn tool_specs() -> Vec<ToolSpec> {
+    tool_specs_for(false)
+}
+
+/// [`tool_specs`] for a studio with artists when `with_artists`: `check_availability` then
+/// takes an `artist` (name or key) or a `style`, and `book_appointment` an `artist`. A
+/// studio without artists is not sent those keys (every token of the tools is in every
+/// call); either way the list is the same for every customer of the studio.
+pub fn tool_specs_for(with_artists: bool) -> Vec<ToolSpec> {
     let intents: Vec<&str> = Intent::ALL.iter().map(|i| i.name()).collect();
-    vec![
+    let mut specs = vec![
         ToolSpec {
             name: QUOTE,
             description: "The studio's price of one or more pieces.",
@@ -172,7 +180,20 @@ pub fn tool_specs() -> Vec<ToolSpec> {
                 &["text", "intents"],
             ),
         },
-    ]
+    ];
+    if with_artists {
+        for spec in &mut specs {
+            let keys: &[&str] = match spec.name {
+                CHECK_AVAILABILITY => &["artist", "style"],
+                BOOK_APPOINTMENT => &["artist"],
+                _ => &[],
+            };
+            for key in keys {
+                spec.parameters["properties"][*key] = string();
+            }
+        }
+    }
+    specs
 }
 #[cfg(test)]
 mod tests {
@@ -197,6 +218,21 @@ mod tests {
         let mut unique = names.clone();
         unique.dedup();
         assert_eq!(names, unique);
+    }
+
+    #[test]
+    fn only_a_studio_with_artists_gets_the_artist_keys() {
+        let plain = tool_specs()
+            .iter()
+            .map(|s| s.parameters.to_string())
+            .collect::<String>();
+        assert!(!plain.contains("artist"));
+        let with = tool_specs_for(true);
+        let availability = with.iter().find(|s| s.name == CHECK_AVAILABILITY).unwrap();
+        assert!(availability.parameters["properties"]["artist"].is_object());
+        assert!(availability.parameters["properties"]["style"].is_object());
+        let book = with.iter().find(|s| s.name == BOOK_APPOINTMENT).unwrap();
+        assert!(book.parameters["properties"]["artist"].is_object());
     }
 
     #[test]

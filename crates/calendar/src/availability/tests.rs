@@ -1,5 +1,6 @@
 use chrono::{NaiveDateTime, Timelike};
 use chrono_tz::Tz;
+use inkdesk_domain::Closure;
 use inkdesk_domain::profile::{DayHours, OpeningSpan, WeeklyHours};
 use proptest::prelude::*;
 
@@ -616,4 +617,215 @@ fn a_price_gives_the_appointment_length_capped_at_the_maximum() {
             "{euros}"
         );
     }
+}
+
+fn key(k: &str) -> ArtistKey {
+    ArtistKey::parse(k).unwrap()
+}
+
+/// Two artists: maria keeps the studio's hours, nikos works 16:00–20:00 only on Tuesdays.
+fn two_artists() -> StudioProfile {
+    let mut p = profile(9);
+    let artist = |k: &str, hours| inkdesk_domain::profile::Artist {
+        key: key(k),
+        name: k.to_owned(),
+        styles: vec![],
+        hours,
+        google_calendar_id: None,
+    };
+    p.artists = vec![
+        artist("maria", inkdesk_domain::profile::HoursOverride::default()),
+        artist(
+            "nikos",
+            inkdesk_domain::profile::HoursOverride {
+                tuesday: Some(DayHours::try_from("16:00-20:00".to_owned()).unwrap()),
+                ..Default::default()
+            },
+        ),
+    ];
+    p
+}
+
+#[test]
+fn with_artists_each_slot_names_the_first_free_artist_and_capacity_is_one_each() {
+    let p = two_artists();
+    let tue = mon() + Duration::days(1);
+    let now = athens(mon(), 9, 0);
+    // Maria is busy 16:00–18:00; an entry without an artist (the studio's) blocks both.
+    let busy = vec![
+        BusyInterval::timed(athens(tue, 16, 0), athens(tue, 18, 0)).with_artist(Some(key("maria"))),
+        BusyInterval::timed(athens(tue, 19, 0), athens(tue, 20, 0)),
+    ];
+    let req = SlotRequest::day(tue, minutes(60))
+        .with_preferred_time(time(15, 0))
+        .with_limit(10);
+    let slots = find_slots(&p, &busy, &[], &req, now);
+    let got: Vec<(String, Option<String>)> = slots
+        .iter()
+        .map(|s| {
+            (
+                s.start.format("%H:%M").to_string(),
+                s.artist.as_ref().map(|a| a.to_string()),
+            )
+        })
+        .collect();
+    let want = |t: &str, a: &str| (t.to_owned(), Some(a.to_owned()));
+    assert_eq!(
+        got,
+        vec![
+            want("15:00", "maria"),
+            want("16:00", "nikos"),
+            want("17:00", "nikos"),
+            want("18:00", "maria")
+        ]
+    );
+    // Only Nikos: his hours, his calendar.
+    let only = req.clone().with_artists(vec![key("nikos")]);
+    let starts: Vec<String> = find_slots(&p, &busy, &[], &only, now)
+        .iter()
+        .map(|s| s.start.format("%H:%M").to_string())
+        .collect();
+    assert_eq!(starts, ["16:00", "17:00", "18:00"]);
+    // Placing: Maria is taken at 16:00, so an unnamed booking goes to Nikos.
+    assert_eq!(
+        place(
+            &p,
+            &busy,
+            &[],
+            athens(tue, 16, 0),
+            minutes(60),
+            None,
+            None,
+            now
+        ),
+        Ok(Some(Some(key("nikos"))))
+    );
+    assert_eq!(
+        place(
+            &p,
+            &busy,
+            &[],
+            athens(tue, 16, 0),
+            minutes(60),
+            Some(&key("maria")),
+            None,
+            now
+        ),
+        Ok(None)
+    );
+    assert!(matches!(
+        place(
+            &p,
+            &busy,
+            &[],
+            athens(tue, 12, 0),
+            minutes(60),
+            Some(&key("nikos")),
+            None,
+            now
+        ),
+        Err(ValidationError::OutsideHours { .. })
+    ));
+    assert_eq!(
+        free_units(&p, &busy, athens(tue, 18, 0), minutes(60), None),
+        2
+    );
+    assert_eq!(
+        free_units(&p, &busy, athens(tue, 16, 0), minutes(60), None),
+        1
+    );
+}
+
+#[test]
+fn other_conversations_holds_take_artists_out_of_the_pool() {
+    let p = two_artists();
+    let wed = mon() + Duration::days(2);
+    let now = athens(mon(), 9, 0);
+    let hold = Interval::new(athens(wed, 12, 0), athens(wed, 13, 0));
+    let req = SlotRequest::day(wed, minutes(60))
+        .with_preferred_time(time(12, 0))
+        .with_limit(1);
+    let one = find_slots(&p, &[], &[hold], &req, now);
+    assert_eq!(one[0].start.format("%H:%M").to_string(), "12:00");
+    let two = find_slots(&p, &[], &[hold, hold], &req, now);
+    assert_eq!(two[0].start.format("%H:%M").to_string(), "13:00");
+}
+
+#[test]
+fn closures_close_the_studio_or_one_artist() {
+    let mut p = two_artists();
+    let tue = mon() + Duration::days(1);
+    let wed = tue + Duration::days(1);
+    let now = athens(mon(), 9, 0);
+    p.closures = vec![
+        Closure::new(tue, tue, Some(key("maria")), Some("seminar".into())).unwrap(),
+        Closure::new(wed, wed, None, None).unwrap(),
+    ];
+    let req = SlotRequest::range(tue, wed, minutes(60)).with_limit(20);
+    let slots = find_slots(&p, &[], &[], &req, now);
+    assert!(!slots.is_empty());
+    assert!(
+        slots
+            .iter()
+            .all(|s| s.date() == tue && s.artist == Some(key("nikos")))
+    );
+    // A stored closure arrives as an all-day entry with its artist.
+    let stored = BusyInterval::all_day(tue, wed).with_artist(Some(key("nikos")));
+    assert!(find_slots(&p, &[stored], &[], &req, now).is_empty());
+}
+
+#[test]
+fn split_spans_on_the_spring_forward_night_skip_the_missing_hour() {
+    let mut p = profile(1);
+    p.booking.slot_step_minutes = 30;
+    p.booking.min_notice_minutes = 0;
+    // Sunday 29 March 2026: 03:00–04:00 does not exist in Athens.
+    p.hours.sunday = DayHours::try_from("02:00-05:00, 18:00-20:00".to_owned()).unwrap();
+    let day = date(2026, 3, 29);
+    let now = athens(date(2026, 3, 28), 12, 0);
+    let slots = find_slots(
+        &p,
+        &[],
+        &[],
+        &SlotRequest::day(day, minutes(60)).with_limit(20),
+        now,
+    );
+    let starts: Vec<String> = slots
+        .iter()
+        .map(|s| s.start.format("%H:%M").to_string())
+        .collect();
+    // 02:30 + 60 real minutes ends 04:30 on the wall clock; 04:30 would end after 05:00.
+    assert_eq!(
+        starts,
+        ["02:00", "02:30", "04:00", "18:00", "18:30", "19:00"]
+    );
+}
+
+#[test]
+fn split_spans_on_the_fall_back_night_end_by_the_wall_clock() {
+    let mut p = profile(1);
+    p.booking.slot_step_minutes = 60;
+    p.booking.min_notice_minutes = 0;
+    // Sunday 25 October 2026: 03:00–04:00 happens twice in Athens.
+    p.hours.sunday = DayHours::try_from("01:00-04:00, 18:00-19:00".to_owned()).unwrap();
+    let day = date(2026, 10, 25);
+    let now = athens(date(2026, 10, 24), 12, 0);
+    let slots = find_slots(
+        &p,
+        &[],
+        &[],
+        &SlotRequest::day(day, minutes(120)).with_limit(20),
+        now,
+    );
+    let starts: Vec<String> = slots.iter().map(|s| s.start.to_rfc3339()).collect();
+    // Two real hours from 01:00 end at 03:00 (first occurrence), from 02:00 at 03:00
+    // (second occurrence), from 03:00 (first occurrence) at 04:00: all by closing time.
+    assert_eq!(
+        starts,
+        [
+            "2026-10-25T01:00:00+03:00",
+            "2026-10-25T02:00:00+03:00",
+            "2026-10-25T03:00:00+03:00"
+        ]
+    );
 }

@@ -57,6 +57,17 @@ pub fn calendar_with(server: &MockServer, credentials: Credentials) -> GoogleCal
     .unwrap()
 }
 
+/// The adapter with the artist suite's profile.
+pub fn artist_calendar(server: &MockServer) -> GoogleCalendar {
+    GoogleCalendar::new(
+        config(server),
+        installed_app(server),
+        Arc::new(inkdesk_calendar::testing::artist_suite_profile()),
+        Arc::new(FixedClock(suite_now())),
+    )
+    .unwrap()
+}
+
 pub fn calendar(server: &MockServer) -> GoogleCalendar {
     calendar_with(server, installed_app(server))
 }

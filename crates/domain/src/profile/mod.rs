@@ -7,6 +7,7 @@
 mod artists;
 mod hours;
 mod sections;
+mod voice;
 
 use std::str::FromStr;
 
@@ -18,6 +19,7 @@ pub use hours::{DayHours, HoursOverride, OpeningSpan, WEEKDAYS, WeeklyHours};
 pub use sections::{
     BookingRules, ConversationRules, Language, Policies, PriceGuideItem, PricingLimits,
 };
+pub use voice::{TRANSCRIPTION_MAX_BYTES, VoiceNotes};
 
 use crate::phone::Region;
 
@@ -77,6 +79,8 @@ pub struct StudioProfile {
     pub policies: Policies,
     /// Prices for common requests without a reference image.
     pub price_guide: Vec<PriceGuideItem>,
+    /// Caps on voice notes.
+    pub voice_notes: VoiceNotes,
     /// The artists (`[[artists]]`). Empty: one pool of `booking.capacity` appointments at
     /// a time; otherwise each artist takes one appointment at a time and `capacity` is
     /// not used.
@@ -106,6 +110,7 @@ impl Default for StudioProfile {
             pricing: PricingLimits::default(),
             policies: Policies::default(),
             price_guide: PriceGuideItem::defaults(),
+            voice_notes: VoiceNotes::default(),
             artists: Vec::new(),
             closures: Vec::new(),
         }
@@ -148,6 +153,7 @@ impl StudioProfile {
         self.booking.validate()?;
         self.conversation.validate()?;
         self.pricing.validate()?;
+        self.voice_notes.validate()?;
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(invalid(
                 "currency",

@@ -106,3 +106,21 @@ fn default_price_guide_lists_the_reference_prices() {
         PriceGuideItem::defaults()
     );
 }
+
+#[test]
+fn voice_note_caps_default_and_out_of_range_values_name_their_field() {
+    let profile = StudioProfile::example();
+    assert_eq!(profile.voice_notes.max_seconds, 180);
+    assert!(profile.voice_notes.transcribe);
+    let too_large = "name = \"X\"\n[voice_notes]\nmax_bytes = 30000000\n";
+    let error = StudioProfile::from_toml_str(too_large)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("voice_notes.max_bytes"), "{error}");
+    let zero = "name = \"X\"\n[voice_notes]\nmax_seconds = 0\n";
+    let error = StudioProfile::from_toml_str(zero).unwrap_err().to_string();
+    assert!(error.contains("voice_notes.max_seconds"), "{error}");
+    let off =
+        StudioProfile::from_toml_str("name = \"X\"\n[voice_notes]\ntranscribe = false\n").unwrap();
+    assert!(!off.voice_notes.transcribe);
+}

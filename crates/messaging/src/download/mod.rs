@@ -10,6 +10,7 @@
 //! bytes, not from the server's header.
 
 pub mod address;
+pub mod duration;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -54,6 +55,11 @@ impl Downloaded {
     pub fn is_image(&self) -> bool {
         self.mime.starts_with("image/")
     }
+
+    /// Seconds of audio the file's header declares (MP4/M4A, WAV), when it does.
+    pub fn declared_seconds(&self) -> Option<u64> {
+        duration::declared_seconds(&self.bytes, &self.mime)
+    }
 }
 
 /// Why an attachment could not be fetched.
@@ -92,6 +98,17 @@ pub enum DownloadError {
 pub trait AttachmentFetcher: Send + Sync {
     /// Downloads `url`.
     async fn fetch(&self, url: &str) -> Result<Downloaded, DownloadError>;
+
+    /// Downloads `url` under a cap of its own (a voice note's, from the studio profile)
+    /// instead of the fetcher's. The default downloads and then measures; [`HttpFetcher`]
+    /// stops reading as soon as the cap is passed.
+    async fn fetch_capped(&self, url: &str, max_bytes: usize) -> Result<Downloaded, DownloadError> {
+        let downloaded = self.fetch(url).await?;
+        if downloaded.bytes.len() > max_bytes {
+            return Err(DownloadError::TooLarge { limit: max_bytes });
+        }
+        Ok(downloaded)
+    }
 }
 
 /// Downloads over HTTP with reqwest, from public addresses only.
@@ -140,13 +157,13 @@ impl HttpFetcher {
         self
     }
 
-    async fn fetch_inner(&self, url: Url) -> Result<Downloaded, DownloadError> {
+    async fn fetch_inner(&self, url: Url, max_bytes: usize) -> Result<Downloaded, DownloadError> {
         let response = self.client.get(url).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
             return Err(DownloadError::Status(status.as_u16()));
         }
-        let body = inkdesk_http::read_body(response, self.max_bytes)
+        let body = inkdesk_http::read_body(response, max_bytes)
             .await
             .map_err(|e| match e {
                 BodyError::TooLarge { limit } => DownloadError::TooLarge { limit },
@@ -179,12 +196,16 @@ fn network(e: reqwest::Error) -> DownloadError {
 #[async_trait]
 impl AttachmentFetcher for HttpFetcher {
     async fn fetch(&self, url: &str) -> Result<Downloaded, DownloadError> {
+        self.fetch_capped(url, self.max_bytes).await
+    }
+
+    async fn fetch_capped(&self, url: &str, max_bytes: usize) -> Result<Downloaded, DownloadError> {
         let url = Url::parse(url).map_err(|_| DownloadError::UnsupportedUrl)?;
         url_allowed(&url, &self.allow).map_err(|refusal| match refusal {
             Refusal::NotPublic => DownloadError::NotPublic,
             Refusal::Unsupported | Refusal::TooManyRedirects => DownloadError::UnsupportedUrl,
         })?;
-        tokio::time::timeout(self.timeout, self.fetch_inner(url))
+        tokio::time::timeout(self.timeout, self.fetch_inner(url, max_bytes))
             .await
             .map_err(|_| DownloadError::Timeout)?
     }

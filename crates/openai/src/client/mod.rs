@@ -1,9 +1,12 @@
-//! [`OpenAiClient`]: the [`ChatModel`] adapter for `POST {base}/chat/completions`.
+//! [`OpenAiClient`]: the [`ChatModel`] adapter for `POST {base}/chat/completions`, and the
+//! [`Transcriber`](crate::Transcriber) adapter for `POST {base}/audio/transcriptions`.
 //!
 //! One call = breaker check → build body once → attempts with exponential back-off and
 //! jitter (429, 408, 5xx, timeouts, connection errors; server wait hints honoured) → all
 //! inside one overall deadline → breaker told the outcome.
 
+mod multipart;
+mod transcribe;
 mod wire;
 
 use std::collections::HashSet;
@@ -65,7 +68,12 @@ pub struct OpenAiClient {
     config: OpenAiConfig,
     http: reqwest::Client,
     endpoint: Url,
+    /// `{base}/audio/transcriptions`.
+    transcriptions: Url,
     breaker: CircuitBreaker,
+    /// Transcription has a breaker of its own: a server without audio support must not
+    /// stop the conversation.
+    transcribe_breaker: CircuitBreaker,
     clock: Arc<dyn Clock>,
     /// Models that refused `response_format`; later calls to them describe the schema in
     /// a system message instead.
@@ -80,7 +88,8 @@ impl OpenAiClient {
 
     /// A client whose breaker cool-down and `retry-after` dates use `clock`.
     pub fn with_clock(config: OpenAiConfig, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
-        let endpoint = endpoint(&config.base_url)?;
+        let transcriptions = endpoint(&config.base_url, "audio/transcriptions")?;
+        let endpoint = endpoint(&config.base_url, "chat/completions")?;
         let http = reqwest::Client::builder()
             .default_headers(default_headers(&config)?)
             .connect_timeout(config.connect_timeout)
@@ -90,9 +99,11 @@ impl OpenAiClient {
             .map_err(ConfigError::Http)?;
         Ok(Self {
             breaker: CircuitBreaker::new(config.breaker, clock.clone()),
+            transcribe_breaker: CircuitBreaker::new(config.breaker, clock.clone()),
             config,
             http,
             endpoint,
+            transcriptions,
             clock,
             schema_unsupported: Mutex::new(HashSet::new()),
         })
@@ -110,13 +121,15 @@ impl OpenAiClient {
             .contains(model)
     }
 
-    /// Sends one body, retrying transient failures; returns the response and the number
-    /// of retries made.
-    async fn send_with_retries(
+    /// Posts one body to `url`, retrying transient failures; returns the successful
+    /// response's body and the number of retries made.
+    async fn post_with_retries(
         &self,
+        url: &Url,
+        content_type: &str,
         body: Bytes,
         deadline_at: Instant,
-    ) -> Result<(WireResponse, u32), ModelError> {
+    ) -> Result<(Bytes, u32), ModelError> {
         let retry = &self.config.retry;
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(retry.min_backoff)
@@ -128,7 +141,7 @@ impl OpenAiClient {
         let attempts = AtomicU32::new(0);
         let result = (|| {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(body.clone())
+            self.attempt(url, content_type, body.clone())
         })
         .retry(backoff)
         .when(|failure: &Failure| failure.retryable)
@@ -146,12 +159,12 @@ impl OpenAiClient {
         result.map(|wire| (wire, retries)).map_err(|f| f.error)
     }
 
-    /// One HTTP exchange.
-    async fn attempt(&self, body: Bytes) -> Result<WireResponse, Failure> {
+    /// One HTTP exchange: the body of a 2xx answer, or why not.
+    async fn attempt(&self, url: &Url, content_type: &str, body: Bytes) -> Result<Bytes, Failure> {
         let response = self
             .http
-            .post(self.endpoint.clone())
-            .header(CONTENT_TYPE, "application/json")
+            .post(url.clone())
+            .header(CONTENT_TYPE, content_type)
             .timeout(self.config.request_timeout)
             .body(body)
             .send()
@@ -173,13 +186,7 @@ impl OpenAiClient {
             }
         };
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| Failure {
-                error: ModelError::InvalidResponse {
-                    reason: format!("body is not a chat completion: {e}"),
-                },
-                retryable: false,
-                wait_hint: None,
-            });
+            return Ok(bytes);
         }
         Err(self.status_failure(status, &headers, &bytes))
     }
@@ -252,7 +259,17 @@ impl OpenAiClient {
             let body = serde_json::to_vec(&body).map_err(|e| ModelError::InvalidResponse {
                 reason: format!("could not encode the request: {e}"),
             })?;
-            match self.send_with_retries(body.into(), deadline_at).await {
+            let sent = self
+                .post_with_retries(&self.endpoint, "application/json", body.into(), deadline_at)
+                .await
+                .and_then(|(bytes, retries)| {
+                    serde_json::from_slice::<WireResponse>(&bytes)
+                        .map(|wire| (wire, retries))
+                        .map_err(|e| ModelError::InvalidResponse {
+                            reason: format!("body is not a chat completion: {e}"),
+                        })
+                });
+            match sent {
                 Ok((wire, retries)) => {
                     let response = wire
                         .into_response(&settings.model)
@@ -340,7 +357,8 @@ struct Failure {
     wait_hint: Option<Duration>,
 }
 
-fn endpoint(base_url: &str) -> Result<Url, ConfigError> {
+/// `{base}/{suffix}`, keeping any query of the base.
+fn endpoint(base_url: &str, suffix: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: String| ConfigError::BaseUrl {
         url: base_url.to_owned(),
         reason,
@@ -350,7 +368,7 @@ fn endpoint(base_url: &str) -> Result<Url, ConfigError> {
         return Err(invalid("the scheme must be http or https".to_owned()));
     }
     // Append to the path but keep any query (Azure's `?api-version=…`).
-    let path = format!("{}/chat/completions", url.path().trim_end_matches('/'));
+    let path = format!("{}/{suffix}", url.path().trim_end_matches('/'));
     url.set_path(&path);
     Ok(url)
 }
@@ -417,14 +435,14 @@ mod tests {
                 "https://studio.openai.azure.com/openai/deployments/ink/chat/completions?api-version=2024-10-21",
             ),
         ] {
-            assert_eq!(endpoint(base).unwrap().as_str(), want);
+            assert_eq!(endpoint(base, "chat/completions").unwrap().as_str(), want);
         }
         assert!(matches!(
-            endpoint("ftp://x/v1"),
+            endpoint("ftp://x/v1", "chat/completions"),
             Err(ConfigError::BaseUrl { .. })
         ));
         assert!(matches!(
-            endpoint("not a url"),
+            endpoint("not a url", "chat/completions"),
             Err(ConfigError::BaseUrl { .. })
         ));
     }

@@ -130,7 +130,7 @@ impl ConversationLog for RedisStore {
     async fn delete_conversation(&self, conversation: &ConversationId) -> Result<(), StoreError> {
         let id = conversation.as_str();
         let keys: Vec<String> = [
-            "log", "msgs", "order", "meta", "mute", "kv", "kvsweep", "journal",
+            "log", "msgs", "order", "meta", "mute", "kv", "kvsweep", "journal", "usage",
         ]
         .iter()
         .map(|s| self.conv_key(conversation, s))

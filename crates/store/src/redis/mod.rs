@@ -14,6 +14,7 @@
 //! | `{P:index}:convs` / `{P:index}:muted` | zset | conversation → last turn / mute end |
 //! | `{P:holds}:slot:START:END` / `{P:holds}:index` | zset | holder → expiry; slots held |
 //! | `{P}:seen:ID`, `{P}:sent:ID`, `{P}:paused` | string | dedupe, outbox, global switch |
+//! | `{P:usage}:day:DATE` / `{P:conv:ID}:usage` | hash | model usage totals (`model\|counter`), 400 days / retention |
 //!
 //! Time: scripts get "now" from the injected clock as an argument (so every replica agrees
 //! with its own clock and tests can steer it); Redis' own expiry uses relative TTLs.
@@ -24,7 +25,9 @@ mod inbox;
 mod intake;
 mod journal;
 mod log;
+mod schedule;
 mod state;
+mod usage;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -64,6 +67,7 @@ struct Scripts {
     conversations: Script,
     record: Script,
     keyed_put: Script,
+    keyed_increment: Script,
     replace_turns: Script,
     replace_field: Script,
     renew: Script,
@@ -90,6 +94,7 @@ impl Scripts {
                 include_str!("scripts/record.lua")
             )),
             keyed_put: Script::new(include_str!("scripts/keyed_put.lua")),
+            keyed_increment: Script::new(include_str!("scripts/keyed_increment.lua")),
             replace_turns: Script::new(include_str!("scripts/replace_turns.lua")),
             replace_field: Script::new(include_str!("scripts/replace_field.lua")),
             renew: Script::new(include_str!("scripts/renew.lua")),
@@ -353,6 +358,21 @@ impl Keyed for RedisStore {
             .as_i64()
             .is_some_and(|exp| exp > self.now_ms());
         Ok(live.then(|| envelope["v"].clone()))
+    }
+
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError> {
+        let mut inv = self.scripts.keyed_increment.prepare_invoke();
+        inv.key(self.conv_key(conversation, "kv"))
+            .arg(key)
+            .arg(ttl_ms(ttl).max(1))
+            .arg(self.now_ms());
+        self.with_conn(|mut c| async move { inv.invoke_async::<u64>(&mut c).await })
+            .await
     }
 
     async fn delete(&self, conversation: &ConversationId, key: &str) -> Result<(), StoreError> {

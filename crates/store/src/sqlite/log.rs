@@ -198,6 +198,7 @@ impl ConversationLog for SqliteStore {
                 "holds",
                 "keyed",
                 "turn_journals",
+                "usage_convs",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE conv = ?1"), [&conv])?;
             }

@@ -87,6 +87,8 @@ pub(super) fn purge(conn: &mut Connection, now: i64, limit: i64) -> Result<bool,
         ("mutes", "until"),
         ("holds", "expires_at"),
         ("keyed", "expires_at"),
+        ("usage_days", "expires_at"),
+        ("usage_convs", "expires_at"),
     ] {
         let deleted = tx.execute(
             &format!(

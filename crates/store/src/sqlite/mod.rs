@@ -26,7 +26,9 @@ mod intake;
 mod journal;
 mod log;
 mod maintenance;
+mod schedule;
 mod state;
+mod usage;
 
 use std::path::Path;
 use std::sync::{Arc, mpsc};
@@ -89,7 +91,25 @@ CREATE TABLE IF NOT EXISTS holds (
 );
 CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);
 CREATE TABLE IF NOT EXISTS turn_journals (conv TEXT PRIMARY KEY, token INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, due INTEGER NOT NULL, ready_at INTEGER NOT NULL, token INTEGER, attempts INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, done_until INTEGER);
+CREATE INDEX IF NOT EXISTS jobs_by_ready ON jobs(ready_at) WHERE done_until IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_done ON jobs(done_until) WHERE done_until IS NOT NULL;
+CREATE TABLE IF NOT EXISTS usage_days (
+    day TEXT NOT NULL, model TEXT NOT NULL,
+    calls INTEGER NOT NULL, prompt INTEGER NOT NULL, cached INTEGER NOT NULL,
+    completion INTEGER NOT NULL, audio_seconds INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (day, model)
+);
+CREATE TABLE IF NOT EXISTS usage_convs (
+    conv TEXT NOT NULL, model TEXT NOT NULL,
+    calls INTEGER NOT NULL, prompt INTEGER NOT NULL, cached INTEGER NOT NULL,
+    completion INTEGER NOT NULL, audio_seconds INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (conv, model)
+);
 INSERT OR IGNORE INTO counters(name, value) VALUES ('token', 0), ('paused', 0);
+INSERT OR IGNORE INTO counters(name, value) VALUES ('job_token', 0);
 ";
 
 /// Most calls folded into one transaction by the writer thread.

@@ -108,6 +108,38 @@ impl Keyed for SqliteStore {
         })
         .await
     }
+
+    async fn increment(
+        &self,
+        conversation: &ConversationId,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<u64, StoreError> {
+        let (conv, key) = (conversation.as_str().to_owned(), key.to_owned());
+        let ttl = dur_ms(ttl);
+        // One job on the writer thread: nothing runs between the read and the write.
+        self.run(move |conn, now| {
+            let live: Option<(String, i64)> = conn
+                .prepare_cached(
+                    "SELECT value, expires_at FROM keyed \
+                     WHERE conv = ?1 AND key = ?2 AND expires_at > ?3",
+                )?
+                .query_row(params![conv, key, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (count, expires) = match live
+                .and_then(|(value, exp)| Some((value.parse::<u64>().ok()?, exp)))
+            {
+                Some((count, exp)) => (count.saturating_add(1), exp),
+                None => (1, now.saturating_add(ttl)),
+            };
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO keyed(conv, key, value, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![conv, key, count.to_string(), expires])?;
+            Ok(count)
+        })
+        .await
+    }
 }
 
 #[async_trait]

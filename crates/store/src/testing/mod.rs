@@ -12,7 +12,9 @@ mod inbox;
 mod intake;
 mod journal;
 pub mod redis_server;
+mod schedule;
 mod state;
+mod usage;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -28,7 +30,9 @@ pub use change::*;
 pub use inbox::*;
 pub use intake::*;
 pub use journal::*;
+pub use schedule::*;
 pub use state::*;
+pub use usage::*;
 
 /// Debounce window used by the suite.
 pub const DEBOUNCE: Duration = Duration::from_millis(600);
@@ -163,6 +167,7 @@ macro_rules! conformance_suite {
                 health_ping_answers,
                 dedupe_forget_lets_a_redelivery_through,
                 keyed_values_expire_and_go_with_the_conversation,
+                keyed_counters_count_atomically_in_a_fixed_window,
                 intake_records_queues_and_dedupes,
                 intake_holds_back_for_pause_mute_and_standby,
                 intake_during_a_turn_waits_for_the_lease,
@@ -173,6 +178,7 @@ macro_rules! conformance_suite {
                 journal_stays_through_release_and_goes_with_the_conversation,
                 renew_extends_a_live_lease_only,
                 postpone_delays_the_retry_and_attempts_count_until_ack,
+                usage_adds_up_per_day_and_conversation_and_goes_with_it,
             );
         }
     };

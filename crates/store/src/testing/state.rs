@@ -357,3 +357,51 @@ pub async fn keyed_values_expire_and_go_with_the_conversation(h: Harness) {
         "value outlived its conversation"
     );
 }
+
+/// A keyed counter counts up atomically within its window, starts again after it, and
+/// loses no increment when many callers race (the login limit relies on it).
+pub async fn keyed_counters_count_atomically_in_a_fixed_window(h: Harness) {
+    let s = &h.stores;
+    let a = conv("kv-count");
+    assert_eq!(s.keyed.increment(&a, "tries", TTL).await.unwrap(), 1);
+    assert_eq!(s.keyed.increment(&a, "tries", TTL).await.unwrap(), 2);
+    assert_eq!(
+        s.keyed.get(&a, "tries").await.unwrap(),
+        Some(serde_json::json!(2)),
+        "the count reads back as a number"
+    );
+    // Other keys and conversations count on their own.
+    assert_eq!(s.keyed.increment(&a, "other", TTL).await.unwrap(), 1);
+    assert_eq!(
+        s.keyed
+            .increment(&conv("kv-count-b"), "tries", TTL)
+            .await
+            .unwrap(),
+        1
+    );
+    // A value that is not a count starts again.
+    s.keyed
+        .put(&a, "text", serde_json::json!("x"), LONG)
+        .await
+        .unwrap();
+    assert_eq!(s.keyed.increment(&a, "text", TTL).await.unwrap(), 1);
+    // The window is fixed by the first increment and ends with it.
+    h.advance(TTL + STEP).await;
+    assert_eq!(s.keyed.increment(&a, "tries", TTL).await.unwrap(), 1);
+
+    let racing = (0..40).map(|_| {
+        let keyed = s.keyed.clone();
+        let a = a.clone();
+        tokio::spawn(async move { keyed.increment(&a, "race", LONG).await.unwrap() })
+    });
+    let mut counts = Vec::new();
+    for task in racing.collect::<Vec<_>>() {
+        counts.push(task.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<u64>>(),
+        "increments were lost"
+    );
+}

@@ -6,9 +6,11 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use inkdesk_domain::profile::fold;
 use inkdesk_domain::schedule::{parse_date, parse_time};
 use inkdesk_domain::{
-    AppointmentDuration, CustomerName, EventId, FreeText, PhoneNumber, Price, StudioProfile,
+    AppointmentDuration, ArtistKey, CustomerName, EventId, FreeText, PhoneNumber, Price,
+    StudioProfile,
 };
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -81,6 +83,9 @@ pub struct AvailabilityArgs {
     pub preferred_time: Option<NaiveTime>,
     /// The appointment's length.
     pub length: AppointmentLength,
+    /// The artists the customer accepts (asked by name, or doing the style asked for);
+    /// `None`: any (or the studio has no artists).
+    pub artists: Option<Vec<ArtistKey>>,
 }
 
 /// Arguments of `book_appointment`.
@@ -100,6 +105,8 @@ pub struct BookingArgs {
     pub price: Price,
     /// A length other than the price's, if given.
     pub duration: Option<AppointmentDuration>,
+    /// The artist asked for (by name or key); `None`: the first free one.
+    pub artist: Option<ArtistKey>,
 }
 
 /// Arguments of `change_booking` with action `move`, step `ask`.
@@ -289,6 +296,61 @@ impl Args<'_> {
             .map_err(|e| ToolArgError::new(field, e.to_string()))
     }
 
+    /// The artist named in `field` (key or name, case and accents as written in the
+    /// profile, `_`/`-` as spaces). Without artists in the profile the argument is ignored.
+    fn artist(&self, field: &str) -> Result<Option<ArtistKey>, ToolArgError> {
+        let profile = self.ctx.profile;
+        let Some(raw) = self.text(field)? else {
+            return Ok(None);
+        };
+        if profile.artists.is_empty() {
+            return Ok(None);
+        }
+        let wanted = fold(raw);
+        profile
+            .artists
+            .iter()
+            .find(|a| fold(a.key.as_str()) == wanted || fold(&a.name) == wanted)
+            .or_else(|| {
+                // A first name alone ("Maria" for "Maria K.").
+                profile
+                    .artists
+                    .iter()
+                    .find(|a| fold(&a.name).split(' ').next() == Some(wanted.as_str()))
+            })
+            .map(|a| Some(a.key.clone()))
+            .ok_or_else(|| {
+                ToolArgError::new(
+                    field,
+                    format!("no artist `{raw}`; {}", artist_list(profile)),
+                )
+            })
+    }
+
+    /// The artists doing the style in `field`.
+    fn artists_for_style(&self, field: &str) -> Result<Option<Vec<ArtistKey>>, ToolArgError> {
+        let profile = self.ctx.profile;
+        let Some(raw) = self.text(field)? else {
+            return Ok(None);
+        };
+        if profile.artists.is_empty() {
+            return Ok(None);
+        }
+        let doing: Vec<ArtistKey> = profile
+            .artists
+            .iter()
+            .filter(|a| a.does(raw))
+            .map(|a| a.key.clone())
+            .collect();
+        if doing.is_empty() {
+            return Err(ToolArgError::new(
+                field,
+                format!("no artist does `{raw}`; {}", artist_list(profile)),
+            ));
+        }
+        Ok(Some(doing))
+    }
+
     fn availability(&self) -> Result<ToolCommand, ToolArgError> {
         let from = self
             .future_date("from_date")?
@@ -304,11 +366,16 @@ impl Args<'_> {
             (None, Some(price)) => AppointmentLength::Price(price),
             (None, None) => AppointmentLength::Unknown,
         };
+        let artists = match (self.artist("artist")?, self.artists_for_style("style")?) {
+            (Some(one), _) => Some(vec![one]),
+            (None, by_style) => by_style,
+        };
         Ok(ToolCommand::CheckAvailability(AvailabilityArgs {
             from,
             to,
             preferred_time: self.time("preferred_time")?,
             length,
+            artists,
         }))
     }
 
@@ -332,6 +399,7 @@ impl Args<'_> {
                 .price("price")?
                 .ok_or_else(|| ToolArgError::missing("price"))?,
             duration: self.duration("duration_minutes")?,
+            artist: self.artist("artist")?,
         })
     }
 
@@ -410,6 +478,16 @@ impl Args<'_> {
         let text = self.required_text("text")?.trim().to_owned();
         Ok(ToolCommand::SendReply { text, intents })
     }
+}
+
+/// `artists: Maria (realistic), Nikos (line_work)` for a refusal the model can act on.
+fn artist_list(profile: &StudioProfile) -> String {
+    let names: Vec<String> = profile
+        .artists
+        .iter()
+        .map(|a| format!("{} ({})", a.name, a.styles.join(", ")))
+        .collect();
+    format!("artists: {}", names.join("; "))
 }
 
 /// A JSON number (or numeric string such as `"45,5"` or `"45€"`) as an exact decimal.

@@ -270,3 +270,74 @@ fn handoff_reply_and_unknown_tools() {
         "arguments"
     );
 }
+
+fn artist_profile() -> StudioProfile {
+    StudioProfile::from_toml_str(
+        r#"
+[[artists]]
+key = "maria"
+name = "Μαρία Κ."
+styles = ["realistic", "fine line"]
+[[artists]]
+key = "nikos"
+name = "Nikos"
+styles = ["line_work"]
+"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_artist_is_asked_for_by_name_first_name_key_or_style() {
+    let profile = artist_profile();
+    let availability =
+        |args: Value| match parse_tool_call("check_availability", &args, &ctx_at(&profile)) {
+            Ok(ToolCommand::CheckAvailability(a)) => Ok(a.artists),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+    let maria = || Some(vec![ArtistKey::parse("maria").unwrap()]);
+    let day = "2026-11-20";
+    assert_eq!(
+        availability(json!({"from_date": day, "artist": "Μαρία Κ."})),
+        Ok(maria())
+    );
+    assert_eq!(
+        availability(json!({"from_date": day, "artist": "μαρία"})),
+        Ok(maria())
+    );
+    assert_eq!(
+        availability(json!({"from_date": day, "artist": "maria"})),
+        Ok(maria())
+    );
+    assert_eq!(
+        availability(json!({"from_date": day, "style": "Fine-line"})),
+        Ok(maria())
+    );
+    assert_eq!(
+        availability(json!({"from_date": day, "style": "line"})),
+        Ok(Some(vec![
+            ArtistKey::parse("maria").unwrap(),
+            ArtistKey::parse("nikos").unwrap()
+        ]))
+    );
+    assert_eq!(availability(json!({"from_date": day})), Ok(None));
+    let err = availability(json!({"from_date": day, "artist": "Petros"})).unwrap_err();
+    assert_eq!(err.field, "artist");
+    assert!(err.message.contains("Nikos (line_work)"), "{}", err.message);
+    let err = availability(json!({"from_date": day, "style": "japanese"})).unwrap_err();
+    assert_eq!(err.field, "style");
+    let mut args = booking_args();
+    args["artist"] = json!("Nikos");
+    let Ok(ToolCommand::BookAppointment(b)) =
+        parse_tool_call("book_appointment", &args, &ctx_at(&profile))
+    else {
+        panic!("not a booking");
+    };
+    assert_eq!(b.artist, Some(ArtistKey::parse("nikos").unwrap()));
+    // A studio without artists ignores the argument.
+    let Ok(ToolCommand::BookAppointment(b)) = parse("book_appointment", args) else {
+        panic!("not a booking");
+    };
+    assert_eq!(b.artist, None);
+}
