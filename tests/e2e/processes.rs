@@ -158,6 +158,15 @@ async fn a_process_killed_mid_turn_is_finished_by_the_other_each_chunk_once_one_
     let Some((redis, _server)) = redis_server::server() else {
         return;
     };
+    // A fresh redis-server needs a moment before it listens; `serve` refuses to start
+    // without its store, so wait for it here (a busy machine made this race).
+    let address = redis.trim_start_matches("redis://").to_owned();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&address).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let customer = "5558801";
     let reply = long_reply();
     let chunks = inkdesk_messaging::split_message(&reply, inkdesk_messaging::MAX_MESSAGE_BYTES);
