@@ -143,6 +143,23 @@ async fn customers_are_shown_by_their_instagram_name_fetched_once_and_deleted_wi
         bookings["bookings"][0]["instagram"],
         "Μαρία Καραγιάννη (@maria.ink)"
     );
+    let session = crate::admin::login_at(&app.url("")).await;
+    for page in ["/admin/", "/admin/bookings", &format!("/admin/c/{KNOWN}")] {
+        let html = app
+            .client
+            .get(app.url(page))
+            .header("cookie", format!("inkdesk_admin={session}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("Μαρία Καραγιάννη (@maria.ink)"),
+            "{page}: {html}"
+        );
+    }
 
     // The export carries what is kept.
     let export = api(&app, &format!("/admin/api/conversations/{KNOWN}/export")).await;
