@@ -147,7 +147,7 @@ async fn a_voice_note_is_transcribed_and_the_model_reads_its_words() {
         .unwrap()
         .clone();
     assert_eq!(entry["voice_note"]["transcript"], WORDS, "{view}");
-    // The transcription's usage is priced like any model call: 120 audio tokens at 3.00 $
+    // The transcription's usage is priced like any model call: 120 audio tokens at 1.25 $
     // and 28 output tokens at 5.00 $ per million.
     let transcribe = view["usage"]["models"]
         .as_array()
@@ -171,7 +171,7 @@ async fn a_voice_note_is_transcribed_and_the_model_reads_its_words() {
     };
     assert_eq!(transcribe["prompt_tokens"], 120, "{transcribe}");
     assert_eq!(transcribe["completion_tokens"], 28, "{transcribe}");
-    assert_eq!(transcribe["cost_usd"], "0.000500", "{transcribe}");
+    assert_eq!(transcribe["cost_usd"], "0.000290", "{transcribe}");
     let html = conversation_page(&app, "5553001").await;
     assert!(html.contains("Φωνητικό μήνυμα"), "{html}");
     assert!(html.contains("μικρό τριαντάφυλλο στον καρπό"), "{html}");

@@ -61,7 +61,15 @@ fn google(fake: &FakeGoogle, profile: &StudioProfile) -> GoogleCalendar {
 }
 
 async fn replica(redis_url: &str, prefix: &str, fake: &FakeGoogle) -> Replica {
-    let profile = StudioProfile::example();
+    replica_of(StudioProfile::example(), redis_url, prefix, fake).await
+}
+
+async fn replica_of(
+    profile: StudioProfile,
+    redis_url: &str,
+    prefix: &str,
+    fake: &FakeGoogle,
+) -> Replica {
     let options = StoreOptions {
         key_prefix: prefix.to_owned(),
         ..StoreOptions::default()
@@ -122,11 +130,20 @@ fn call(id: &str, name: &str, arguments: Value) -> ToolCall {
 
 /// Scripts the model of `replica` for one booking turn: book, then reply.
 fn script_booking(replica: &Replica, date: &str, name: &str, phone: &str) {
+    script_booking_with(
+        replica,
+        json!({"date": date, "time": "11:00", "name": name, "phone": phone,
+                   "design": "μικρό κλαδί ελιάς", "price": 100}),
+    );
+}
+
+/// Scripts one booking turn with these `book_appointment` arguments.
+fn script_booking_with(replica: &Replica, arguments: Value) {
+    let phone = arguments["phone"].as_str().unwrap_or("x").to_owned();
     replica.model.push(Ok(ChatResponse::tool_calls(vec![call(
         &format!("call_book_{phone}"),
         "book_appointment",
-        json!({"date": date, "time": "11:00", "name": name, "phone": phone,
-                   "design": "μικρό κλαδί ελιάς", "price": 100}),
+        arguments,
     )])));
     replica.model.push(Ok(ChatResponse::tool_calls(vec![call(
         &format!("call_reply_{phone}"),
@@ -277,4 +294,60 @@ async fn one_turn_run_on_both_replicas_at_once_books_once() {
         assert_eq!(result["booked"], true, "{result}");
         assert_eq!(result["booking_id"], bookings[0]["id"]);
     }
+}
+
+/// A studio with two artists, both free: two replicas booking the same artist for the same
+/// hour at once make one booking of that artist (Google takes any insert, so the holds
+/// must decide), and the other customer is told the slot is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_booking_the_same_artist_at_once_book_that_artist_once() {
+    let Some((redis_url, _redis)) = redis_server::server() else {
+        return;
+    };
+    let prefix = format!("inkdesk-race-artist:{}", std::process::id());
+    let fake = FakeGoogle::start(50).await;
+    let mut profile = StudioProfile::example();
+    for (key, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
+        profile.artists.push(inkdesk_domain::profile::Artist {
+            key: inkdesk_domain::ArtistKey::parse(key).unwrap(),
+            name: name.to_owned(),
+            styles: Vec::new(),
+            hours: inkdesk_domain::profile::HoursOverride::default(),
+            google_calendar_id: None,
+        });
+    }
+    let a = replica_of(profile.clone(), &redis_url, &prefix, &fake).await;
+    let b = replica_of(profile.clone(), &redis_url, &prefix, &fake).await;
+    fake.set_list_delay(Duration::from_millis(250));
+    let date = next_tuesday(&profile).format("%Y-%m-%d").to_string();
+    for (replica, name, phone) in [
+        (&a, "Άννα Παπά", "6912345671"),
+        (&b, "Βασίλης Κ", "6912345672"),
+    ] {
+        script_booking_with(
+            replica,
+            json!({"date": date, "time": "11:00", "name": name, "phone": phone,
+                   "design": "μικρό κλαδί ελιάς", "price": 100, "artist": "maria"}),
+        );
+    }
+    let (_, _) = tokio::join!(
+        turn(&a, "7101", "7101-t1", "Τρίτη 11:00 με τη Μαρία"),
+        turn(&b, "7102", "7102-t1", "Τρίτη 11:00 με τη Μαρία"),
+    );
+    let bookings = bookings_in(&fake);
+    assert_eq!(bookings.len(), 1, "Μαρία booked twice: {bookings:#?}");
+    assert_eq!(
+        bookings[0]["extendedProperties"]["private"]["inkdeskArtist"], "maria",
+        "{bookings:#?}"
+    );
+    let results = [booking_result(&a), booking_result(&b)];
+    assert_eq!(
+        results.iter().filter(|r| r["booked"] == true).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results.iter().any(|r| r["error"] == "slot_taken"),
+        "{results:?}"
+    );
 }

@@ -99,11 +99,12 @@ impl PriceTable {
             entries: vec![
                 ("gpt-4o".to_owned(), p("2.50", "1.25", "10.00", "0")),
                 ("gpt-4o-mini".to_owned(), p("0.15", "0.075", "0.60", "0")),
-                // Transcription: audio input tokens and text output tokens.
-                ("gpt-4o-transcribe".to_owned(), p("6.00", "0", "10.00", "0")),
+                // Transcription: audio input tokens and text output tokens (the model
+                // pages on developers.openai.com).
+                ("gpt-4o-transcribe".to_owned(), p("2.50", "0", "10.00", "0")),
                 (
                     "gpt-4o-mini-transcribe".to_owned(),
-                    p("3.00", "0", "5.00", "0"),
+                    p("1.25", "0", "5.00", "0"),
                 ),
                 ("whisper-1".to_owned(), p("0", "0", "0", "0.006")),
             ],

@@ -563,9 +563,19 @@ impl Engine {
         if free == 0 {
             return Ok(false);
         }
+        // The store's holds count units of an interval, not artists: two replicas holding
+        // two units could still both place their booking with the same (first free)
+        // artist, and a calendar that does not check on insert (Google) would take both.
+        // With artists, one booking of an interval is in flight at a time; a second one
+        // racing it is refused with alternatives, never double-booked.
+        let units = if self.profile.artists.is_empty() {
+            free
+        } else {
+            1
+        };
         Ok(self
             .holds
-            .reserve(ctx.conversation, slot, free, RESERVATION_TTL, ctx.now)
+            .reserve(ctx.conversation, slot, units, RESERVATION_TTL, ctx.now)
             .await?)
     }
 
