@@ -9,8 +9,7 @@
 //! OpenAI-compatible model fake that answers after a random 0.2–3 s (some customers ask for
 //! an appointment: the fake calls `book_appointment` and then replies in two chunks;
 //! the others get a reply of one or two chunks). Two `inkdesk serve` processes share one
-//! Redis and one data directory (so one embedded calendar file, which takes writers from
-//! several processes); signed webhooks for every customer go to either replica, and
+//! Redis (store and calendar) and one data directory; signed webhooks for every customer go to either replica, and
 //! replica B is killed with SIGKILL and restarted every few seconds until every customer
 //! is answered. Then it reports duplicate chunks (the same text sent to the same customer
 //! twice; those the named window explains — the sender died after Instagram had the chunk
@@ -605,10 +604,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-async fn bookings(inkdesk: &Path, data_dir: &Path, work_dir: &Path) -> anyhow::Result<Vec<Value>> {
+/// The bookings, read the way a studio would: `inkdesk bookings --json` on the replicas'
+/// configuration (with Redis as the store, the calendar is in Redis too).
+async fn bookings(
+    inkdesk: &Path,
+    redis_url: &str,
+    data_dir: &Path,
+    work_dir: &Path,
+) -> anyhow::Result<Vec<Value>> {
     let out = Command::new(inkdesk)
         .args(["bookings", "--json"])
         .current_dir(work_dir)
+        .env("REDIS_URL", redis_url)
         .env("INKDESK_DATA_DIR", data_dir)
         .output()?;
     if !out.status.success() {
@@ -852,7 +859,7 @@ async fn run(shared: Arc<Shared>) -> anyhow::Result<Report> {
     report.answer_latency_p50 = percentile(&latencies, 50.0);
     report.answer_latency_p99 = percentile(&latencies, 99.0);
 
-    let booked = bookings(&args.inkdesk, &data_dir, &work_dir).await?;
+    let booked = bookings(&args.inkdesk, &args.redis_url, &data_dir, &work_dir).await?;
     report.bookings = booked.len();
     let mut per_customer: HashMap<String, usize> = HashMap::new();
     for booking in &booked {
