@@ -220,22 +220,6 @@ impl Inbox for RedisStore {
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let key = self.queue_key("due");
-        let first: Vec<(String, f64)> = self
-            .with_conn(|mut c| async move {
-                redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(0)
-                    .arg("WITHSCORES")
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        // Scores are whole milliseconds, exact in an f64.
-        #[allow(clippy::cast_possible_truncation)]
-        first
-            .first()
-            .map(|(_, score)| from_ms(*score as i64))
-            .transpose()
+        self.earliest_score(key).await
     }
 }

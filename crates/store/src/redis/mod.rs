@@ -304,6 +304,33 @@ impl Dedupe for RedisStore {
     }
 }
 
+impl RedisStore {
+    /// The lowest score of the sorted set `key` as a time (the earliest due entry of a
+    /// queue or schedule), `None` when it is empty.
+    pub(crate) async fn earliest_score(
+        &self,
+        key: String,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let first: Vec<(String, f64)> = self
+            .with_conn(|mut c| async move {
+                redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(0)
+                    .arg("WITHSCORES")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        // Scores are whole milliseconds, exact in an f64.
+        #[allow(clippy::cast_possible_truncation)]
+        first
+            .first()
+            .map(|(_, score)| crate::model::from_ms(*score as i64))
+            .transpose()
+    }
+}
+
 /// Keyed values live in one hash per conversation (`{P:conv:ID}:kv`), each field a JSON
 /// envelope `{"exp":<ms>,"v":<value>}` with its own expiry (Redis before 7.4 has no
 /// per-field TTL). Every put also sweeps a batch of fields and drops the expired ones
