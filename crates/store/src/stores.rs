@@ -12,6 +12,7 @@ use crate::ports::{
     TurnJournal, UsageTotals,
 };
 use crate::redis::{RedisConfig, RedisStore};
+use crate::schedule::{MemorySchedule, Schedule};
 use crate::sqlite::SqliteStore;
 
 /// Every port, each as `Arc<dyn Port>`; usually all backed by one adapter.
@@ -39,6 +40,8 @@ pub struct Stores {
     pub journal: Arc<dyn TurnJournal>,
     /// Model usage totals by day and conversation.
     pub usage: Arc<dyn UsageTotals>,
+    /// Durable jobs due at a time (reminders, deposit-hold expiries).
+    pub schedule: Arc<dyn Schedule>,
 }
 
 impl std::fmt::Debug for Stores {
@@ -62,6 +65,7 @@ impl Stores {
             + Intake
             + TurnJournal
             + UsageTotals
+            + Schedule
             + 'static,
     {
         Self::from_shared(Arc::new(adapter))
@@ -70,6 +74,27 @@ impl Stores {
     /// Every port backed by one shared adapter (which the caller also uses, e.g. a Redis
     /// store whose connection the calendar shares).
     pub fn from_shared<A>(a: Arc<A>) -> Self
+    where
+        A: ConversationLog
+            + Inbox
+            + Dedupe
+            + Takeover
+            + SlotHolds
+            + Outbox
+            + Health
+            + Keyed
+            + Intake
+            + TurnJournal
+            + UsageTotals
+            + Schedule
+            + 'static,
+    {
+        let schedule: Arc<dyn Schedule> = a.clone();
+        Self::with_schedule(a, schedule)
+    }
+
+    /// Every port but the schedule backed by `a`, the schedule by `schedule`.
+    fn with_schedule<A>(a: Arc<A>, schedule: Arc<dyn Schedule>) -> Self
     where
         A: ConversationLog
             + Inbox
@@ -96,12 +121,16 @@ impl Stores {
             intake: a.clone(),
             journal: a.clone(),
             usage: a,
+            schedule,
         }
     }
 
     /// In-process stores (tests, `--ephemeral`).
     pub fn memory(clock: Arc<dyn Clock>, options: StoreOptions) -> Self {
-        Self::from_adapter(MemoryStore::new(clock, options))
+        Self::with_schedule(
+            Arc::new(MemoryStore::new(clock.clone(), options)),
+            Arc::new(MemorySchedule::new(clock)),
+        )
     }
 
     /// Stores in one SQLite file at `path` (created if missing).
