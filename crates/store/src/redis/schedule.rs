@@ -1,5 +1,5 @@
 //! `Schedule` on Redis. Every key shares the hash tag `{P:schedule}`: a hash per job
-//! (`…:job:<key>`: due, ready, token, attempts, payload, done), the sorted set `…:ready` of
+//! (`…:job:<key>`: due, ready, token, attempts, payload, progress, done), the sorted set `…:ready` of
 //! jobs not yet done scored by when they may be claimed, and the token counter `…:token`.
 //! One script per step, so a claim, a fenced completion or a cancel is atomic.
 
@@ -21,6 +21,8 @@ static CLAIM: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/job_claim.lua")));
 static FINISH: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/job_finish.lua")));
+static RECORD: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/job_record.lua")));
 static CANCEL: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/job_cancel.lua")));
 
@@ -107,7 +109,7 @@ impl Schedule for RedisStore {
         let lease_until = from_ms(lease_until)?;
         raw.into_iter()
             .map(|entry| {
-                let [key, token, attempt, due, payload]: [String; 5] = entry
+                let [key, token, attempt, due, payload, progress]: [String; 6] = entry
                     .try_into()
                     .map_err(|_| StoreError::Corrupt("job claim of the wrong shape".into()))?;
                 Ok(JobClaim {
@@ -117,6 +119,11 @@ impl Schedule for RedisStore {
                     attempt: u32::try_from(number(&attempt)?).unwrap_or(u32::MAX),
                     due: from_ms(number(&due)?)?,
                     payload: serde_json::from_str(&payload)?,
+                    progress: if progress.is_empty() {
+                        None
+                    } else {
+                        Some(serde_json::from_str(&progress)?)
+                    },
                 })
             })
             .collect()
@@ -129,6 +136,31 @@ impl Schedule for RedisStore {
 
     async fn retry_job(&self, claim: &JobClaim, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.finish(claim, "retry", ms(at)).await
+    }
+
+    async fn record_job(
+        &self,
+        claim: &JobClaim,
+        progress: serde_json::Value,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let now = self.now_ms();
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let mut inv = RECORD.prepare_invoke();
+        inv.key(self.job_key(&claim.key))
+            .key(self.schedule_key("ready"))
+            .arg(&claim.key)
+            .arg(claim.token)
+            .arg(serde_json::to_string(&progress)?)
+            .arg(now)
+            .arg(until);
+        let result: i64 = self
+            .with_conn(|mut c| async move { inv.invoke_async(&mut c).await })
+            .await?;
+        if result < 0 {
+            return Err(StoreError::StaleLease);
+        }
+        Ok(())
     }
 
     async fn cancel_job(&self, key: &str) -> Result<bool, StoreError> {

@@ -19,6 +19,7 @@ struct Job {
     token: Option<u64>,
     attempts: u32,
     payload: serde_json::Value,
+    progress: Option<serde_json::Value>,
     /// Set once completed: the marker is forgotten at this instant.
     done_until: Option<DateTime<Utc>>,
 }
@@ -87,6 +88,7 @@ impl Schedule for MemorySchedule {
                     token: None,
                     attempts: 0,
                     payload,
+                    progress: None,
                     done_until: None,
                 },
             );
@@ -122,6 +124,7 @@ impl Schedule for MemorySchedule {
                     attempt: job.attempts,
                     due: job.due,
                     payload: job.payload.clone(),
+                    progress: job.progress.clone(),
                 });
             }
             claims
@@ -143,6 +146,23 @@ impl Schedule for MemorySchedule {
             job.token = None;
             job.due = at;
             job.ready = at;
+            Ok(())
+        })
+    }
+
+    async fn record_job(
+        &self,
+        claim: &JobClaim,
+        progress: serde_json::Value,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        self.locked(|state, now| {
+            let job = fenced(state, claim)?;
+            if job.ready <= now {
+                return Err(StoreError::StaleLease);
+            }
+            job.progress = Some(progress);
+            job.ready = now + chrono(lease);
             Ok(())
         })
     }

@@ -11,6 +11,12 @@
 //! or [`Schedule::retry_job`]s it for later (fenced). [`Schedule::cancel_job`] removes a key
 //! in any state, so a rebooked appointment can schedule its reminder again.
 //!
+//! While it holds a claim, a worker may keep a small progress document in the job
+//! ([`Schedule::record_job`]: fenced, and refused once the lease has run out even before
+//! anyone reclaimed the job; it renews the lease). The next claim of the job carries it in
+//! [`JobClaim::progress`], so a job whose worker died resumes what was decided and done
+//! instead of doing it again — the job's counterpart of the inbox's turn journal.
+//!
 //! Adapters: [`MemorySchedule`], and `Schedule` on [`crate::SqliteStore`] and
 //! [`crate::RedisStore`] (one Lua script per step; every key under one hash tag).
 
@@ -51,6 +57,17 @@ pub trait Schedule: Send + Sync {
     async fn complete_job(&self, claim: &JobClaim) -> Result<(), StoreError>;
     /// Ends the lease and makes the job due again at `at` (fenced like `complete_job`).
     async fn retry_job(&self, claim: &JobClaim, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Stores `progress` in the claimed job and renews its lease to `lease` from now.
+    /// [`StoreError::StaleLease`] when the claim is no longer the job's latest, or its lease
+    /// has run out (a worker that lost its lease cannot record anything, even before
+    /// another claimed the job). The job's next claim reads it back in
+    /// [`JobClaim::progress`]; `retry_job` keeps it, `cancel_job` and completion end it.
+    async fn record_job(
+        &self,
+        claim: &JobClaim,
+        progress: serde_json::Value,
+        lease: Duration,
+    ) -> Result<(), StoreError>;
     /// Removes the job under `key` in any state; `true` when a job that was not yet done
     /// was removed.
     async fn cancel_job(&self, key: &str) -> Result<bool, StoreError>;
@@ -75,6 +92,8 @@ pub struct JobClaim {
     pub due: DateTime<Utc>,
     /// The payload given when scheduling.
     pub payload: serde_json::Value,
+    /// What an earlier claim recorded with [`Schedule::record_job`], if anything.
+    pub progress: Option<serde_json::Value>,
 }
 
 /// Where a job stands.

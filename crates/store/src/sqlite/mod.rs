@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS holds (
 );
 CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);
 CREATE TABLE IF NOT EXISTS turn_journals (conv TEXT PRIMARY KEY, token INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, due INTEGER NOT NULL, ready_at INTEGER NOT NULL, token INTEGER, attempts INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, done_until INTEGER);
+CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, due INTEGER NOT NULL, ready_at INTEGER NOT NULL, token INTEGER, attempts INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, done_until INTEGER, progress TEXT);
 CREATE INDEX IF NOT EXISTS jobs_by_ready ON jobs(ready_at) WHERE done_until IS NULL;
 CREATE INDEX IF NOT EXISTS jobs_by_done ON jobs(done_until) WHERE done_until IS NOT NULL;
 CREATE TABLE IF NOT EXISTS usage_days (
@@ -198,6 +198,14 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         conn.execute_batch(
             "ALTER TABLE inbox_queue ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
         )?;
+    }
+    let has_progress: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('jobs') WHERE name = 'progress')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_progress {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN progress TEXT")?;
     }
     Ok(())
 }

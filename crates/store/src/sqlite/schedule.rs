@@ -69,18 +69,18 @@ impl Schedule for SqliteStore {
         self.run(move |conn, now| {
             let tx = conn.savepoint()?;
             let lease_until = now.saturating_add(lease);
-            let due: Vec<(String, i64, i64, String)> = tx
+            let due: Vec<(String, i64, i64, String, Option<String>)> = tx
                 .prepare_cached(
-                    "SELECT key, due, attempts, payload FROM jobs \
+                    "SELECT key, due, attempts, payload, progress FROM jobs \
                      WHERE done_until IS NULL AND ready_at <= ?1 \
                      ORDER BY ready_at, key LIMIT ?2",
                 )?
                 .query_map(params![now, i64::try_from(max).unwrap_or(i64::MAX)], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<Result<_, _>>()?;
             let mut claims = Vec::with_capacity(due.len());
-            for (key, due, tries, payload) in due {
+            for (key, due, tries, payload, progress) in due {
                 let token: i64 = tx
                     .prepare_cached(
                         "UPDATE counters SET value = value + 1 WHERE name = 'job_token' \
@@ -99,6 +99,7 @@ impl Schedule for SqliteStore {
                     attempt: attempts(tries).saturating_add(1),
                     due: from_ms(due)?,
                     payload: serde_json::from_str(&payload)?,
+                    progress: progress.as_deref().map(serde_json::from_str).transpose()?,
                 });
             }
             tx.commit()?;
@@ -131,6 +132,38 @@ impl Schedule for SqliteStore {
                 "UPDATE jobs SET token = NULL, due = ?2, ready_at = ?2 WHERE key = ?1",
             )?
             .execute(params![claim.key, at])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_job(
+        &self,
+        claim: &JobClaim,
+        progress: serde_json::Value,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let claim = claim.clone();
+        let body = serde_json::to_string(&progress)?;
+        let lease = dur_ms(lease);
+        self.run(move |conn, now| {
+            let tx = conn.savepoint()?;
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE jobs SET progress = ?3, ready_at = ?4 \
+                     WHERE key = ?1 AND token = ?2 AND done_until IS NULL AND ready_at > ?5",
+                )?
+                .execute(params![
+                    claim.key,
+                    i64::try_from(claim.token).unwrap_or(-1),
+                    body,
+                    now.saturating_add(lease),
+                    now
+                ])?;
+            if changed != 1 {
+                return Err(StoreError::StaleLease);
+            }
             tx.commit()?;
             Ok(())
         })

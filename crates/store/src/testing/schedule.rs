@@ -206,6 +206,51 @@ pub async fn concurrent_job_claimers_never_share_a_job(h: Harness, s: Arc<dyn Sc
     assert_eq!(seen.len(), 30);
 }
 
+pub async fn recorded_progress_is_fenced_and_read_by_the_next_claim(
+    h: Harness,
+    s: Arc<dyn Schedule>,
+) {
+    s.schedule_job("p", at(&h, 0), json!({"booking": "b1"}))
+        .await
+        .unwrap();
+    let first = s.claim_jobs(5, LEASE).await.unwrap().remove(0);
+    assert_eq!(first.progress, None);
+    s.record_job(&first, json!({"step": "decided"}), LEASE)
+        .await
+        .unwrap();
+    // The lease runs out: nothing more may be recorded under it, even unclaimed.
+    h.advance(LEASE + Duration::from_millis(100)).await;
+    assert!(matches!(
+        s.record_job(&first, json!({"step": "sent"}), LEASE).await,
+        Err(StoreError::StaleLease)
+    ));
+    let second = s.claim_jobs(5, LONG).await.unwrap().remove(0);
+    assert_eq!(second.progress, Some(json!({"step": "decided"})));
+    assert!(matches!(
+        s.record_job(&first, json!({"step": "sent"}), LEASE).await,
+        Err(StoreError::StaleLease)
+    ));
+    // Recording renews the lease.
+    s.record_job(&second, json!({"step": "sent"}), LONG)
+        .await
+        .unwrap();
+    h.advance(LEASE + Duration::from_millis(100)).await;
+    assert!(s.claim_jobs(5, LONG).await.unwrap().is_empty(), "renewed");
+    // A retry keeps the progress for the next claim.
+    s.retry_job(&second, at(&h, 0)).await.unwrap();
+    let third = s.claim_jobs(5, LONG).await.unwrap().remove(0);
+    assert_eq!(third.progress, Some(json!({"step": "sent"})));
+    s.complete_job(&third).await.unwrap();
+    assert!(matches!(
+        s.record_job(&third, json!({}), LONG).await,
+        Err(StoreError::StaleLease)
+    ));
+    // Cancelling ends it: a job scheduled again under the key starts afresh.
+    s.cancel_job("p").await.unwrap();
+    s.schedule_job("p", at(&h, 0), json!({})).await.unwrap();
+    assert_eq!(s.claim_jobs(5, LONG).await.unwrap()[0].progress, None);
+}
+
 pub async fn invalid_job_keys_are_refused(h: Harness, s: Arc<dyn Schedule>) {
     for key in [String::new(), "x".repeat(201), "a\nb".to_owned()] {
         assert!(matches!(
@@ -238,6 +283,7 @@ macro_rules! schedule_suite {
                 retry_makes_the_job_due_later_and_counts_attempts,
                 cancel_removes_waiting_and_leased_jobs,
                 concurrent_job_claimers_never_share_a_job,
+                recorded_progress_is_fenced_and_read_by_the_next_claim,
                 invalid_job_keys_are_refused,
             );
         }
