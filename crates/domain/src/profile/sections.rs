@@ -38,8 +38,13 @@ pub struct BookingRules {
     pub max_appointment_minutes: u32,
     /// How many slots one availability answer offers.
     pub max_slots_offered: u32,
-    /// The studio's popup reminder before each appointment.
+    /// The studio's own popup reminder before each appointment (Google Calendar), in
+    /// minutes. Not the customer's: that is [`BookingRules::reminder_hours`].
     pub reminder_minutes: u32,
+    /// Hours before a confirmed appointment the customer is reminded (a DM inside Meta's
+    /// 24-hour window, else an SMS when they agreed, else the console lists it for a
+    /// person); `0` sends no customer reminders.
+    pub reminder_hours: u32,
 }
 
 impl Default for BookingRules {
@@ -55,14 +60,20 @@ impl Default for BookingRules {
             max_appointment_minutes: 600,
             max_slots_offered: 3,
             reminder_minutes: 60,
+            reminder_hours: 24,
         }
     }
 }
 
 impl BookingRules {
     pub(super) fn validate(&self) -> Result<(), ProfileError> {
-        let checks: [(&'static str, bool, &str); 6] = [
+        let checks: [(&'static str, bool, &str); 7] = [
             ("booking.capacity", self.capacity >= 1, "must be at least 1"),
+            (
+                "booking.reminder_hours",
+                self.reminder_hours <= 168,
+                "must be between 0 (no reminders) and 168",
+            ),
             (
                 "booking.slot_step_minutes",
                 (5..=720).contains(&self.slot_step_minutes),
@@ -204,6 +215,11 @@ pub struct Policies {
     pub notes_el: Vec<String>,
     /// The same notes in English.
     pub notes_en: Vec<String>,
+    /// How to prepare for the appointment, in the studio's words (Greek): sent with the
+    /// customer's reminder.
+    pub preparation_el: Vec<String>,
+    /// The same preparation notes in English.
+    pub preparation_en: Vec<String>,
 }
 
 impl Default for Policies {
@@ -215,6 +231,15 @@ impl Default for Policies {
                     .to_owned(),
             ],
             notes_en: vec!["Prices are final and paid in cash on the day.".to_owned()],
+            preparation_el: vec![
+                "Φάτε κάτι πριν έρθετε και αποφύγετε το αλκοόλ το προηγούμενο βράδυ.".to_owned(),
+                "Φέρτε την ταυτότητά σας.".to_owned(),
+            ],
+            preparation_en: vec![
+                "Have something to eat before you come and skip alcohol the night before."
+                    .to_owned(),
+                "Bring your ID.".to_owned(),
+            ],
         }
     }
 }
