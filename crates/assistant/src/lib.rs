@@ -28,6 +28,11 @@
 //!   outcome in the log, the handoff, the failure policy; [`runner::echo`] tells our
 //!   echoes from a person's; [`runner::requeue`] answers what arrived while muted or paused.
 //!
+//! - [`reminders`]: customer reminders of confirmed appointments — the job per booking
+//!   ([`reminders::ReminderPlanner`], kept in step by [`reminders::RemindingCalendar`]) and
+//!   [`reminders::ReminderSender`], which sends each once (DM in the window, SMS with
+//!   consent, else the console's "remind by hand" list).
+//!
 //! The binary's workers claim conversations and hand each claim to [`runner::Runner::run`].
 //!
 //! Webhook events that need no turn go through [`takeover::decide`].
@@ -46,6 +51,7 @@ pub mod language;
 pub mod locale;
 pub mod message;
 pub mod prompt;
+pub mod reminders;
 pub mod runner;
 pub mod takeover;
 pub mod tone;

@@ -42,6 +42,14 @@ pub enum TurnData {
         /// A line for the studio.
         note: Option<String>,
     },
+    /// A reminder of an appointment sent to the customer (the entry's text is what was
+    /// sent; an SMS is marked as such).
+    Reminder {
+        /// The booking reminded of.
+        booking: String,
+        /// `dm` or `sms`.
+        channel: String,
+    },
     /// A decided reply was not sent (a person took the conversation mid-turn, or the
     /// reply window closed).
     Withheld {

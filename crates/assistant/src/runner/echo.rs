@@ -83,6 +83,9 @@ pub async fn echo_origin(
     {
         return Ok(EchoOrigin::Chunk { turn: journal.turn });
     }
+    if let Some(turn) = reminder_sending(stores.keyed, conversation, text).await? {
+        return Ok(EchoOrigin::Chunk { turn });
+    }
     let sending = stores.keyed.get(conversation, CONSOLE_SENDING).await?;
     if console_texts(sending.as_ref())
         .iter()
@@ -177,6 +180,61 @@ pub async fn note_console_send(
             CONSOLE_SENDING,
             serde_json::to_value(texts).unwrap_or(Value::Null),
             CONSOLE_SENDING_TTL,
+        )
+        .await
+}
+
+/// The `Keyed` key under which reminder DMs being sent are noted.
+const REMINDER_SENDING: &str = "reminder-sending";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReminderSending {
+    turn: TurnId,
+    text: String,
+}
+
+fn reminder_notes(value: Option<&Value>) -> Vec<ReminderSending> {
+    value
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+async fn reminder_sending(
+    keyed: &dyn Keyed,
+    conversation: &ConversationId,
+    text: &str,
+) -> Result<Option<TurnId>, StoreError> {
+    let notes = reminder_notes(keyed.get(conversation, REMINDER_SENDING).await?.as_ref());
+    Ok(notes
+        .into_iter()
+        .find(|n| n.text.trim() == text)
+        .map(|n| n.turn))
+}
+
+/// Notes that a reminder (`turn`, its own id) is about to send `text` to `conversation`:
+/// its echo is then ours (never a person's reply, so nothing is muted) and, like a turn's
+/// chunk, kept as proof of delivery ([`note_chunk_echo`]) for a reminder whose sender died
+/// before recording the send. Call before sending.
+pub async fn note_reminder_send(
+    keyed: &dyn Keyed,
+    conversation: &ConversationId,
+    turn: &TurnId,
+    text: &str,
+) -> Result<(), StoreError> {
+    let mut notes = reminder_notes(keyed.get(conversation, REMINDER_SENDING).await?.as_ref());
+    notes.retain(|n| n.turn != *turn);
+    notes.push(ReminderSending {
+        turn: turn.clone(),
+        text: text.trim().to_owned(),
+    });
+    let skip = notes.len().saturating_sub(10);
+    let notes: Vec<ReminderSending> = notes.into_iter().skip(skip).collect();
+    keyed
+        .put(
+            conversation,
+            REMINDER_SENDING,
+            serde_json::to_value(notes).unwrap_or(Value::Null),
+            CHUNK_ECHO_TTL,
         )
         .await
 }

@@ -200,6 +200,10 @@ impl Schedule for RedisStore {
             state,
             attempts: u32::try_from(number(field(&fields, "attempts")?)?).unwrap_or(u32::MAX),
             payload: serde_json::from_str(field(&fields, "payload")?)?,
+            progress: fields
+                .get("progress")
+                .map(|p| serde_json::from_str(p))
+                .transpose()?,
         }))
     }
 

@@ -188,6 +188,7 @@ impl Schedule for MemorySchedule {
                 },
                 attempts: job.attempts,
                 payload: job.payload.clone(),
+                progress: job.progress.clone(),
             })
         }))
     }

@@ -123,6 +123,8 @@ pub struct JobInfo {
     pub attempts: u32,
     /// The payload.
     pub payload: serde_json::Value,
+    /// The progress its workers recorded ([`Schedule::record_job`]), if any.
+    pub progress: Option<serde_json::Value>,
 }
 
 /// Refuses an empty or overlong key (keys become Redis key names and SQLite primary keys).

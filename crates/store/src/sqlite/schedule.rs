@@ -188,9 +188,10 @@ impl Schedule for SqliteStore {
     async fn job(&self, key: &str) -> Result<Option<JobInfo>, StoreError> {
         let key = key.to_owned();
         self.run(move |conn, now| {
-            let row: Option<(i64, i64, Option<i64>, i64, String, Option<i64>)> = conn
+            type Row = (i64, i64, Option<i64>, i64, String, Option<i64>, Option<String>);
+            let row: Option<Row> = conn
                 .prepare_cached(
-                    "SELECT due, ready_at, token, attempts, payload, done_until FROM jobs \
+                    "SELECT due, ready_at, token, attempts, payload, done_until, progress FROM jobs \
                      WHERE key = ?1",
                 )?
                 .query_row([&key], |r| {
@@ -201,10 +202,11 @@ impl Schedule for SqliteStore {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 })
                 .optional()?;
-            let Some((due, ready, token, tries, payload, done_until)) = row else {
+            let Some((due, ready, token, tries, payload, done_until, progress)) = row else {
                 return Ok(None);
             };
             let state = match (done_until, token) {
@@ -221,6 +223,7 @@ impl Schedule for SqliteStore {
                 state,
                 attempts: attempts(tries),
                 payload: serde_json::from_str(&payload)?,
+                progress: progress.as_deref().map(serde_json::from_str).transpose()?,
             }))
         })
         .await

@@ -226,6 +226,10 @@ pub async fn recorded_progress_is_fenced_and_read_by_the_next_claim(
     ));
     let second = s.claim_jobs(5, LONG).await.unwrap().remove(0);
     assert_eq!(second.progress, Some(json!({"step": "decided"})));
+    assert_eq!(
+        s.job("p").await.unwrap().unwrap().progress,
+        Some(json!({"step": "decided"}))
+    );
     assert!(matches!(
         s.record_job(&first, json!({"step": "sent"}), LEASE).await,
         Err(StoreError::StaleLease)
