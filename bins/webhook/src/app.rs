@@ -5,6 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use inkdesk_assistant::reminders::{
+    ReminderConfig, ReminderPlanner, ReminderPorts, ReminderSender, ReminderStep, ReminderTexts,
+    RemindingCalendar,
+};
 use inkdesk_assistant::runner::{Runner, RunnerConfig, RunnerPorts};
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
@@ -101,6 +105,8 @@ pub struct App {
     /// Customers' Instagram names and usernames for the console (fetched once, kept in
     /// the store).
     pub profiles: Arc<crate::profiles::CustomerProfiles>,
+    /// Sends claimed customer reminders.
+    pub reminders: Arc<ReminderSender>,
 }
 
 impl std::fmt::Debug for App {
@@ -148,6 +154,10 @@ pub struct Overrides {
     pub faults: Option<Arc<dyn inkdesk_assistant::runner::faults::FaultPlan>>,
     /// Use these runner settings (tests: short leases and deadlines).
     pub runner: Option<RunnerConfig>,
+    /// Stop reminders where this says (crash-injection tests).
+    pub reminder_faults: Option<Arc<dyn Fn(ReminderStep) -> bool + Send + Sync>>,
+    /// Use these reminder settings (tests: short leases).
+    pub reminders: Option<ReminderConfig>,
 }
 
 impl App {
@@ -206,6 +216,14 @@ impl App {
             Some(calendar) => calendar,
             None => calendar(settings, &profile, &clock, redis_store, overrides.ephemeral).await?,
         };
+        // Every booking change — the assistant's, the console's — keeps its reminder job.
+        let planner = ReminderPlanner::new(
+            stores.schedule.clone(),
+            clock.clone(),
+            profile.booking.reminder_hours,
+        );
+        let calendar: Arc<dyn Calendar> =
+            Arc::new(RemindingCalendar::new(calendar, planner.clone()));
         let client = model_client(settings, overrides.fast_retries)?;
         let model = client.clone().map(|c| c as Arc<dyn ChatModel>);
         // The same server transcribes voice notes, unless OPENAI_MODEL_TRANSCRIBE=none.
@@ -311,8 +329,38 @@ impl App {
         if let Some(faults) = overrides.faults {
             runner = runner.with_faults(faults);
         }
+        let sms = match &settings.twilio {
+            Some(twilio) => Some(Arc::new(
+                twilio.client().context("invalid Twilio configuration")?,
+            ) as Arc<dyn inkdesk_messaging::sms::Sms>),
+            None => None,
+        };
+        let reminder_ports = ReminderPorts {
+            schedule: stores.schedule.clone(),
+            planner,
+            calendar: calendar.clone(),
+            log: stores.log.clone(),
+            outbox: stores.outbox.clone(),
+            keyed: stores.keyed.clone(),
+            takeover: stores.takeover.clone(),
+            messenger: messenger.clone(),
+            sms,
+            profile: profile.clone(),
+            texts: ReminderTexts::new().context("cannot read the reminder texts")?,
+            observer: metrics.clone(),
+            clock: clock.clone(),
+        };
+        let reminder_config = overrides.reminders.unwrap_or_else(|| ReminderConfig {
+            lease: worker.lease,
+            ..ReminderConfig::default()
+        });
+        let mut reminders = ReminderSender::new(reminder_ports, reminder_config);
+        if let Some(faults) = overrides.reminder_faults {
+            reminders = reminders.with_faults(move |step| faults(step));
+        }
         Ok(Self {
             profiles,
+            reminders: Arc::new(reminders),
             runner: Arc::new(runner),
             profile,
             clock,

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod commands;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod metrics;
 pub mod profiles;
 pub mod settings;

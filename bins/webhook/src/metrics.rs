@@ -57,6 +57,7 @@ pub struct Metrics {
     handoffs: Family<Label, Counter>,
     bookings: Family<Label, Counter>,
     http_refused: Family<Label, Counter>,
+    reminders: Family<Label, Counter>,
 }
 
 impl Default for Metrics {
@@ -82,6 +83,12 @@ impl Metrics {
         let handoffs = Family::<Label, Counter>::default();
         let bookings = Family::<Label, Counter>::default();
         let http_refused = Family::<Label, Counter>::default();
+        let reminders = Family::<Label, Counter>::default();
+        registry.register(
+            "reminders",
+            "Claims of customer reminder jobs by outcome (sent_dm, sent_sms, by_hand, maybe_sent, skipped, moved, retry, lost_lease)",
+            reminders.clone(),
+        );
         registry.register(
             "webhook_requests",
             "Webhook requests by outcome (ok, bad_signature, malformed, too_large, unavailable)",
@@ -144,6 +151,7 @@ impl Metrics {
             handoffs,
             bookings,
             http_refused,
+            reminders,
         }
     }
 
@@ -153,6 +161,11 @@ impl Metrics {
             .get_or_create(&Label::of(outcome))
             .inc();
         self.webhook_ack_seconds.observe(seconds);
+    }
+
+    /// Counts one claim of a reminder job by outcome.
+    pub fn reminder(&self, outcome: &str) {
+        self.reminders.get_or_create(&Label::of(outcome)).inc();
     }
 
     /// Counts one turn by outcome (sent, fallback, handoff, muted, …).
@@ -277,5 +290,11 @@ mod tests {
             text.contains("inkdesk_webhook_ack_seconds_count 2"),
             "{text}"
         );
+    }
+}
+
+impl inkdesk_assistant::reminders::ReminderObserver for Metrics {
+    fn reminder_ended(&self, outcome: &str) {
+        self.reminder(outcome);
     }
 }

@@ -124,6 +124,70 @@ impl GoogleSettings {
     }
 }
 
+/// Twilio, for customer reminders by SMS: all of SID, token and sender, or none.
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    /// `TWILIO_ACCOUNT_SID`.
+    pub account_sid: String,
+    /// `TWILIO_AUTH_TOKEN`.
+    pub auth_token: SecretString,
+    /// `TWILIO_FROM`: a Twilio number, a Messaging Service SID (`MG…`) or a sender id.
+    pub from: inkdesk_messaging::sms::SmsSender,
+    /// `TWILIO_API_BASE_URL` (`https://api.twilio.com`).
+    pub api_base_url: Option<String>,
+}
+
+impl TwilioSettings {
+    fn from_env(env: &dyn Env) -> anyhow::Result<Option<Self>> {
+        let sid = env.get("TWILIO_ACCOUNT_SID");
+        let token = env.get("TWILIO_AUTH_TOKEN").map(SecretString::from);
+        let from = env.get("TWILIO_FROM");
+        let (sid, token, from) = match (sid, token, from) {
+            (None, None, None) => return Ok(None),
+            (Some(sid), Some(token), Some(from)) => (sid, token, from),
+            (sid, token, from) => {
+                let missing: Vec<&str> = [
+                    ("TWILIO_ACCOUNT_SID", sid.is_none()),
+                    ("TWILIO_AUTH_TOKEN", token.is_none()),
+                    ("TWILIO_FROM", from.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(name, missing)| missing.then_some(name))
+                .collect();
+                bail!(
+                    "SMS reminders need TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM together; {} unset",
+                    missing.join(", ")
+                );
+            }
+        };
+        let from = inkdesk_messaging::sms::SmsSender::parse(&from).context("TWILIO_FROM")?;
+        let settings = Self {
+            account_sid: sid.trim().to_owned(),
+            auth_token: token,
+            from,
+            api_base_url: env.get("TWILIO_API_BASE_URL"),
+        };
+        // The SID's shape and the base URL are checked here, so `check-config` says so.
+        settings.client().context("TWILIO_ACCOUNT_SID / TWILIO_API_BASE_URL")?;
+        Ok(Some(settings))
+    }
+
+    /// The Twilio client these settings describe.
+    pub fn client(
+        &self,
+    ) -> Result<inkdesk_messaging::sms::TwilioSms, inkdesk_messaging::sms::TwilioConfigError> {
+        let mut config = inkdesk_messaging::sms::TwilioConfig::new(
+            self.account_sid.clone(),
+            self.auth_token.clone(),
+            self.from.clone(),
+        );
+        if let Some(base) = &self.api_base_url {
+            config = config.base_url(base.clone());
+        }
+        inkdesk_messaging::sms::TwilioSms::new(config)
+    }
+}
+
 /// Tone examples: the embedding model and an optional Pinecone index.
 #[derive(Debug, Clone)]
 pub struct ToneSettings {
@@ -196,6 +260,8 @@ pub struct Settings {
     pub tone: ToneSettings,
     /// How turns are leased, bounded and retried.
     pub turns: TurnSettings,
+    /// Twilio (SMS reminders); `None` when unset.
+    pub twilio: Option<TwilioSettings>,
 }
 
 /// How turns are leased, bounded and retried (see the runner in inkdesk-assistant).
@@ -325,6 +391,7 @@ impl Settings {
                 .into(),
             debounce: number::<u64>(env, "INKDESK_DEBOUNCE_SECONDS")?.map(Duration::from_secs),
             turns: TurnSettings::from_env(env)?,
+            twilio: TwilioSettings::from_env(env)?,
             debug: flag(env.get("DEBUG")).context("DEBUG")?,
             log_file: env.get("APP_LOG_FILE").map(PathBuf::from),
             admin_token: secret("INKDESK_ADMIN_TOKEN"),
@@ -445,6 +512,9 @@ impl Settings {
         }
         if !self.model.is_configured() {
             missing.push("OPENAI_API_KEY or OPENAI_BASE_URL: no model; conversations are recorded for a person");
+        }
+        if self.twilio.is_none() {
+            missing.push("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM: no SMS reminders; a reminder due outside Instagram's 24-hour window is listed in the console for a person");
         }
         if self.google.token_file.is_some() && self.google.client_secrets.is_none() {
             missing.push("GOOGLE_CLIENT_SECRETS: needed with GOOGLE_TOKEN_FILE unless the token file holds the client id and secret");
@@ -580,6 +650,22 @@ impl Settings {
                 self.tone.pinecone_control_url.clone(),
             ),
         ];
+        match &self.twilio {
+            None => rows.push(("TWILIO_ACCOUNT_SID".into(), "unset (no SMS reminders)".into())),
+            Some(twilio) => {
+                rows.push(("TWILIO_ACCOUNT_SID".into(), twilio.account_sid.clone()));
+                rows.push(("TWILIO_AUTH_TOKEN".into(), "set (hidden)".into()));
+                rows.push((
+                    "TWILIO_FROM".into(),
+                    match &twilio.from {
+                        inkdesk_messaging::sms::SmsSender::Number(_) => "a phone number".into(),
+                        inkdesk_messaging::sms::SmsSender::MessagingService(sid) => sid.clone(),
+                        inkdesk_messaging::sms::SmsSender::Alphanumeric(id) => id.clone(),
+                    },
+                ));
+                rows.push(("TWILIO_API_BASE_URL".into(), opt(&twilio.api_base_url)));
+            }
+        }
         match &self.redis {
             None => rows.push((
                 "store".into(),

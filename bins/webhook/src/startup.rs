@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::{http, worker};
+use crate::{http, jobs, worker};
 
 /// A running service.
 #[derive(Debug)]
@@ -20,6 +20,7 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     workers: JoinHandle<()>,
+    jobs: JoinHandle<()>,
 }
 
 /// Starts the HTTP server on `listener` and the workers; returns at once.
@@ -40,6 +41,7 @@ pub fn start(app: Arc<App>, listener: TcpListener) -> std::io::Result<Running> {
         })
         .await
     });
+    let jobs = tokio::spawn(jobs::run(app.clone(), stop.clone()));
     let workers = tokio::spawn(worker::run(app.clone(), stop));
     Ok(Running {
         addr,
@@ -47,6 +49,7 @@ pub fn start(app: Arc<App>, listener: TcpListener) -> std::io::Result<Running> {
         shutdown,
         server,
         workers,
+        jobs,
     })
 }
 
@@ -63,6 +66,9 @@ impl Running {
         if let Err(error) = self.workers.await {
             tracing::error!(%error, "worker task failed");
         }
+        if let Err(error) = self.jobs.await {
+            tracing::error!(%error, "scheduled-jobs task failed");
+        }
     }
 
     /// Stops at once, abandoning turns in flight (their leases expire): what a crash
@@ -70,5 +76,6 @@ impl Running {
     pub fn kill(self) {
         self.server.abort();
         self.workers.abort();
+        self.jobs.abort();
     }
 }
