@@ -218,6 +218,22 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Κανένα επερχόμενο ραντεβού.",
         "No upcoming bookings.",
     ),
+    ("remind_by_hand", "Υπενθύμιση με το χέρι", "Remind by hand"),
+    (
+        "remind_by_hand_why",
+        "Ραντεβού που η υπενθύμισή τους δεν μπόρεσε να σταλεί (εκτός του 24ωρου του Instagram χωρίς συναίνεση για SMS ή χωρίς Twilio): τηλεφωνήστε ή στείλτε μήνυμα.",
+        "Appointments whose reminder could not be sent (outside Instagram's 24-hour window without SMS consent or Twilio): call or text the customer.",
+    ),
+    (
+        "reminder_maybe_sent",
+        "Το SMS ίσως στάλθηκε: ελέγξτε πριν επικοινωνήσετε.",
+        "The SMS may have gone out: check before calling.",
+    ),
+    (
+        "no_reminders_by_hand",
+        "Καμία υπενθύμιση για το χέρι.",
+        "No reminders to make by hand.",
+    ),
     ("name", "Όνομα", "Name"),
     ("phone", "Τηλέφωνο", "Phone"),
     ("design", "Σχέδιο", "Design"),

@@ -22,6 +22,7 @@ pub mod csrf;
 pub mod i18n;
 pub mod notify;
 pub mod pages;
+pub mod reminders;
 pub mod view;
 
 use std::sync::Arc;
@@ -162,7 +163,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/resume", post(api::resume))
         .route("/bookings", get(api::bookings))
         .route("/traces", get(api::traces))
-        .route("/status", get(api::status));
+        .route("/status", get(api::status))
+        .route("/reminders", get(reminders::api_list))
+        .route("/reminders/{booking}/done", post(reminders::api_done));
     let console = Router::new()
         .route("/", get(pages::inbox))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -177,6 +180,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
             get(pages::confirm_delete).post(pages::delete),
         )
         .route("/bookings", get(pages::bookings))
+        .route("/reminders", get(reminders::page))
         .route("/traces", get(pages::traces))
         .route("/status", get(pages::status))
         .route("/pause", post(pages::pause))

@@ -35,6 +35,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/confirm_delete.html"),
     ),
     ("bookings.html", include_str!("templates/bookings.html")),
+    ("reminders.html", include_str!("templates/reminders.html")),
     ("traces.html", include_str!("templates/traces.html")),
     ("status.html", include_str!("templates/status.html")),
     ("usage.html", include_str!("templates/usage.html")),
@@ -72,7 +73,7 @@ pub struct PageQuery {
 }
 
 /// Renders a page in the chosen language; remembers an explicit `?lang=` in a cookie.
-fn render(
+pub(super) fn render(
     state: &AdminState,
     query: &PageQuery,
     headers: &HeaderMap,
