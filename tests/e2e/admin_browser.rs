@@ -89,6 +89,8 @@ async fn seed_booking(app: &TestApp, id: &str) {
                 duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
                 artist: None,
                 idempotency_key: None,
+                deposit: None,
+                sms_consent: false,
             };
             if app.running.app.calendar.create(booking).await.is_ok() {
                 return;

@@ -56,6 +56,8 @@ async fn calendar_with_bookings(
                     duration,
                     artist: artist.map(|a| ArtistKey::parse(a).unwrap()),
                     idempotency_key: None,
+                    deposit: None,
+                    sms_consent: false,
                 })
                 .await
                 .unwrap(),

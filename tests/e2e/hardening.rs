@@ -419,6 +419,8 @@ async fn book_with_design(app: &TestApp, id: &str, design: &str) {
                 duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
                 artist: None,
                 idempotency_key: None,
+                deposit: None,
+                sms_consent: false,
             };
             if app.running.app.calendar.create(booking).await.is_ok() {
                 return;

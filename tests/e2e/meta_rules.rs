@@ -531,6 +531,8 @@ async fn export_gives_everything_and_delete_leaves_no_personal_data_even_in_goog
             duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
             artist: None,
             idempotency_key: None,
+            deposit: None,
+            sms_consent: false,
         })
         .await
         .unwrap();

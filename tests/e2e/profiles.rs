@@ -135,6 +135,8 @@ async fn customers_are_shown_by_their_instagram_name_fetched_once_and_deleted_wi
             duration,
             artist: None,
             idempotency_key: None,
+            deposit: None,
+            sms_consent: false,
         })
         .await
         .unwrap();

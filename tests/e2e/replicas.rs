@@ -407,6 +407,8 @@ async fn two_replicas_on_one_redis_share_one_calendar() {
             duration,
             artist: None,
             idempotency_key: Some("e2e-shared-calendar".into()),
+            deposit: None,
+            sms_consent: false,
         })
         .await
         .unwrap();

@@ -185,6 +185,8 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
                 duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
                 artist: None,
                 idempotency_key: None,
+                deposit: None,
+                sms_consent: false,
             })
             .await
             .unwrap();
@@ -263,6 +265,8 @@ async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice()
             duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
             artist: None,
             idempotency_key: None,
+            deposit: None,
+            sms_consent: false,
         })
         .await
         .unwrap();

@@ -23,6 +23,8 @@ async fn booked(world: &World, conversation: &str, hour_utc: u32) -> Booking {
             duration: AppointmentDuration::from_minutes(60, 600).unwrap(),
             artist: None,
             idempotency_key: None,
+            deposit: None,
+            sms_consent: false,
         })
         .await
         .unwrap()

@@ -20,6 +20,7 @@ use inkdesk_domain::{
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::interval::{BusyInterval, Interval};
+use crate::lifecycle::{BookingStatus, CancelledBy, StatusChange};
 use crate::port::{
     Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, StoredClosure, check_bookable,
     recheck_window, same_request, slot_taken,
@@ -64,26 +65,34 @@ CREATE TABLE IF NOT EXISTS closures (
 CREATE INDEX IF NOT EXISTS closures_by_date ON closures (last_date, first_date);
 ";
 
-/// Columns added after the first schema, added to older files when they are opened.
-const ADDED_COLUMNS: [(&str, &str); 2] = [("bookings", "artist"), ("blocks", "artist")];
+/// Columns added after the first schema (table, column, type), added to older files when
+/// they are opened. A booking without a `status` is confirmed (the only state there was).
+const ADDED_COLUMNS: [(&str, &str, &str); 6] = [
+    ("bookings", "artist", "TEXT"),
+    ("blocks", "artist", "TEXT"),
+    ("bookings", "status", "TEXT"),
+    ("bookings", "hold_until_utc", "INTEGER"),
+    ("bookings", "deposit", "TEXT"),
+    ("bookings", "sms_consent", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 /// Creates the tables and adds the columns an older file lacks.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(SCHEMA)?;
-    for (table, column) in ADDED_COLUMNS {
+    for (table, column, kind) in ADDED_COLUMNS {
         let present: bool = conn.query_row(
             &format!("SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
             [column],
             |row| row.get(0),
         )?;
         if !present {
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
         }
     }
-    conn.pragma_update(None, "user_version", 2)
+    conn.pragma_update(None, "user_version", 3)
 }
 
-const BOOKING_COLUMNS: &str = "id, conversation, customer, phone, design, price, start_utc, duration_min, cancelled_utc, artist";
+const BOOKING_COLUMNS: &str = "id, conversation, customer, phone, design, price, start_utc, duration_min, cancelled_utc, artist, status, hold_until_utc, deposit, sms_consent";
 
 /// Bookings kept in SQLite. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -297,15 +306,35 @@ fn read_row(row: &Row<'_>, region: inkdesk_domain::Region) -> rusqlite::Result<(
     let minutes: i64 = row.get(7)?;
     let cancelled: Option<i64> = row.get(8)?;
     let artist: Option<String> = row.get(9)?;
+    let status: Option<String> = row.get(10)?;
+    let hold_until = row.get::<_, Option<i64>>(11)?.map(to_utc).transpose()?;
+    let deposit: Option<String> = row.get(12)?;
+    let sms_consent: bool = row.get(13)?;
     // Stored values were valid when written; a generous maximum keeps old rows readable
     // after the profile's limits shrink.
-    let price = price
-        .map(|p| {
+    let money = |column: usize, text: Option<String>| {
+        text.map(|p| {
             p.parse::<rust_decimal::Decimal>()
-                .map_err(|e| invalid(5, e))
-                .and_then(|d| Price::new(d, rust_decimal::Decimal::MAX).map_err(|e| invalid(5, e)))
+                .map_err(|e| invalid(column, e))
+                .and_then(|d| {
+                    Price::new(d, rust_decimal::Decimal::MAX).map_err(|e| invalid(column, e))
+                })
         })
-        .transpose()?;
+        .transpose()
+    };
+    let price = money(5, price)?;
+    let mut status = BookingStatus::from_code(status.as_deref(), hold_until).ok_or_else(|| {
+        invalid(
+            10,
+            std::io::Error::other(format!("unknown booking status {status:?}")),
+        )
+    })?;
+    // A tombstone from before the lifecycle: cancelled through the assistant.
+    if cancelled.is_some() && !status.is_cancelled() {
+        status = BookingStatus::Cancelled {
+            by: CancelledBy::Customer,
+        };
+    }
     let duration =
         AppointmentDuration::from_minutes(minutes, u32::MAX).map_err(|e| invalid(7, e))?;
     let booking = Booking {
@@ -321,6 +350,9 @@ fn read_row(row: &Row<'_>, region: inkdesk_domain::Region) -> rusqlite::Result<(
         end: start + duration.as_chrono(),
         duration,
         artist: read_artist(9, artist)?,
+        status,
+        deposit: money(12, deposit)?,
+        sms_consent,
     };
     Ok((booking, cancelled.is_some()))
 }
@@ -486,8 +518,9 @@ impl Calendar for EmbeddedCalendar {
                 let row = Booking { artist, ..row };
                 tx.execute(
                     "INSERT INTO bookings (id, conversation, customer, phone, design, price,
-                        start_utc, end_utc, duration_min, created_utc, artist)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        start_utc, end_utc, duration_min, created_utc, artist, status,
+                        hold_until_utc, deposit, sms_consent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                     params![
                         row.id.as_str(),
                         row.conversation.as_str(),
@@ -500,6 +533,10 @@ impl Calendar for EmbeddedCalendar {
                         row.duration.minutes(),
                         now.timestamp(),
                         row.artist.as_ref().map(ArtistKey::as_str),
+                        row.status.code(),
+                        row.status.hold_until().map(|t| t.timestamp()),
+                        row.deposit.map(|p| p.amount().to_string()),
+                        row.sms_consent,
                     ],
                 )
                 .map_err(CalendarError::unavailable)?;
@@ -589,21 +626,79 @@ impl Calendar for EmbeddedCalendar {
     }
 
     async fn cancel(&self, id: &EventId) -> Result<(), CalendarError> {
+        self.set_status(id, StatusChange::Cancel(CancelledBy::Customer))
+            .await
+            .map(|_| ())
+    }
+
+    async fn set_status(
+        &self,
+        id: &EventId,
+        change: StatusChange,
+    ) -> Result<Booking, CalendarError> {
         let now = self.clock.now();
         let (owned, region) = (id.clone(), self.profile.phone_region);
-        self.run_checked(move |conn| {
-            let changed = conn
-                .execute(
-                    "UPDATE bookings SET cancelled_utc = ?2 WHERE id = ?1 AND cancelled_utc IS NULL",
-                    params![owned.as_str(), now.timestamp()],
+        let booking = self
+            .run_checked(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(CalendarError::unavailable)?;
+                let current = find_row(&tx, &owned, region)?;
+                let status = current.status.apply(change, current.start, now)?;
+                tx.execute(
+                    "UPDATE bookings SET status = ?2, hold_until_utc = ?3,
+                        cancelled_utc = CASE WHEN ?4 THEN ?5 ELSE cancelled_utc END
+                     WHERE id = ?1",
+                    params![
+                        owned.as_str(),
+                        status.code(),
+                        status.hold_until().map(|t| t.timestamp()),
+                        status.is_cancelled(),
+                        now.timestamp()
+                    ],
                 )
                 .map_err(CalendarError::unavailable)?;
-            if changed == 1 {
-                Ok(())
-            } else {
-                // Tells an unknown id from a cancelled one.
-                find_row(conn, &owned, region).map(|_| ())
-            }
+                tx.commit().map_err(CalendarError::unavailable)?;
+                Ok(Booking { status, ..current })
+            })
+            .await?;
+        tracing::info!(booking = %booking.id, status = %booking.status, "booking status changed");
+        Ok(booking)
+    }
+
+    async fn bookings_between(&self, range: Interval) -> Result<Vec<Booking>, CalendarError> {
+        let region = self.profile.phone_region;
+        self.run(move |conn| {
+            let sql = format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings
+                 WHERE cancelled_utc IS NULL AND start_utc >= ?1 AND start_utc < ?2
+                 ORDER BY start_utc, id"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(
+                params![range.start.timestamp(), range.end.timestamp()],
+                |row| read_booking(row, region),
+            )?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn bookings_of(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        let (conversation, region) = (conversation.clone(), self.profile.phone_region);
+        self.run(move |conn| {
+            let sql = format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings
+                 WHERE conversation = ?1 AND cancelled_utc IS NULL ORDER BY start_utc, id"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(params![conversation.as_str()], |row| {
+                read_booking(row, region)
+            })?;
+            rows.collect()
         })
         .await
     }

@@ -110,6 +110,9 @@ mod tests {
             end: start + duration.as_chrono(),
             duration,
             artist: None,
+            status: crate::BookingStatus::Confirmed,
+            deposit: None,
+            sms_consent: false,
         }
     }
 

@@ -13,6 +13,9 @@
 //!   idempotency key and `event_id_for_key`), `Booking` and `CalendarError`; the booking
 //!   checks every adapter shares, and `available_slots` (read the calendar over a
 //!   request's window, then `find_slots`).
+//! - [`lifecycle`]: `BookingStatus` (`pending_deposit → confirmed → completed | no_show`,
+//!   `cancelled` by customer / studio / unpaid), the allowed changes (`StatusChange`, pure),
+//!   and `DepositHold` (what a new pending booking waits for).
 //! - [`embedded`]: `EmbeddedCalendar`, a SQLite file under the data dir (or in memory),
 //!   the default when no Google credentials are configured.
 //! - [`google`]: `GoogleCalendar`, the Google Calendar API v3 adapter (installed-app or
@@ -38,11 +41,13 @@ pub mod embedded;
 pub mod event_text;
 pub mod format;
 pub mod ical;
+pub mod lifecycle;
 pub mod port;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use embedded::EmbeddedCalendar;
+pub use lifecycle::{BookingStatus, CancelledBy, DepositHold, StatusChange, TransitionError};
 pub use port::{
     Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, available_slots,
     event_id_for_key,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::availability::{SlotRequest, find_slots, place};
 use crate::interval::{BusyInterval, Interval, Slot};
+use crate::lifecycle::{BookingStatus, DepositHold, StatusChange, TransitionError};
 
 /// A booking to be made, on behalf of the conversation that owns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +40,11 @@ pub struct NewBooking {
     /// Callers put in it what makes the request one decision, e.g. the conversation, the
     /// turn, the start and the length.
     pub idempotency_key: Option<String>,
+    /// The deposit the booking waits for: `Some` makes it `pending_deposit` (its slot held
+    /// until the hold runs out), `None` makes it `confirmed` at once.
+    pub deposit: Option<DepositHold>,
+    /// The customer agreed to an SMS reminder to `phone`.
+    pub sms_consent: bool,
 }
 
 impl NewBooking {
@@ -109,6 +115,16 @@ pub struct Booking {
     /// The artist who takes it; `None` when the studio has no artists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artist: Option<ArtistKey>,
+    /// Where the booking is in its life; records older than the lifecycle read as
+    /// confirmed.
+    #[serde(default)]
+    pub status: BookingStatus,
+    /// The deposit asked (kept after it is paid); `None` when none was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit: Option<Price>,
+    /// The customer agreed to an SMS reminder.
+    #[serde(default)]
+    pub sms_consent: bool,
 }
 
 impl Booking {
@@ -125,6 +141,14 @@ impl Booking {
             start: new.start,
             duration: new.duration,
             artist: new.artist,
+            status: match new.deposit {
+                Some(hold) => BookingStatus::PendingDeposit {
+                    hold_until: hold.hold_until,
+                },
+                None => BookingStatus::Confirmed,
+            },
+            deposit: new.deposit.map(|hold| hold.amount),
+            sms_consent: new.sms_consent,
         }
     }
 
@@ -188,6 +212,10 @@ pub enum CalendarError {
     /// The booking was cancelled or deleted.
     #[error("booking {0} was cancelled")]
     Gone(EventId),
+    /// The status change is not allowed from the booking's state (see
+    /// [`BookingStatus::apply`]); the message is safe for staff.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
     /// The calendar service is rate-limiting us.
     #[error("calendar rate-limited us; retry after {retry_after:?}")]
     RateLimited {
@@ -243,8 +271,29 @@ pub trait Calendar: Send + Sync {
         duration: Option<AppointmentDuration>,
     ) -> Result<Booking, CalendarError>;
 
-    /// Cancels a booking. A second cancel gives [`CalendarError::Gone`].
+    /// Cancels a booking for its customer (`set_status(id, Cancel(Customer))`). A second
+    /// cancel gives [`CalendarError::Gone`].
     async fn cancel(&self, id: &EventId) -> Result<(), CalendarError>;
+
+    /// Changes the booking's status when [`BookingStatus::apply`] allows it (otherwise
+    /// [`CalendarError::Transition`]); a cancelled booking gives [`CalendarError::Gone`].
+    /// A cancel frees the slot. Returns the booking as it is now.
+    async fn set_status(
+        &self,
+        id: &EventId,
+        change: StatusChange,
+    ) -> Result<Booking, CalendarError>;
+
+    /// Every booking (not cancelled, any other status, past ones included) starting inside
+    /// `range`, earliest first: the console's day lists, marking no-shows, the workers.
+    async fn bookings_between(&self, range: Interval) -> Result<Vec<Booking>, CalendarError>;
+
+    /// Every booking of `conversation` (not cancelled; past, present and future), earliest
+    /// first: a customer's history (e.g. whether they ever did not show up).
+    async fn bookings_of(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<Booking>, CalendarError>;
 
     /// The conversation's bookings starting at or after `now`, earliest first.
     async fn upcoming_for(

@@ -27,6 +27,7 @@ use inkdesk_domain::{
 use rust_decimal::Decimal;
 
 use crate::Interval;
+use crate::lifecycle::{BookingStatus, CancelledBy, DepositHold, StatusChange, TransitionError};
 pub use crate::port::MockCalendar;
 use crate::port::{Calendar, CalendarError, NewBooking, event_id_for_key};
 
@@ -108,6 +109,8 @@ pub fn new_booking(conversation: &str, start: DateTime<Utc>, minutes: i64) -> Ne
         duration: AppointmentDuration::from_minutes(minutes, 600).unwrap(),
         artist: None,
         idempotency_key: None,
+        deposit: None,
+        sms_consent: false,
     }
 }
 
@@ -182,6 +185,10 @@ macro_rules! calendar_behaviour_suite {
             rescheduling_twice_to_the_same_time_is_one_move,
             forget_customer_keeps_the_time_blocked_without_the_customer,
             a_closure_closes_its_dates_until_removed,
+            a_pending_booking_reads_back_with_its_deposit_and_blocks_its_slot,
+            a_deposit_received_confirms_and_a_hold_expiry_frees_the_slot,
+            changes_the_lifecycle_forbids_are_refused,
+            bookings_between_and_of_read_every_status_but_cancelled,
         );
     };
     // `$make` returns `Option<(calendar, keep_alive)>`; `None` skips the test (a backend
@@ -885,4 +892,250 @@ pub async fn reschedule_keeps_the_artist(cal: Arc<dyn Calendar>) {
         cal.reschedule(&made.id, at(wednesday(), 16, 0), None).await,
         Err(CalendarError::SlotTaken { .. })
     ));
+}
+
+/// [`new_booking`] waiting for a deposit of 45 held until `hold_until`, with the
+/// customer's SMS consent.
+pub fn pending_booking(
+    conversation: &str,
+    start: DateTime<Utc>,
+    minutes: i64,
+    hold_until: DateTime<Utc>,
+) -> NewBooking {
+    NewBooking {
+        deposit: Some(DepositHold {
+            amount: Price::new(Decimal::from(45), Decimal::from(5000)).unwrap(),
+            hold_until,
+        }),
+        sms_consent: true,
+        ..new_booking(conversation, start, minutes)
+    }
+}
+
+/// A booking made with a deposit is `pending_deposit` with its hold, deposit and SMS
+/// consent, read back by `get`, the listings and `busy`; it takes its unit of capacity.
+pub async fn a_pending_booking_reads_back_with_its_deposit_and_blocks_its_slot(
+    cal: Arc<dyn Calendar>,
+) {
+    let start = at(tuesday(), 15, 0);
+    let hold = suite_now() + Duration::hours(24);
+    let made = cal
+        .create(pending_booking("conv-a", start, 60, hold))
+        .await
+        .unwrap();
+    assert_eq!(
+        made.status,
+        BookingStatus::PendingDeposit { hold_until: hold }
+    );
+    assert_eq!(made.deposit.map(|d| d.amount()), Some(Decimal::from(45)));
+    assert!(made.sms_consent);
+    assert_eq!(cal.get(&made.id).await.unwrap(), made);
+    let upcoming = cal.list_upcoming(suite_now(), 10).await.unwrap();
+    assert_eq!(upcoming, vec![made.clone()]);
+    // A booking without a deposit is confirmed, without consent unless given.
+    let plain = cal.create(new_booking("conv-b", start, 60)).await.unwrap();
+    let plain = cal.get(&plain.id).await.unwrap();
+    assert_eq!(plain.status, BookingStatus::Confirmed);
+    assert_eq!(plain.deposit, None);
+    assert!(!plain.sms_consent);
+    // Capacity 2: the pending booking and the plain one fill the slot.
+    assert!(matches!(
+        cal.create(new_booking("conv-c", start, 60)).await,
+        Err(CalendarError::SlotTaken { .. })
+    ));
+}
+
+/// "Deposit received" confirms a pending booking (and it keeps its slot); a hold that ran
+/// out cancels another as unpaid, which frees its unit and leaves the id `Gone`.
+pub async fn a_deposit_received_confirms_and_a_hold_expiry_frees_the_slot(cal: Arc<dyn Calendar>) {
+    let start = at(tuesday(), 16, 0);
+    let hold = suite_now() + Duration::hours(24);
+    let paid = cal
+        .create(pending_booking("conv-a", start, 60, hold))
+        .await
+        .unwrap();
+    let unpaid = cal
+        .create(pending_booking("conv-b", start, 60, hold))
+        .await
+        .unwrap();
+    let confirmed = cal
+        .set_status(&paid.id, StatusChange::Confirm)
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status, BookingStatus::Confirmed);
+    assert_eq!(confirmed.deposit, paid.deposit);
+    let read = cal.get(&paid.id).await.unwrap();
+    assert_eq!(read.status, BookingStatus::Confirmed);
+    assert_eq!(read.deposit, paid.deposit);
+    assert!(read.sms_consent);
+
+    let cancelled = cal
+        .set_status(&unpaid.id, StatusChange::Cancel(CancelledBy::Unpaid))
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled.status,
+        BookingStatus::Cancelled {
+            by: CancelledBy::Unpaid
+        }
+    );
+    assert!(matches!(
+        cal.get(&unpaid.id).await,
+        Err(CalendarError::Gone(_))
+    ));
+    assert!(matches!(
+        cal.set_status(&unpaid.id, StatusChange::Confirm).await,
+        Err(CalendarError::Gone(_))
+    ));
+    // Its unit is free again.
+    cal.create(new_booking("conv-c", start, 60)).await.unwrap();
+    let busy = cal
+        .busy(Interval::new(start, start + Duration::minutes(60)))
+        .await
+        .unwrap();
+    assert!(busy.iter().all(|b| b.event.as_ref() != Some(&unpaid.id)));
+}
+
+/// Changes outside the lifecycle are refused and change nothing: a paid booking is never
+/// cancelled as unpaid, a confirmed one is not confirmed twice, a future one is not marked
+/// completed or no-show; an unknown id is `NotFound`.
+pub async fn changes_the_lifecycle_forbids_are_refused(cal: Arc<dyn Calendar>) {
+    let made = cal
+        .create(new_booking("conv-a", at(tuesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    assert!(matches!(
+        cal.set_status(&made.id, StatusChange::Cancel(CancelledBy::Unpaid))
+            .await,
+        Err(CalendarError::Transition(
+            TransitionError::NotAllowed { .. }
+        ))
+    ));
+    assert!(matches!(
+        cal.set_status(&made.id, StatusChange::Confirm).await,
+        Err(CalendarError::Transition(
+            TransitionError::NotAllowed { .. }
+        ))
+    ));
+    for change in [StatusChange::Complete, StatusChange::NoShow] {
+        assert!(matches!(
+            cal.set_status(&made.id, change).await,
+            Err(CalendarError::Transition(TransitionError::NotYet { .. }))
+        ));
+    }
+    let pending = cal
+        .create(pending_booking(
+            "conv-b",
+            at(tuesday(), 12, 0),
+            60,
+            suite_now() + Duration::hours(2),
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        cal.set_status(&pending.id, StatusChange::NoShow).await,
+        Err(CalendarError::Transition(_))
+    ));
+    assert_eq!(
+        cal.get(&made.id).await.unwrap().status,
+        BookingStatus::Confirmed
+    );
+    assert_eq!(cal.get(&pending.id).await.unwrap().status, pending.status);
+    assert!(matches!(
+        cal.set_status(
+            &EventId::parse("nosuchbooking0").unwrap(),
+            StatusChange::Confirm
+        )
+        .await,
+        Err(CalendarError::NotFound(_))
+    ));
+    // The studio cancels a confirmed booking.
+    let cancelled = cal
+        .set_status(&made.id, StatusChange::Cancel(CancelledBy::Studio))
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled.status,
+        BookingStatus::Cancelled {
+            by: CancelledBy::Studio
+        }
+    );
+}
+
+/// `bookings_between` lists the bookings starting in the range (pending and confirmed,
+/// not cancelled), `bookings_of` a conversation's, earliest first.
+pub async fn bookings_between_and_of_read_every_status_but_cancelled(cal: Arc<dyn Calendar>) {
+    let hold = suite_now() + Duration::hours(24);
+    let first = cal
+        .create(pending_booking("conv-a", at(tuesday(), 12, 0), 60, hold))
+        .await
+        .unwrap();
+    let second = cal
+        .create(new_booking("conv-b", at(tuesday(), 14, 0), 60))
+        .await
+        .unwrap();
+    let later = cal
+        .create(new_booking("conv-a", at(wednesday(), 12, 0), 60))
+        .await
+        .unwrap();
+    let gone = cal
+        .create(new_booking("conv-a", at(tuesday(), 16, 0), 60))
+        .await
+        .unwrap();
+    cal.cancel(&gone.id).await.unwrap();
+    let tuesday_range = Interval::new(at(tuesday(), 0, 0), at(wednesday(), 0, 0));
+    let ids = |list: Vec<crate::Booking>| list.into_iter().map(|b| b.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(cal.bookings_between(tuesday_range).await.unwrap()),
+        vec![first.id.clone(), second.id.clone()]
+    );
+    // A booking that started before the range is not in it.
+    let from_one = Interval::new(at(tuesday(), 12, 30), at(wednesday(), 23, 0));
+    assert_eq!(
+        ids(cal.bookings_between(from_one).await.unwrap()),
+        vec![second.id.clone(), later.id.clone()]
+    );
+    let of_a = cal
+        .bookings_of(&ConversationId::parse("conv-a").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(of_a[0].status, first.status);
+    assert_eq!(ids(of_a), vec![first.id, later.id]);
+}
+
+/// Completed and no-show are marked once the appointment has started (the clock is moved
+/// past it), and a mistaken mark can be corrected; neither can then be cancelled, and
+/// `bookings_between` still lists it with its mark. `clock` is the adapter's clock, at
+/// [`suite_now`].
+pub async fn completed_and_no_show_are_marked_after_the_start(
+    cal: Arc<dyn Calendar>,
+    clock: inkdesk_domain::ManualClock,
+) {
+    let start = at(tuesday(), 12, 0);
+    let a = cal.create(new_booking("conv-a", start, 60)).await.unwrap();
+    let b = cal.create(new_booking("conv-b", start, 60)).await.unwrap();
+    clock.advance(start - suite_now() + Duration::hours(2));
+    let done = cal.set_status(&a.id, StatusChange::Complete).await.unwrap();
+    assert_eq!(done.status, BookingStatus::Completed);
+    let missed = cal.set_status(&b.id, StatusChange::NoShow).await.unwrap();
+    assert_eq!(missed.status, BookingStatus::NoShow);
+    assert_eq!(cal.get(&b.id).await.unwrap().status, BookingStatus::NoShow);
+    assert!(matches!(
+        cal.set_status(&b.id, StatusChange::Cancel(CancelledBy::Studio))
+            .await,
+        Err(CalendarError::Transition(_))
+    ));
+    // Corrected: the customer did come after all.
+    let fixed = cal.set_status(&b.id, StatusChange::Complete).await.unwrap();
+    assert_eq!(fixed.status, BookingStatus::Completed);
+    let day = Interval::new(at(tuesday(), 0, 0), at(wednesday(), 0, 0));
+    let listed = cal.bookings_between(day).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|b| b.status == BookingStatus::Completed));
+    assert!(
+        cal.list_upcoming(inkdesk_domain::Clock::now(&clock), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -173,3 +173,69 @@ async fn available_slots_reads_the_window_and_skips_full_times() {
     assert_eq!(json[0]["end"], "2026-12-01T13:00:00+02:00");
     assert_eq!(slots.len(), 3);
 }
+
+#[tokio::test]
+async fn completed_and_no_show_are_marked_after_the_start() {
+    let clock = inkdesk_domain::ManualClock::new(suite_now());
+    let cal = EmbeddedCalendar::open_in_memory(Arc::new(suite_profile()), Arc::new(clock.clone()))
+        .unwrap();
+    inkdesk_calendar::testing::completed_and_no_show_are_marked_after_the_start(
+        Arc::new(cal),
+        clock,
+    )
+    .await;
+}
+
+/// A file written before the lifecycle (no status, deposit or consent columns) opens, its
+/// bookings read back as confirmed without consent, and new ones take the new columns.
+#[tokio::test]
+async fn a_file_from_before_the_lifecycle_reads_its_bookings_as_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calendar.sqlite3");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE bookings (
+                id TEXT PRIMARY KEY, conversation TEXT NOT NULL, customer TEXT NOT NULL,
+                phone TEXT NOT NULL, design TEXT, price TEXT, start_utc INTEGER NOT NULL,
+                end_utc INTEGER NOT NULL, duration_min INTEGER NOT NULL,
+                created_utc INTEGER NOT NULL, cancelled_utc INTEGER, artist TEXT);
+             CREATE TABLE blocks (id TEXT PRIMARY KEY, start_utc INTEGER, end_utc INTEGER,
+                first_date TEXT, end_date TEXT, transparent INTEGER NOT NULL, note TEXT,
+                artist TEXT);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        let start = at(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 12, 0);
+        conn.execute(
+            "INSERT INTO bookings VALUES ('oldbooking1', 'conv-a', 'Νίκος', '+306912345678',
+                NULL, '120', ?1, ?2, 60, ?1, NULL, NULL)",
+            rusqlite::params![start.timestamp(), start.timestamp() + 3600],
+        )
+        .unwrap();
+    }
+    let cal = EmbeddedCalendar::open_file(&path, Arc::new(suite_profile()), clock())
+        .await
+        .unwrap();
+    let old = cal
+        .get(&inkdesk_domain::EventId::parse("oldbooking1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(old.status, inkdesk_calendar::BookingStatus::Confirmed);
+    assert_eq!(old.deposit, None);
+    assert!(!old.sms_consent);
+    let pending = cal
+        .create(inkdesk_calendar::testing::pending_booking(
+            "conv-b",
+            at(chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 15, 0),
+            60,
+            suite_now() + chrono::Duration::hours(24),
+        ))
+        .await
+        .unwrap();
+    drop(cal);
+    let reopened = EmbeddedCalendar::open_file(&path, Arc::new(suite_profile()), clock())
+        .await
+        .unwrap();
+    assert_eq!(reopened.get(&pending.id).await.unwrap(), pending);
+}

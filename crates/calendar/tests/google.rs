@@ -130,13 +130,17 @@ async fn insert_sends_exactly_the_documented_event() {
             "start": {"dateTime": "2026-12-01T14:00:00+02:00", "timeZone": "Europe/Athens"},
             "end": {"dateTime": "2026-12-01T15:30:00+02:00", "timeZone": "Europe/Athens"},
             "reminders": {"useDefault": false, "overrides": [{"method": "popup", "minutes": 60}]},
+            "status": "confirmed",
+            "colorId": "10",
             "extendedProperties": {"private": {
                 "inkdeskConversation": "conv-a",
                 "inkdeskCustomer": "Γιάννης Παπαδόπουλος",
                 "inkdeskPhone": "+306912345678",
                 "inkdeskDesign": "τριαντάφυλλο στον καρπό, fine line",
                 "inkdeskPrice": "150",
-                "inkdeskDurationMinutes": "90"
+                "inkdeskDurationMinutes": "90",
+                "inkdeskStatus": "confirmed",
+                "inkdeskSmsConsent": "0"
             }}
         })
     );
@@ -474,7 +478,8 @@ async fn a_deleted_event_answers_gone() {
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("event_booking.json")))
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
+    // The cancel records its status on the event first; deleted meanwhile, that answers 410.
+    Mock::given(method("PATCH"))
         .and(path(event_path.as_str()))
         .respond_with(ResponseTemplate::new(410).set_body_json(fixture("error_410_deleted.json")))
         .expect(1)

@@ -171,3 +171,76 @@ async fn a_keyed_id_taken_by_a_studio_event_is_an_error_not_a_booking() {
     }
     assert_eq!(fake.live_ids(), [id.to_string()]);
 }
+
+#[tokio::test]
+async fn completed_and_no_show_are_marked_after_the_start() {
+    let fake = FakeGoogle::start(2).await;
+    let clock = inkdesk_domain::ManualClock::new(suite_now());
+    let cal = inkdesk_calendar::GoogleCalendar::new(
+        config(&fake.server),
+        installed_app(&fake.server),
+        Arc::new(inkdesk_calendar::testing::suite_profile()),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    inkdesk_calendar::testing::completed_and_no_show_are_marked_after_the_start(
+        Arc::new(cal),
+        clock,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_pending_booking_is_a_tentative_banana_event_and_confirmed_turns_basil() {
+    let fake = FakeGoogle::start(10).await;
+    let cal = calendar(&fake.server);
+    let made = cal
+        .create(inkdesk_calendar::testing::pending_booking(
+            "conv-a",
+            at(december(1), 12, 0),
+            60,
+            suite_now() + chrono::Duration::hours(24),
+        ))
+        .await
+        .unwrap();
+    let event = fake.event(made.id.as_str()).unwrap();
+    assert_eq!(event["status"], "tentative");
+    assert_eq!(event["colorId"], "5");
+    let private = &event["extendedProperties"]["private"];
+    assert_eq!(private["inkdeskStatus"], "pending_deposit");
+    assert_eq!(private["inkdeskHoldUntil"], "2026-12-01T05:00:00Z");
+    assert_eq!(private["inkdeskDeposit"], "45");
+    assert_eq!(private["inkdeskSmsConsent"], "1");
+    cal.set_status(&made.id, inkdesk_calendar::StatusChange::Confirm)
+        .await
+        .unwrap();
+    let event = fake.event(made.id.as_str()).unwrap();
+    assert_eq!(event["status"], "confirmed");
+    assert_eq!(event["colorId"], "10");
+    assert_eq!(
+        event["extendedProperties"]["private"]["inkdeskStatus"],
+        "confirmed"
+    );
+    // Cancelled unpaid: who cancelled stays on the deleted event.
+    let other = cal
+        .create(inkdesk_calendar::testing::pending_booking(
+            "conv-b",
+            at(december(1), 14, 0),
+            60,
+            suite_now() + chrono::Duration::hours(24),
+        ))
+        .await
+        .unwrap();
+    cal.set_status(
+        &other.id,
+        inkdesk_calendar::StatusChange::Cancel(inkdesk_calendar::CancelledBy::Unpaid),
+    )
+    .await
+    .unwrap();
+    let event = fake.event(other.id.as_str()).unwrap();
+    assert_eq!(event["status"], "cancelled");
+    assert_eq!(
+        event["extendedProperties"]["private"]["inkdeskStatus"],
+        "cancelled_unpaid"
+    );
+}

@@ -285,3 +285,64 @@ async fn artists_each_take_one_appointment_and_their_closures_are_theirs() {
         Err(CalendarError::SlotTaken { .. })
     ));
 }
+
+#[tokio::test]
+async fn completed_and_no_show_are_marked_after_the_start() {
+    let Some((url, _server)) = server() else {
+        println!("SKIPPED: the backend is not available");
+        return;
+    };
+    let clock = inkdesk_domain::ManualClock::new(suite_now());
+    let cal = RedisCalendar::new(
+        store(&url, &prefix()).await,
+        Arc::new(suite_profile()),
+        Arc::new(clock.clone()),
+    );
+    inkdesk_calendar::testing::completed_and_no_show_are_marked_after_the_start(
+        Arc::new(cal),
+        clock,
+    )
+    .await;
+}
+
+/// A booking stored before the lifecycle (JSON without status, deposit or consent) reads
+/// back as confirmed without consent.
+#[tokio::test]
+async fn a_booking_stored_before_the_lifecycle_reads_as_confirmed() {
+    let Some((url, _server)) = server() else {
+        println!("SKIPPED: the backend is not available");
+        return;
+    };
+    let prefix = prefix();
+    let cal = calendar(store(&url, &prefix).await);
+    let made = cal
+        .create(new_booking("conv-a", at(december(1), 12, 0), 60))
+        .await
+        .unwrap();
+    // Strip the new fields from the stored JSON, as an older version wrote it.
+    let client = deadpool_redis::redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{{{prefix}:cal}}:entries");
+    let raw: String = deadpool_redis::redis::cmd("HGET")
+        .arg(&key)
+        .arg(made.id.as_str())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut entry: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let booking = entry["booking"].as_object_mut().unwrap();
+    for field in ["status", "deposit", "sms_consent"] {
+        booking.remove(field);
+    }
+    let _: () = deadpool_redis::redis::cmd("HSET")
+        .arg(&key)
+        .arg(made.id.as_str())
+        .arg(entry.to_string())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let read = cal.get(&made.id).await.unwrap();
+    assert_eq!(read.status, inkdesk_calendar::BookingStatus::Confirmed);
+    assert!(!read.sms_consent);
+    assert_eq!(read, made);
+}

@@ -355,6 +355,8 @@ fn new_booking(args: &BookArgs, profile: &StudioProfile) -> Result<NewBooking, B
         artist: artist_arg(args.artist.as_deref(), profile)?,
         // Each `inkdesk book` is a booking of its own.
         idempotency_key: None,
+        deposit: None,
+        sms_consent: false,
     })
 }
 
@@ -426,13 +428,19 @@ pub async fn cancel(args: &CancelArgs) -> anyhow::Result<ExitCode> {
             Err(other) => return Err(other.into()),
         }
     }
-    match opened.calendar.cancel(&id).await {
-        Ok(()) => {
+    // The command line is the studio's: the booking is cancelled by the studio.
+    let change = inkdesk_calendar::StatusChange::Cancel(inkdesk_calendar::CancelledBy::Studio);
+    match opened.calendar.set_status(&id, change).await {
+        Ok(_) => {
             println!("cancelled {id}");
             Ok(ExitCode::SUCCESS)
         }
         Err(CalendarError::NotFound(_) | CalendarError::Gone(_)) => {
             eprintln!("error: no booking {id}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(CalendarError::Transition(refused)) => {
+            eprintln!("error: {refused}");
             Ok(ExitCode::FAILURE)
         }
         Err(other) => Err(other.into()),

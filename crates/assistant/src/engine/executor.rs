@@ -516,6 +516,8 @@ impl Engine {
             duration,
             artist,
             idempotency_key: Some(key),
+            deposit: None,
+            sms_consent: false,
         };
         let created = self.calendar.create(new).await;
         match created {

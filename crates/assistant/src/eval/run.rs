@@ -165,6 +165,8 @@ pub async fn run_scenario(
             .map_err(|e| at(e.to_string()))?,
             artist: None,
             idempotency_key: None,
+            deposit: None,
+            sms_consent: false,
         };
         let made = calendar
             .create(booking)

@@ -45,6 +45,7 @@ pub use auth::{CALENDAR_SCOPE, Credentials, CredentialsError, DEFAULT_TOKEN_URI}
 
 use crate::event_text::{event_description, event_title};
 use crate::interval::{BusyInterval, Interval};
+use crate::lifecycle::{BookingStatus, CancelledBy, StatusChange};
 use crate::port::{
     Booking, Calendar, CalendarError, ForgottenBooking, NewBooking, StoredClosure, check_bookable,
     recheck_window, same_request, slot_taken,
@@ -67,6 +68,33 @@ pub const ARTIST_PROPERTY: &str = "inkdeskArtist";
 /// Private extended property marking a closure (`"1"`).
 pub const CLOSURE_PROPERTY: &str = "inkdeskClosure";
 const REASON_PROPERTY: &str = "inkdeskReason";
+/// Private extended property holding a booking's status code ([`BookingStatus::code`]).
+pub const STATUS_PROPERTY: &str = "inkdeskStatus";
+const HOLD_PROPERTY: &str = "inkdeskHoldUntil";
+const DEPOSIT_PROPERTY: &str = "inkdeskDeposit";
+const SMS_CONSENT_PROPERTY: &str = "inkdeskSmsConsent";
+
+/// The event's `status` for a booking's: Google's `tentative` while the deposit is awaited.
+fn event_status(status: BookingStatus) -> &'static str {
+    match status {
+        BookingStatus::PendingDeposit { .. } => "tentative",
+        BookingStatus::Cancelled { .. } => "cancelled",
+        _ => "confirmed",
+    }
+}
+
+/// The event's `colorId` (Google's event palette) for a booking's status, so the studio
+/// sees it at a glance: banana while pending, basil confirmed, graphite completed, tomato
+/// for a no-show.
+fn event_colour(status: BookingStatus) -> Option<&'static str> {
+    match status {
+        BookingStatus::PendingDeposit { .. } => Some("5"),
+        BookingStatus::Confirmed => Some("10"),
+        BookingStatus::Completed => Some("8"),
+        BookingStatus::NoShow => Some("11"),
+        BookingStatus::Cancelled { .. } => None,
+    }
+}
 
 /// Most pages read by one listing (250 events a page).
 const MAX_PAGES: usize = 200;
@@ -317,6 +345,17 @@ impl GoogleCalendar {
         if let Some(artist) = &booking.artist {
             private.insert(ARTIST_PROPERTY.to_owned(), artist.to_string());
         }
+        private.insert(STATUS_PROPERTY.to_owned(), booking.status.code().to_owned());
+        if let Some(hold) = booking.status.hold_until() {
+            private.insert(HOLD_PROPERTY.to_owned(), rfc3339(hold));
+        }
+        if let Some(deposit) = &booking.deposit {
+            private.insert(DEPOSIT_PROPERTY.to_owned(), deposit.amount().to_string());
+        }
+        private.insert(
+            SMS_CONSENT_PROPERTY.to_owned(),
+            if booking.sms_consent { "1" } else { "0" }.to_owned(),
+        );
         ExtendedProperties { private }
     }
 
@@ -394,12 +433,21 @@ impl GoogleCalendar {
                 }],
             },
             extended_properties: Self::properties(booking),
+            status: event_status(booking.status),
+            color_id: event_colour(booking.status),
         }
     }
 }
 
+/// Not deleted, and not a booking whose cancellation was recorded (the properties are
+/// written just before the delete; an interrupted cancel still counts as one).
 fn is_live(event: &Event) -> bool {
     event.status.as_deref() != Some("cancelled")
+        && !event
+            .extended_properties
+            .as_ref()
+            .and_then(|p| p.private.get(STATUS_PROPERTY))
+            .is_some_and(|code| code.starts_with("cancelled"))
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -468,6 +516,16 @@ fn to_booking(event: &Event, profile: &StudioProfile) -> Option<Booking> {
         end: start + duration.as_chrono(),
         duration,
         artist: artist_of(event),
+        status: BookingStatus::from_code(
+            get(STATUS_PROPERTY),
+            get(HOLD_PROPERTY)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+        )?,
+        deposit: get(DEPOSIT_PROPERTY)
+            .and_then(|p| p.parse::<rust_decimal::Decimal>().ok())
+            .and_then(|p| Price::new(p, rust_decimal::Decimal::MAX).ok()),
+        sms_consent: get(SMS_CONSENT_PROPERTY) == Some("1"),
     })
 }
 
@@ -614,20 +672,90 @@ impl Calendar for GoogleCalendar {
     }
 
     async fn cancel(&self, id: &EventId) -> Result<(), CalendarError> {
+        self.set_status(id, StatusChange::Cancel(CancelledBy::Customer))
+            .await
+            .map(|_| ())
+    }
+
+    async fn set_status(
+        &self,
+        id: &EventId,
+        change: StatusChange,
+    ) -> Result<Booking, CalendarError> {
+        let now = self.clock.now();
         let _guard = self.write.lock().await;
-        // Only inkdesk's own bookings can be cancelled through the port.
-        self.fetch(id).await?;
+        // Only inkdesk's own bookings can be changed through the port.
+        let current = self.fetch(id).await?;
+        let status = current.status.apply(change, current.start, now)?;
+        let changed = Booking { status, ..current };
+        // The status goes in the properties first (a cancel too, so who cancelled is kept
+        // with the deleted event), then a cancel deletes the event.
+        let mut body = serde_json::json!({
+            "extendedProperties": Self::properties(&changed),
+        });
+        if !status.is_cancelled() {
+            body["status"] = serde_json::json!(event_status(status));
+            body["colorId"] = serde_json::json!(event_colour(status));
+        }
         let reply = self
-            .send(Method::DELETE, self.events_url(Some(id))?, None)
+            .send(Method::PATCH, self.events_url(Some(id))?, Some(body))
             .await?;
         match reply.status {
-            StatusCode::NOT_FOUND => Err(CalendarError::NotFound(id.clone())),
-            StatusCode::GONE => Err(CalendarError::Gone(id.clone())),
-            status if status.is_success() => Ok(()),
-            status => Err(CalendarError::Unavailable(
-                format!("deleting the event answered HTTP {status}").into(),
-            )),
+            StatusCode::NOT_FOUND => return Err(CalendarError::NotFound(id.clone())),
+            StatusCode::GONE => return Err(CalendarError::Gone(id.clone())),
+            status if status.is_success() => {}
+            status => {
+                return Err(CalendarError::Unavailable(
+                    format!("changing the event's status answered HTTP {status}").into(),
+                ));
+            }
         }
+        if status.is_cancelled() {
+            let reply = self
+                .send(Method::DELETE, self.events_url(Some(id))?, None)
+                .await?;
+            match reply.status {
+                StatusCode::NOT_FOUND => return Err(CalendarError::NotFound(id.clone())),
+                StatusCode::GONE => return Err(CalendarError::Gone(id.clone())),
+                status if status.is_success() => {}
+                status => {
+                    return Err(CalendarError::Unavailable(
+                        format!("deleting the event answered HTTP {status}").into(),
+                    ));
+                }
+            }
+        }
+        tracing::info!(booking = %id, status = %changed.status, "booking status changed in Google Calendar");
+        Ok(changed)
+    }
+
+    async fn bookings_between(&self, range: Interval) -> Result<Vec<Booking>, CalendarError> {
+        let params = [
+            ("timeMin", rfc3339(range.start)),
+            ("timeMax", rfc3339(range.end)),
+        ];
+        let events = self.list(&params, usize::MAX, |_| true).await?;
+        Ok(events
+            .iter()
+            .filter_map(|e| to_booking(e, &self.profile))
+            .filter(|b| range.start <= b.start && b.start < range.end)
+            .collect())
+    }
+
+    async fn bookings_of(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        let params = [(
+            "privateExtendedProperty",
+            format!("{OWNER_PROPERTY}={conversation}"),
+        )];
+        let events = self.list(&params, usize::MAX, |_| true).await?;
+        Ok(events
+            .iter()
+            .filter_map(|e| to_booking(e, &self.profile))
+            .filter(|b| &b.conversation == conversation)
+            .collect())
     }
 
     async fn upcoming_for(

@@ -57,6 +57,11 @@ pub(super) struct NewEvent {
     pub end: EventTime,
     pub reminders: Reminders,
     pub extended_properties: ExtendedProperties,
+    /// `confirmed`, or `tentative` while a deposit is awaited.
+    pub status: &'static str,
+    /// The event palette's colour of the booking's status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color_id: Option<&'static str>,
 }
 
 /// The body of `events.patch` when a booking moves.

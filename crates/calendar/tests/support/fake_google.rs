@@ -176,7 +176,10 @@ impl Respond for Api {
                     return error(409, "duplicate", "The requested identifier already exists.");
                 }
                 event["id"] = json!(id);
-                event["status"] = json!("confirmed");
+                // Google keeps `tentative` when asked; anything else is `confirmed`.
+                if event["status"] != "tentative" {
+                    event["status"] = json!("confirmed");
+                }
                 let event = with_server_fields(event);
                 state.events.insert(id, event.clone());
                 if std::mem::take(&mut state.lose_next_insert_answer) {
@@ -199,6 +202,8 @@ impl Respond for Api {
                         error(410, "deleted", "Resource has been deleted")
                     }
                     Some(event) => {
+                        // Patch semantics: the fields sent replace those stored (our
+                        // writes always send the whole private property map).
                         for (key, value) in patch.as_object().cloned().unwrap_or_default() {
                             event[key.as_str()] = value;
                         }

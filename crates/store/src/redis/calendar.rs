@@ -45,7 +45,8 @@ use inkdesk_calendar::port::{
     StoredClosure, check_bookable, recheck_window, same_request, slot_taken,
 };
 use inkdesk_calendar::{
-    Booking, BusyInterval, Calendar, CalendarError, ForgottenBooking, Interval, NewBooking,
+    Booking, BusyInterval, Calendar, CalendarError, CancelledBy, ForgottenBooking, Interval,
+    NewBooking, StatusChange,
 };
 use inkdesk_domain::{
     AppointmentDuration, ArtistKey, Clock, Closure, ConversationId, EventId, PhoneNumber,
@@ -380,14 +381,16 @@ impl RedisCalendar {
         Ok((entry, booking))
     }
 
-    /// Bookings of a zset between `min` and `max` (scores), earliest first.
+    /// Bookings of a zset scored from `min` on (to before `max` when given), earliest first.
     async fn bookings_in(
         &self,
         index: String,
         min: i64,
+        max: Option<i64>,
         limit: usize,
         include_cancelled: bool,
     ) -> Result<Vec<Booking>, CalendarError> {
+        let max = max.map_or_else(|| "+inf".to_owned(), |m| format!("({m}"));
         let hash = self.key("entries");
         let count = i64::try_from(limit).unwrap_or(i64::MAX);
         let ids: Vec<String> = self
@@ -396,7 +399,7 @@ impl RedisCalendar {
                 redis::cmd("ZRANGEBYSCORE")
                     .arg(&index)
                     .arg(min)
-                    .arg("+inf")
+                    .arg(&max)
                     .arg("LIMIT")
                     .arg(0)
                     .arg(count)
@@ -481,7 +484,7 @@ impl RedisCalendar {
                 )
                 .await?
             {
-                Commit::Done => return Ok(Placed::Done(booking)),
+                Commit::Done => return Ok(Placed::Done(Box::new(booking))),
                 Commit::Conflict => continue,
                 Commit::Changed(current) if expected.is_empty() => {
                     return Ok(Placed::Existing(current));
@@ -531,7 +534,7 @@ impl RedisCalendar {
 
 /// What [`RedisCalendar::place`] did.
 enum Placed {
-    Done(Booking),
+    Done(Box<Booking>),
     Full,
     /// The id was taken before (`create` with a repeated key): its stored JSON.
     Existing(String),
@@ -559,7 +562,7 @@ impl Calendar for RedisCalendar {
         match self.place(booking.clone(), String::new()).await? {
             Placed::Done(made) => {
                 tracing::info!(booking = %made.id, "booking created");
-                Ok(made)
+                Ok(*made)
             }
             Placed::Existing(current) | Placed::Changed(current) => {
                 let (_, existing) = self.found(&booking.id, &current)?;
@@ -593,7 +596,7 @@ impl Calendar for RedisCalendar {
                 ..current
             };
             match self.place(moved, raw.clone()).await? {
-                Placed::Done(booking) => return Ok(booking),
+                Placed::Done(booking) => return Ok(*booking),
                 Placed::Full => {
                     return Err(slot_taken(self, &self.profile, start, duration, now).await);
                 }
@@ -606,30 +609,77 @@ impl Calendar for RedisCalendar {
     }
 
     async fn cancel(&self, id: &EventId) -> Result<(), CalendarError> {
+        self.set_status(id, StatusChange::Cancel(CancelledBy::Customer))
+            .await
+            .map(|_| ())
+    }
+
+    async fn set_status(
+        &self,
+        id: &EventId,
+        change: StatusChange,
+    ) -> Result<Booking, CalendarError> {
         let now = self.clock.now();
         let mut raw = self.raw(id).await?;
         for _ in 0..ATTEMPTS {
-            let (entry, _) = self.found(id, &raw)?;
-            let bump = entry
-                .interval()
-                .map(|span| self.occupied_dates(span))
-                .unwrap_or_default();
-            let cancelled = Entry {
-                cancelled_ms: Some(ms(now)),
+            let (entry, current) = self.found(id, &raw)?;
+            let status = current.status.apply(change, current.start, now)?;
+            let changed = Booking { status, ..current };
+            // A cancel frees the time: its dates' versions move so a check in flight
+            // reads again.
+            let bump = match (status.is_cancelled(), entry.interval()) {
+                (true, Some(span)) => self.occupied_dates(span),
+                _ => Vec::new(),
+            };
+            let updated = Entry {
+                booking: entry.booking.as_ref().map(|stored| Booking {
+                    status,
+                    ..stored.clone()
+                }),
+                cancelled_ms: if status.is_cancelled() {
+                    Some(ms(now))
+                } else {
+                    entry.cancelled_ms
+                },
                 ..entry
             };
-            match self.commit(id, &raw, Some(&cancelled), &[], &bump).await? {
+            match self.commit(id, &raw, Some(&updated), &[], &bump).await? {
                 Commit::Done => {
-                    tracing::info!(booking = %id, "booking cancelled");
-                    return Ok(());
+                    tracing::info!(booking = %id, status = %status, "booking status changed");
+                    return Ok(changed);
                 }
                 Commit::Changed(current) => raw = current,
                 Commit::Conflict => {}
             }
         }
         Err(CalendarError::unavailable(StoreError::unavailable(
-            "the booking kept changing while it was cancelled",
+            "the booking kept changing while its status was changed",
         )))
+    }
+
+    async fn bookings_between(&self, range: Interval) -> Result<Vec<Booking>, CalendarError> {
+        self.bookings_in(
+            self.key("booked"),
+            ms(range.start),
+            Some(ms(range.end)),
+            usize::MAX,
+            false,
+        )
+        .await
+    }
+
+    async fn bookings_of(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        self.bookings_in(
+            self.owner_key(conversation.as_str()),
+            i64::MIN,
+            None,
+            usize::MAX,
+            false,
+        )
+        .await
     }
 
     async fn upcoming_for(
@@ -640,6 +690,7 @@ impl Calendar for RedisCalendar {
         self.bookings_in(
             self.owner_key(conversation.as_str()),
             ms(now),
+            None,
             usize::MAX,
             false,
         )
@@ -652,7 +703,7 @@ impl Calendar for RedisCalendar {
         limit: usize,
     ) -> Result<Vec<Booking>, CalendarError> {
         let mut list = self
-            .bookings_in(self.key("booked"), ms(now), limit, false)
+            .bookings_in(self.key("booked"), ms(now), None, limit, false)
             .await?;
         list.truncate(limit);
         Ok(list)
