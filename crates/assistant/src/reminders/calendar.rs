@@ -8,6 +8,7 @@ use inkdesk_calendar::{
     Booking, BusyInterval, Calendar, CalendarError, ForgottenBooking, Interval, NewBooking,
 };
 use inkdesk_calendar::port::StoredClosure;
+use inkdesk_calendar::StatusChange;
 use inkdesk_domain::{AppointmentDuration, Closure, ConversationId, EventId};
 
 use super::ReminderPlanner;
@@ -79,6 +80,32 @@ impl Calendar for RemindingCalendar {
             warn(self.planner.cancelled(id).await, id, "cancel");
         }
         result
+    }
+
+    async fn set_status(
+        &self,
+        id: &EventId,
+        change: StatusChange,
+    ) -> Result<Booking, CalendarError> {
+        let changed = self.inner.set_status(id, change).await?;
+        // Confirmed (the deposit came in): remind; anything else: no reminder.
+        if super::is_confirmed(&changed) {
+            warn(self.planner.confirmed(&changed).await, id, "schedule");
+        } else {
+            warn(self.planner.cancelled(id).await, id, "cancel");
+        }
+        Ok(changed)
+    }
+
+    async fn bookings_between(&self, range: Interval) -> Result<Vec<Booking>, CalendarError> {
+        self.inner.bookings_between(range).await
+    }
+
+    async fn bookings_of(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        self.inner.bookings_of(conversation).await
     }
 
     async fn upcoming_for(

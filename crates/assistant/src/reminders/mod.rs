@@ -20,7 +20,7 @@ mod text;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use inkdesk_calendar::Booking;
+use inkdesk_calendar::{Booking, BookingStatus};
 use inkdesk_domain::{Clock, ConversationId, EventId};
 use inkdesk_store::{Schedule, StoreError};
 use serde::{Deserialize, Serialize};
@@ -63,13 +63,13 @@ impl ReminderJob {
 
 /// Whether a booking is one to remind: confirmed (not waiting for its deposit, completed,
 /// a no-show or cancelled).
-pub fn is_confirmed(_booking: &Booking) -> bool {
-    true
+pub fn is_confirmed(booking: &Booking) -> bool {
+    booking.status == BookingStatus::Confirmed
 }
 
 /// Whether the customer agreed, when booking, to be reminded by SMS.
-pub fn sms_consent(_booking: &Booking) -> bool {
-    false
+pub fn sms_consent(booking: &Booking) -> bool {
+    booking.sms_consent
 }
 
 /// Keeps each confirmed booking's reminder job where it belongs.
