@@ -18,6 +18,7 @@ mod meta_rules;
 mod pricing;
 mod processes;
 mod profiles;
+mod reminders;
 mod replicas;
 mod voice;
 mod webhook;

@@ -47,6 +47,10 @@ pub struct Options {
     pub runner: Option<inkdesk_assistant::runner::RunnerConfig>,
     /// The studio profile (default: the example).
     pub profile: Option<StudioProfile>,
+    /// Where reminders stop as if the process died (crash injection).
+    pub reminder_faults: Option<
+        Arc<dyn Fn(inkdesk_assistant::reminders::ReminderStep) -> bool + Send + Sync>,
+    >,
 }
 
 impl Default for Options {
@@ -61,6 +65,7 @@ impl Default for Options {
             faults: None,
             runner: None,
             profile: None,
+            reminder_faults: None,
         }
     }
 }
@@ -174,6 +179,13 @@ async fn build(
         // Without one, the runner is configured from the settings (INKDESK_TURN_*), as
         // `serve` does, with the fast retries of tests.
         runner: options.runner,
+        reminder_faults: options.reminder_faults,
+        reminders: Some(inkdesk_assistant::reminders::ReminderConfig {
+            lease: options.lease,
+            retry_base: Duration::from_millis(200),
+            retry_max: Duration::from_secs(2),
+            ..Default::default()
+        }),
         ..Overrides::default()
     };
     let profile = options.profile.unwrap_or_else(StudioProfile::example);
