@@ -36,9 +36,10 @@ fn soon(lead: i64) -> (StudioProfile, DateTime<Utc>) {
     let mut profile = StudioProfile::example();
     let now = Utc::now();
     for hours in 24..=168u32 {
-        let start = (now + chrono::Duration::hours(i64::from(hours)) + chrono::Duration::seconds(lead))
-            .duration_trunc(chrono::Duration::seconds(1))
-            .unwrap();
+        let start =
+            (now + chrono::Duration::hours(i64::from(hours)) + chrono::Duration::seconds(lead))
+                .duration_trunc(chrono::Duration::seconds(1))
+                .unwrap();
         let local = start.with_timezone(&profile.time_zone);
         if (12..=17).contains(&local.hour()) && local.weekday() != chrono::Weekday::Sun {
             profile.booking.reminder_hours = hours;
@@ -101,7 +102,12 @@ fn twilio_env(twilio: &MockServer) -> Vec<(&'static str, String)> {
 }
 
 async fn settled(app: &App, booking: &Booking) -> Option<Value> {
-    let job = app.stores.schedule.job(&job_key(&booking.id)).await.unwrap()?;
+    let job = app
+        .stores
+        .schedule
+        .job(&job_key(&booking.id))
+        .await
+        .unwrap()?;
     (job.state == JobState::Done).then(|| job.progress.unwrap_or(Value::Null))
 }
 
@@ -127,7 +133,12 @@ async fn inside_the_window_the_reminder_is_a_dm_sent_once_and_kept_in_the_histor
     graph_accepts_sends(&app.graph).await;
     let customer = "5557001";
     // The customer wrote a moment ago: the 24-hour window is open.
-    assert!(app.post_signed(&text_event(customer, "m-r1", "Ευχαριστώ!")).await.status().is_success());
+    assert!(
+        app.post_signed(&text_event(customer, "m-r1", "Ευχαριστώ!"))
+            .await
+            .status()
+            .is_success()
+    );
     let booking = book(&app.running.app, customer, start, false).await;
     let sent = wait_for_sends(&app.graph, 1, Duration::from_secs(15)).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -136,9 +147,15 @@ async fn inside_the_window_the_reminder_is_a_dm_sent_once_and_kept_in_the_histor
     let local = start.with_timezone(&chrono_tz::Europe::Athens);
     assert!(text.contains(&local.format("%H:%M").to_string()), "{text}");
     assert!(text.contains("Αιόλου 42"), "the address: {text}");
-    assert!(text.contains("Φέρτε την ταυτότητά σας."), "the preparation notes: {text}");
+    assert!(
+        text.contains("Φέρτε την ταυτότητά σας."),
+        "the preparation notes: {text}"
+    );
     let progress = wait_settled(&app.running.app, &booking).await;
-    assert_eq!(progress["settled"], json!({"outcome": "sent", "channel": "dm"}));
+    assert_eq!(
+        progress["settled"],
+        json!({"outcome": "sent", "channel": "dm"})
+    );
     // In the conversation, as the assistant's message the customer may answer.
     let log = app
         .running
@@ -172,7 +189,10 @@ async fn outside_the_window_the_reminder_is_an_sms_with_consent_and_listed_witho
     let agreed = book(&app.running.app, "5557002", start, true).await;
     let declined = book(&app.running.app, "5557003", start, false).await;
     let progress = wait_settled(&app.running.app, &agreed).await;
-    assert_eq!(progress["settled"], json!({"outcome": "sent", "channel": "sms"}));
+    assert_eq!(
+        progress["settled"],
+        json!({"outcome": "sent", "channel": "sms"})
+    );
     let requests = twilio.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "one SMS, to the customer who agreed");
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&requests[0].body)
@@ -182,11 +202,17 @@ async fn outside_the_window_the_reminder_is_an_sms_with_consent_and_listed_witho
     assert_eq!(field("To").as_deref(), Some("+306912345678"));
     assert_eq!(field("From").as_deref(), Some("InkStudio"));
     let body = field("Body").unwrap();
-    assert!(body.contains("Αιόλου 42") && body.contains("Instagram"), "{body}");
+    assert!(
+        body.contains("Αιόλου 42") && body.contains("Instagram"),
+        "{body}"
+    );
 
     let progress = wait_settled(&app.running.app, &declined).await;
     assert_eq!(progress["settled"]["outcome"], "by_hand");
-    assert!(sent_bodies(&app.graph).await.is_empty(), "no DM outside the window");
+    assert!(
+        sent_bodies(&app.graph).await.is_empty(),
+        "no DM outside the window"
+    );
     // The console lists it with the phone number, until a person marks it done.
     let list: Value = app
         .client
@@ -202,7 +228,12 @@ async fn outside_the_window_the_reminder_is_an_sms_with_consent_and_listed_witho
     assert_eq!(by_hand.len(), 1, "{list}");
     assert_eq!(by_hand[0]["booking"], declined.id.as_str());
     assert_eq!(by_hand[0]["phone"], "6912345678");
-    assert!(by_hand[0]["reason"].as_str().unwrap().contains("did not agree to SMS"));
+    assert!(
+        by_hand[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not agree to SMS")
+    );
     let page = app
         .client
         .get(app.url("/admin/api/reminders"))
@@ -212,7 +243,10 @@ async fn outside_the_window_the_reminder_is_an_sms_with_consent_and_listed_witho
     assert_eq!(page.status(), 401, "the list needs the token");
     let done = app
         .client
-        .post(app.url(&format!("/admin/api/reminders/{}/done", declined.id.as_str())))
+        .post(app.url(&format!(
+            "/admin/api/reminders/{}/done",
+            declined.id.as_str()
+        )))
         .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
@@ -245,9 +279,21 @@ async fn a_cancelled_booking_is_not_reminded() {
     app.post_signed(&text_event(customer, "m-r4", "ok")).await;
     let booking = book(&app.running.app, customer, start, true).await;
     let key = job_key(&booking.id);
-    assert!(app.running.app.stores.schedule.job(&key).await.unwrap().is_some());
+    assert!(
+        app.running
+            .app
+            .stores
+            .schedule
+            .job(&key)
+            .await
+            .unwrap()
+            .is_some()
+    );
     app.running.app.calendar.cancel(&booking.id).await.unwrap();
-    assert_eq!(app.running.app.stores.schedule.job(&key).await.unwrap(), None);
+    assert_eq!(
+        app.running.app.stores.schedule.job(&key).await.unwrap(),
+        None
+    );
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(sent_bodies(&app.graph).await.is_empty());
 }
@@ -310,18 +356,38 @@ async fn two_replicas_with_one_killed_mid_send_remind_each_customer_exactly_once
             false
         })
     };
-    let a = replica(&redis_url, &prefix, &profile, &graph, &model, Some(fault("a"))).await;
-    let b = replica(&redis_url, &prefix, &profile, &graph, &model, Some(fault("b"))).await;
+    let a = replica(
+        &redis_url,
+        &prefix,
+        &profile,
+        &graph,
+        &model,
+        Some(fault("a")),
+    )
+    .await;
+    let b = replica(
+        &redis_url,
+        &prefix,
+        &profile,
+        &graph,
+        &model,
+        Some(fault("b")),
+    )
+    .await;
     let customers: Vec<String> = (0..6).map(|i| format!("55571{i:02}")).collect();
     for (i, customer) in customers.iter().enumerate() {
-        a.post_signed(&text_event(customer, &format!("m-rr{i}"), "Γεια")).await;
+        a.post_signed(&text_event(customer, &format!("m-rr{i}"), "Γεια"))
+            .await;
     }
     let mut bookings = Vec::new();
     for customer in &customers {
         bookings.push(book(&a.running.app, customer, start, false).await);
     }
     assert!(
-        wait_until(Duration::from_secs(20), || async { crashed_in.lock().unwrap().is_some() }).await,
+        wait_until(Duration::from_secs(20), || async {
+            crashed_in.lock().unwrap().is_some()
+        })
+        .await,
         "no replica reached the fault"
     );
     let killed = crashed_in.lock().unwrap().unwrap();
@@ -362,15 +428,39 @@ async fn two_replicas_with_one_killed_mid_send_remind_each_customer_exactly_once
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sent = sent_bodies(&graph).await;
     for customer in &customers {
-        let to_them = sent.iter().filter(|b| b["recipient"]["id"] == customer.as_str()).count();
+        let to_them = sent
+            .iter()
+            .filter(|b| b["recipient"]["id"] == customer.as_str())
+            .count();
         assert_eq!(to_them, 1, "customer {customer}: {to_them} reminders");
     }
     // The crashed one was recovered by its echo, and no echo muted anyone.
     for customer in &customers {
         let id = ConversationId::parse(customer).unwrap();
-        assert_eq!(survivor.running.app.stores.takeover.muted(&id).await.unwrap(), None);
-        let log = survivor.running.app.stores.log.recent(&id, 20).await.unwrap();
-        assert_eq!(log.iter().filter(|t| t.role == Role::Assistant).count(), 1, "{customer}");
+        assert_eq!(
+            survivor
+                .running
+                .app
+                .stores
+                .takeover
+                .muted(&id)
+                .await
+                .unwrap(),
+            None
+        );
+        let log = survivor
+            .running
+            .app
+            .stores
+            .log
+            .recent(&id, 20)
+            .await
+            .unwrap();
+        assert_eq!(
+            log.iter().filter(|t| t.role == Role::Assistant).count(),
+            1,
+            "{customer}"
+        );
     }
 }
 
@@ -397,8 +487,19 @@ async fn a_reminder_whose_sender_died_before_sending_is_sent_by_the_next_claim()
     let booking = book(&app.running.app, customer, start, false).await;
     let progress = wait_settled(&app.running.app, &booking).await;
     assert!(once.load(Ordering::SeqCst), "the fault happened");
-    assert_eq!(progress["settled"], json!({"outcome": "sent", "channel": "dm"}));
-    let job = app.running.app.stores.schedule.job(&job_key(&booking.id)).await.unwrap().unwrap();
+    assert_eq!(
+        progress["settled"],
+        json!({"outcome": "sent", "channel": "dm"})
+    );
+    let job = app
+        .running
+        .app
+        .stores
+        .schedule
+        .job(&job_key(&booking.id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.attempts, 2, "claimed again after the lease ran out");
     assert_eq!(sent_bodies(&app.graph).await.len(), 1);
 }

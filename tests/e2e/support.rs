@@ -48,9 +48,8 @@ pub struct Options {
     /// The studio profile (default: the example).
     pub profile: Option<StudioProfile>,
     /// Where reminders stop as if the process died (crash injection).
-    pub reminder_faults: Option<
-        Arc<dyn Fn(inkdesk_assistant::reminders::ReminderStep) -> bool + Send + Sync>,
-    >,
+    pub reminder_faults:
+        Option<Arc<dyn Fn(inkdesk_assistant::reminders::ReminderStep) -> bool + Send + Sync>>,
 }
 
 impl Default for Options {

@@ -330,9 +330,10 @@ impl App {
             runner = runner.with_faults(faults);
         }
         let sms = match &settings.twilio {
-            Some(twilio) => Some(Arc::new(
-                twilio.client().context("invalid Twilio configuration")?,
-            ) as Arc<dyn inkdesk_messaging::sms::Sms>),
+            Some(twilio) => Some(
+                Arc::new(twilio.client().context("invalid Twilio configuration")?)
+                    as Arc<dyn inkdesk_messaging::sms::Sms>,
+            ),
             None => None,
         };
         let reminder_ports = ReminderPorts {

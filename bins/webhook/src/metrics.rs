@@ -247,6 +247,12 @@ impl Metrics {
     }
 }
 
+impl inkdesk_assistant::reminders::ReminderObserver for Metrics {
+    fn reminder_ended(&self, outcome: &str) {
+        self.reminder(outcome);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,11 +296,5 @@ mod tests {
             text.contains("inkdesk_webhook_ack_seconds_count 2"),
             "{text}"
         );
-    }
-}
-
-impl inkdesk_assistant::reminders::ReminderObserver for Metrics {
-    fn reminder_ended(&self, outcome: &str) {
-        self.reminder(outcome);
     }
 }

@@ -168,7 +168,9 @@ impl TwilioSettings {
             api_base_url: env.get("TWILIO_API_BASE_URL"),
         };
         // The SID's shape and the base URL are checked here, so `check-config` says so.
-        settings.client().context("TWILIO_ACCOUNT_SID / TWILIO_API_BASE_URL")?;
+        settings
+            .client()
+            .context("TWILIO_ACCOUNT_SID / TWILIO_API_BASE_URL")?;
         Ok(Some(settings))
     }
 
@@ -651,7 +653,10 @@ impl Settings {
             ),
         ];
         match &self.twilio {
-            None => rows.push(("TWILIO_ACCOUNT_SID".into(), "unset (no SMS reminders)".into())),
+            None => rows.push((
+                "TWILIO_ACCOUNT_SID".into(),
+                "unset (no SMS reminders)".into(),
+            )),
             Some(twilio) => {
                 rows.push(("TWILIO_ACCOUNT_SID".into(), twilio.account_sid.clone()));
                 rows.push(("TWILIO_AUTH_TOKEN".into(), "set (hidden)".into()));

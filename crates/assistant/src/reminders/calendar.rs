@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use inkdesk_calendar::StatusChange;
+use inkdesk_calendar::port::StoredClosure;
 use inkdesk_calendar::{
     Booking, BusyInterval, Calendar, CalendarError, ForgottenBooking, Interval, NewBooking,
 };
-use inkdesk_calendar::port::StoredClosure;
-use inkdesk_calendar::StatusChange;
 use inkdesk_domain::{AppointmentDuration, Closure, ConversationId, EventId};
 
 use super::ReminderPlanner;

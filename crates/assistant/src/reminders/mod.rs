@@ -145,6 +145,9 @@ impl ReminderPlanner {
 
     /// A booking was cancelled (or is no longer confirmed): its reminder goes.
     pub async fn cancelled(&self, booking: &EventId) -> Result<(), StoreError> {
-        self.schedule.cancel_job(&job_key(booking)).await.map(|_| ())
+        self.schedule
+            .cancel_job(&job_key(booking))
+            .await
+            .map(|_| ())
     }
 }

@@ -405,7 +405,9 @@ impl ReminderSender {
         }
         let Some(job) = ReminderJob::from_value(&claim.payload) else {
             let reason = "the job cannot be read".to_owned();
-            return self.settle(claim, progress, Settled::Skipped { reason }).await;
+            return self
+                .settle(claim, progress, Settled::Skipped { reason })
+                .await;
         };
         if progress.sent.is_some() {
             return self.finish(claim, &job, progress).await;
@@ -414,7 +416,9 @@ impl ReminderSender {
             Ok(booking) => booking,
             Err(CalendarError::Gone(_) | CalendarError::NotFound(_)) => {
                 let reason = "the booking was cancelled".to_owned();
-                return self.settle(claim, progress, Settled::Skipped { reason }).await;
+                return self
+                    .settle(claim, progress, Settled::Skipped { reason })
+                    .await;
             }
             Err(error) => return Err(Stop::Retry(format!("calendar: {error}"))),
         };
@@ -454,15 +458,23 @@ impl ReminderSender {
         }
         if !is_confirmed(&booking) {
             let reason = "the booking is not confirmed".to_owned();
-            return self.settle(claim, progress, Settled::Skipped { reason }).await;
+            return self
+                .settle(claim, progress, Settled::Skipped { reason })
+                .await;
         }
         if booking.start <= ports.clock.now() {
             let reason = "the appointment has started".to_owned();
-            return self.settle(claim, progress, Settled::Skipped { reason }).await;
+            return self
+                .settle(claim, progress, Settled::Skipped { reason })
+                .await;
         }
         let (channel, text) = match self.decide(&job, &booking).await? {
             Ok(decided) => decided,
-            Err(reason) => return self.settle(claim, progress, Settled::ByHand { reason }).await,
+            Err(reason) => {
+                return self
+                    .settle(claim, progress, Settled::ByHand { reason })
+                    .await;
+            }
         };
         progress.channel = Some(channel);
         progress.text = Some(text.clone());
@@ -539,7 +551,9 @@ impl ReminderSender {
         progress.failures = progress.failures.saturating_add(1);
         if progress.failures >= self.config.max_failures {
             let reason = format!("{reason} ({} attempts)", progress.failures);
-            return self.settle(claim, progress, Settled::ByHand { reason }).await;
+            return self
+                .settle(claim, progress, Settled::ByHand { reason })
+                .await;
         }
         self.record(claim, &progress).await?;
         Err(Stop::Retry(reason))
@@ -681,7 +695,8 @@ impl ReminderSender {
             ports.log.append(&job.conversation, entry).await?;
         }
         tracing::info!(job = %claim.key, channel = channel.label(), "reminder sent");
-        self.settle(claim, progress, Settled::Sent { channel }).await
+        self.settle(claim, progress, Settled::Sent { channel })
+            .await
     }
 }
 

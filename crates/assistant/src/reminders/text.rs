@@ -51,7 +51,10 @@ impl ReminderTexts {
             let texts = all
                 .get(name)
                 .ok_or_else(|| ReminderTextError(format!("no [{name}] table")))?;
-            for (kind, text) in [(ReminderKind::Dm, &texts.dm), (ReminderKind::Sms, &texts.sms)] {
+            for (kind, text) in [
+                (ReminderKind::Dm, &texts.dm),
+                (ReminderKind::Sms, &texts.sms),
+            ] {
                 let env = minijinja::Environment::new();
                 env.template_from_str(text)
                     .map_err(|e| ReminderTextError(e.to_string()))?;

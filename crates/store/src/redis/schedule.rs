@@ -109,9 +109,10 @@ impl Schedule for RedisStore {
         let lease_until = from_ms(lease_until)?;
         raw.into_iter()
             .map(|entry| {
-                let [key, token, attempt, due, payload, progress]: [String; 6] = entry
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("job claim of the wrong shape".into()))?;
+                let [key, token, attempt, due, payload, progress]: [String; 6] =
+                    entry
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("job claim of the wrong shape".into()))?;
                 Ok(JobClaim {
                     key,
                     token: u64::try_from(number(&token)?).unwrap_or(0),
