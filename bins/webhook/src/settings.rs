@@ -515,9 +515,6 @@ impl Settings {
         if !self.model.is_configured() {
             missing.push("OPENAI_API_KEY or OPENAI_BASE_URL: no model; conversations are recorded for a person");
         }
-        if self.twilio.is_none() {
-            missing.push("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM: no SMS reminders; a reminder due outside Instagram's 24-hour window is listed in the console for a person");
-        }
         if self.google.token_file.is_some() && self.google.client_secrets.is_none() {
             missing.push("GOOGLE_CLIENT_SECRETS: needed with GOOGLE_TOKEN_FILE unless the token file holds the client id and secret");
         }
@@ -721,6 +718,36 @@ mod tests {
         assert_eq!(settings.missing_for_production().len(), 5);
         assert_eq!(settings.tone.embedding_model, "text-embedding-3-small");
         assert!(settings.tone.pinecone().is_none());
+    }
+
+    #[test]
+    fn twilio_needs_all_three_settings_and_a_real_account_sid() {
+        let sid = "AC0123456789abcdef0123456789abcdef";
+        let partial = Settings::from_env(&env(&[("TWILIO_ACCOUNT_SID", sid)])).unwrap_err();
+        let text = format!("{partial:#}");
+        assert!(
+            text.contains("TWILIO_AUTH_TOKEN, TWILIO_FROM unset"),
+            "{text}"
+        );
+        let bad_sid = Settings::from_env(&env(&[
+            ("TWILIO_ACCOUNT_SID", "AC123"),
+            ("TWILIO_AUTH_TOKEN", "secret-token"),
+            ("TWILIO_FROM", "InkStudio"),
+        ]))
+        .unwrap_err();
+        assert!(format!("{bad_sid:#}").contains("TWILIO_ACCOUNT_SID"));
+        let ok = Settings::from_env(&env(&[
+            ("TWILIO_ACCOUNT_SID", sid),
+            ("TWILIO_AUTH_TOKEN", "secret-token"),
+            ("TWILIO_FROM", "+30 210 123 4567"),
+        ]))
+        .unwrap();
+        let report = ok.report();
+        assert!(
+            !format!("{report:?}").contains("secret-token"),
+            "the token stays hidden"
+        );
+        assert!(ok.twilio.is_some());
     }
 
     #[test]
