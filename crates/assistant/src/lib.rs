@@ -28,6 +28,11 @@
 //!   outcome in the log, the handoff, the failure policy; [`runner::echo`] tells our
 //!   echoes from a person's; [`runner::requeue`] answers what arrived while muted or paused.
 //!
+//! - [`deposits`]: deposits around a booking ([`deposits::Deposits`]: amount, hold,
+//!   payment request, hold-expiry job) and the booking's life after it is made
+//!   ([`deposits::Lifecycle`]: deposit received, unpaid hold expired, payment events once,
+//!   confirmation observers); [`jobs`]: runs claimed scheduled jobs by kind.
+//!
 //! The binary's workers claim conversations and hand each claim to [`runner::Runner::run`].
 //!
 //! Webhook events that need no turn go through [`takeover::decide`].
@@ -37,11 +42,13 @@
 //! asked; customers never see an error text.
 
 pub mod confirm;
+pub mod deposits;
 pub mod engine;
 pub mod eval;
 pub mod history;
 pub mod holds;
 pub mod intent;
+pub mod jobs;
 pub mod language;
 pub mod locale;
 pub mod message;
