@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use inkdesk_assistant::deposits::{CustomerNotices, Lifecycle, LifecyclePorts};
 use inkdesk_assistant::runner::{Runner, RunnerConfig, RunnerPorts};
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
@@ -101,6 +102,10 @@ pub struct App {
     /// Customers' Instagram names and usernames for the console (fetched once, kept in
     /// the store).
     pub profiles: Arc<crate::profiles::CustomerProfiles>,
+    /// The booking lifecycle: deposits received, unpaid holds expired, payment events.
+    pub lifecycle: Arc<inkdesk_assistant::deposits::Lifecycle>,
+    /// Scheduled jobs by kind (the job worker runs them).
+    pub jobs: Arc<inkdesk_assistant::jobs::Jobs>,
 }
 
 impl std::fmt::Debug for App {
@@ -220,6 +225,41 @@ impl App {
             )
             .context("cannot build the downloader")?,
         );
+        // Built before the engine, which asks it for deposits; the console's notifier
+        // alerts the studio when a customer cannot be told by DM.
+        let admin = Arc::new(
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
+                .context("cannot build the admin console")?,
+        );
+        let deposits = crate::payments::deposits(
+            &settings.payments,
+            &profile,
+            stores.schedule.clone(),
+            clock.clone(),
+        )?;
+        let lifecycle = Arc::new(
+            Lifecycle::new(LifecyclePorts {
+                profile: profile.clone(),
+                calendar: calendar.clone(),
+                schedule: stores.schedule.clone(),
+                keyed: stores.keyed.clone(),
+                notices: CustomerNotices {
+                    messenger: messenger.clone(),
+                    log: stores.log.clone(),
+                    outbox: stores.outbox.clone(),
+                    takeover: stores.takeover.clone(),
+                    alerts: Arc::new(crate::admin::notify::ConsoleAlerts(admin.clone())),
+                    clock: clock.clone(),
+                },
+                deposits,
+                clock: clock.clone(),
+            })
+            .context("cannot load the deposit texts")?,
+        );
+        let jobs = Arc::new(
+            inkdesk_assistant::jobs::Jobs::new(stores.schedule.clone(), clock.clone())
+                .with(lifecycle.clone()),
+        );
         let engine = match &model {
             Some(model) => {
                 let deps = EngineDeps {
@@ -238,6 +278,9 @@ impl App {
                 if let Some(transcriber) = transcriber {
                     engine = engine.with_transcriber(transcriber);
                 }
+                let engine = engine
+                    .with_lifecycle(lifecycle.clone())
+                    .context("cannot render the studio's prompts")?;
                 Some(Arc::new(engine))
             }
             None => None,
@@ -248,10 +291,6 @@ impl App {
         for line in settings.missing_for_production() {
             tracing::warn!(missing = line, "configuration incomplete");
         }
-        let admin = Arc::new(
-            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
-                .context("cannot build the admin console")?,
-        );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
             ..WorkerConfig::default()
@@ -312,6 +351,8 @@ impl App {
             runner = runner.with_faults(faults);
         }
         Ok(Self {
+            lifecycle,
+            jobs,
             profiles,
             runner: Arc::new(runner),
             profile,

@@ -40,7 +40,17 @@ pub fn start(app: Arc<App>, listener: TcpListener) -> std::io::Result<Running> {
         })
         .await
     });
-    let workers = tokio::spawn(worker::run(app.clone(), stop));
+    // The turn workers and the scheduled-job worker stop (and are killed) together.
+    let jobs_stop = stop.clone();
+    let workers = tokio::spawn({
+        let app = app.clone();
+        async move {
+            tokio::join!(
+                worker::run(app.clone(), stop),
+                crate::jobs::run(app, jobs_stop)
+            );
+        }
+    });
     Ok(Running {
         addr,
         app,

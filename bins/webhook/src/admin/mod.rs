@@ -19,6 +19,7 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod csrf;
+pub mod deposits;
 pub mod i18n;
 pub mod notify;
 pub mod pages;
@@ -161,6 +162,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/pause", post(api::pause))
         .route("/resume", post(api::resume))
         .route("/bookings", get(api::bookings))
+        .route(
+            "/bookings/{id}/deposit-received",
+            post(deposits::api_deposit_received),
+        )
         .route("/traces", get(api::traces))
         .route("/status", get(api::status));
     let console = Router::new()
@@ -177,6 +182,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
             get(pages::confirm_delete).post(pages::delete),
         )
         .route("/bookings", get(pages::bookings))
+        .route(
+            "/bookings/{id}/deposit-received",
+            post(deposits::deposit_received),
+        )
         .route("/traces", get(pages::traces))
         .route("/status", get(pages::status))
         .route("/pause", post(pages::pause))

@@ -152,7 +152,9 @@ impl Engine {
         mut self,
         lifecycle: Arc<crate::deposits::Lifecycle>,
     ) -> Result<Self, PromptError> {
-        let way = lifecycle.deposits().map(|d| match d.provider() {
+        // Stated only when every booking asks for one; a customer who must always pay
+        // (percent 0) learns it from the booking's answer.
+        let way = lifecycle.deposits().filter(|d| d.for_everyone()).map(|d| match d.provider() {
             inkdesk_payments::Provider::Stripe => crate::prompt::DepositWay::Link,
             inkdesk_payments::Provider::Manual => crate::prompt::DepositWay::Instructions,
         });

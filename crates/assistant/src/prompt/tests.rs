@@ -172,7 +172,4 @@ fn the_deposit_is_stated_only_when_taken_and_how_it_is_paid() {
         StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Link)).unwrap();
     assert!(online.system().contains("online by the link"));
     assert!(!online.system().contains("take no online payment"));
-    profile.pricing.deposit_percent = 0;
-    let some = StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Link)).unwrap();
-    assert!(some.system().contains("some bookings wait for a non-refundable deposit, paid"));
 }
