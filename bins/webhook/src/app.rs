@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use inkdesk_assistant::deposits::{CustomerNotices, Lifecycle, LifecyclePorts};
 use inkdesk_assistant::reminders::{
     ReminderConfig, ReminderPlanner, ReminderPorts, ReminderSender, ReminderStep, ReminderTexts,
     RemindingCalendar,
@@ -107,6 +108,10 @@ pub struct App {
     pub profiles: Arc<crate::profiles::CustomerProfiles>,
     /// Sends claimed customer reminders.
     pub reminders: Arc<ReminderSender>,
+    /// The booking lifecycle: deposits received, unpaid holds expired, payment events.
+    pub lifecycle: Arc<inkdesk_assistant::deposits::Lifecycle>,
+    /// Scheduled jobs by kind (the job worker runs them).
+    pub jobs: Arc<inkdesk_assistant::jobs::Jobs>,
 }
 
 impl std::fmt::Debug for App {
@@ -238,6 +243,40 @@ impl App {
             )
             .context("cannot build the downloader")?,
         );
+        // Built before the engine, which asks it for deposits; the console's notifier
+        // alerts the studio when a customer cannot be told by DM.
+        let admin = Arc::new(
+            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
+                .context("cannot build the admin console")?,
+        );
+        let deposits = crate::payments::deposits(
+            &settings.payments,
+            &profile,
+            stores.schedule.clone(),
+            clock.clone(),
+        )?;
+        let lifecycle = Arc::new(
+            Lifecycle::new(LifecyclePorts {
+                profile: profile.clone(),
+                calendar: calendar.clone(),
+                schedule: stores.schedule.clone(),
+                keyed: stores.keyed.clone(),
+                notices: CustomerNotices {
+                    messenger: messenger.clone(),
+                    log: stores.log.clone(),
+                    outbox: stores.outbox.clone(),
+                    takeover: stores.takeover.clone(),
+                    alerts: Arc::new(crate::admin::notify::ConsoleAlerts(admin.clone())),
+                    clock: clock.clone(),
+                },
+                deposits,
+                clock: clock.clone(),
+            })
+            .context("cannot load the deposit texts")?,
+        );
+        // The reminder handler joins below, once its ports exist.
+        let jobs = inkdesk_assistant::jobs::Jobs::new(stores.schedule.clone(), clock.clone())
+            .with(lifecycle.clone());
         let engine = match &model {
             Some(model) => {
                 let deps = EngineDeps {
@@ -256,6 +295,9 @@ impl App {
                 if let Some(transcriber) = transcriber {
                     engine = engine.with_transcriber(transcriber);
                 }
+                let engine = engine
+                    .with_lifecycle(lifecycle.clone())
+                    .context("cannot render the studio's prompts")?;
                 Some(Arc::new(engine))
             }
             None => None,
@@ -266,10 +308,6 @@ impl App {
         for line in settings.missing_for_production() {
             tracing::warn!(missing = line, "configuration incomplete");
         }
-        let admin = Arc::new(
-            crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
-                .context("cannot build the admin console")?,
-        );
         let worker = overrides.worker.unwrap_or_else(|| WorkerConfig {
             lease: Duration::from_secs(settings.turns.lease_seconds),
             ..WorkerConfig::default()
@@ -359,9 +397,13 @@ impl App {
         if let Some(faults) = overrides.reminder_faults {
             reminders = reminders.with_faults(move |step| faults(step));
         }
+        let reminders = Arc::new(reminders);
+        let jobs = Arc::new(jobs.with(reminders.clone()));
         Ok(Self {
+            lifecycle,
+            jobs,
             profiles,
-            reminders: Arc::new(reminders),
+            reminders,
             runner: Arc::new(runner),
             profile,
             clock,

@@ -28,6 +28,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
+pub mod payments;
 pub mod profiles;
 pub mod settings;
 pub mod startup;

@@ -264,6 +264,8 @@ pub struct Settings {
     pub turns: TurnSettings,
     /// Twilio (SMS reminders); `None` when unset.
     pub twilio: Option<TwilioSettings>,
+    /// Deposits: `INKDESK_PAYMENTS` and Stripe's keys.
+    pub payments: crate::payments::PaymentSettings,
 }
 
 /// How turns are leased, bounded and retried (see the runner in inkdesk-assistant).
@@ -399,6 +401,7 @@ impl Settings {
             admin_token: secret("INKDESK_ADMIN_TOKEN"),
             feed_token: secret("INKDESK_FEED_TOKEN"),
             notify: crate::admin::notify::NotifySettings::from_env(env),
+            payments: crate::payments::PaymentSettings::from_env(env)?,
             model: ModelSettings {
                 api_key: secret("OPENAI_API_KEY"),
                 base_url: env.get("OPENAI_BASE_URL"),
@@ -518,6 +521,7 @@ impl Settings {
         if self.google.token_file.is_some() && self.google.client_secrets.is_none() {
             missing.push("GOOGLE_CLIENT_SECRETS: needed with GOOGLE_TOKEN_FILE unless the token file holds the client id and secret");
         }
+        missing.extend(self.payments.missing());
         missing
     }
 
@@ -684,6 +688,7 @@ impl Settings {
             }
         }
         rows.extend(self.notify.report());
+        rows.extend(self.payments.report());
         let calendar = if self.google.is_configured() {
             "google"
         } else {

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::{http, jobs, worker};
+use crate::{http, worker};
 
 /// A running service.
 #[derive(Debug)]
@@ -20,7 +20,6 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     workers: JoinHandle<()>,
-    jobs: JoinHandle<()>,
 }
 
 /// Starts the HTTP server on `listener` and the workers; returns at once.
@@ -41,15 +40,23 @@ pub fn start(app: Arc<App>, listener: TcpListener) -> std::io::Result<Running> {
         })
         .await
     });
-    let jobs = tokio::spawn(jobs::run(app.clone(), stop.clone()));
-    let workers = tokio::spawn(worker::run(app.clone(), stop));
+    // The turn workers and the scheduled-job worker stop (and are killed) together.
+    let jobs_stop = stop.clone();
+    let workers = tokio::spawn({
+        let app = app.clone();
+        async move {
+            tokio::join!(
+                worker::run(app.clone(), stop),
+                crate::jobs::run(app, jobs_stop)
+            );
+        }
+    });
     Ok(Running {
         addr,
         app,
         shutdown,
         server,
         workers,
-        jobs,
     })
 }
 
@@ -66,9 +73,6 @@ impl Running {
         if let Err(error) = self.workers.await {
             tracing::error!(%error, "worker task failed");
         }
-        if let Err(error) = self.jobs.await {
-            tracing::error!(%error, "scheduled-jobs task failed");
-        }
     }
 
     /// Stops at once, abandoning turns in flight (their leases expire): what a crash
@@ -76,6 +80,5 @@ impl Running {
     pub fn kill(self) {
         self.server.abort();
         self.workers.abort();
-        self.jobs.abort();
     }
 }

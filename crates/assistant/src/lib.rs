@@ -32,6 +32,10 @@
 //!   ([`reminders::ReminderPlanner`], kept in step by [`reminders::RemindingCalendar`]) and
 //!   [`reminders::ReminderSender`], which sends each once (DM in the window, SMS with
 //!   consent, else the console's "remind by hand" list).
+//! - [`deposits`]: deposits around a booking ([`deposits::Deposits`]: amount, hold,
+//!   payment request, hold-expiry job) and the booking's life after it is made
+//!   ([`deposits::Lifecycle`]: deposit received, unpaid hold expired, payment events once,
+//!   confirmation observers); [`jobs`]: runs claimed scheduled jobs by kind.
 //!
 //! The binary's workers claim conversations and hand each claim to [`runner::Runner::run`].
 //!
@@ -42,11 +46,13 @@
 //! asked; customers never see an error text.
 
 pub mod confirm;
+pub mod deposits;
 pub mod engine;
 pub mod eval;
 pub mod history;
 pub mod holds;
 pub mod intent;
+pub mod jobs;
 pub mod language;
 pub mod locale;
 pub mod message;

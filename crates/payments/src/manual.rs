@@ -24,28 +24,16 @@ pub struct ManualConfig {
     pub note: Option<String>,
 }
 
-/// One way to pay the studio.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ManualMethod {
-    /// A bank transfer to the studio's account.
-    BankTransfer {
-        /// The account holder's name.
-        beneficiary: String,
-        /// The IBAN (checked with its mod-97 check digits; spaces allowed).
-        iban: String,
-        /// The bank's name, when the studio wants it shown.
-        #[serde(default)]
-        bank: Option<String>,
-    },
-    /// IRIS, the Greek instant payment: to the mobile number or VAT number the studio
-    /// registered with its bank.
-    Iris {
-        /// The IRIS identifier to pay to (as the studio writes it).
-        payee: String,
-    },
-    /// By card (or cash) at the studio, before the appointment day.
-    AtStudio,
+/// One way to pay the studio (the profile's `[[payments.methods]]`).
+pub use inkdesk_domain::profile::PaymentMethod as ManualMethod;
+
+impl From<&inkdesk_domain::profile::PaymentInstructions> for ManualConfig {
+    fn from(profile: &inkdesk_domain::profile::PaymentInstructions) -> Self {
+        Self {
+            methods: profile.methods.clone(),
+            note: profile.note.clone(),
+        }
+    }
 }
 
 impl ManualConfig {

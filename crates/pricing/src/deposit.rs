@@ -11,34 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Euros, PricingError};
 
-/// How a deposit is rounded; always up, to a multiple of [`step`](Self::step).
-///
-/// In a profile: `"cent"`, `"whole"` (the default), `"five"` or `"ten"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DepositRounding {
-    /// Exact to the cent (30 % of 135 is 40.50).
-    Cent,
-    /// Up to whole euros (40.50 → 41).
-    #[default]
-    Whole,
-    /// Up to a multiple of 5 (40.50 → 45).
-    Five,
-    /// Up to a multiple of 10 (40.50 → 50).
-    Ten,
-}
-
-impl DepositRounding {
-    /// The multiple a deposit is rounded up to.
-    pub fn step(self) -> Decimal {
-        match self {
-            Self::Cent => Decimal::new(1, 2),
-            Self::Whole => Decimal::ONE,
-            Self::Five => Decimal::from(5),
-            Self::Ten => Decimal::from(10),
-        }
-    }
-}
+pub use inkdesk_domain::profile::DepositRounding;
 
 /// The studio's deposit: a percentage of the quoted price and its rounding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,6 +33,15 @@ impl Default for DepositRule {
 }
 
 impl DepositRule {
+    /// The rule of a studio profile (`pricing.deposit_percent` and
+    /// `pricing.deposit_rounding`).
+    pub fn of_profile(profile: &inkdesk_domain::StudioProfile) -> Self {
+        Self {
+            percent: profile.pricing.deposit_percent,
+            rounding: profile.pricing.deposit_rounding,
+        }
+    }
+
     /// No deposit at all.
     pub const NONE: DepositRule = DepositRule {
         percent: 0,

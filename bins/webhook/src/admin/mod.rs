@@ -19,6 +19,7 @@ pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod csrf;
+pub mod deposits;
 pub mod i18n;
 pub mod notify;
 pub mod pages;
@@ -162,6 +163,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/pause", post(api::pause))
         .route("/resume", post(api::resume))
         .route("/bookings", get(api::bookings))
+        .route(
+            "/bookings/{id}/deposit-received",
+            post(deposits::api_deposit_received),
+        )
         .route("/traces", get(api::traces))
         .route("/status", get(api::status))
         .route("/reminders", get(reminders::api_list))
@@ -181,6 +186,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         )
         .route("/bookings", get(pages::bookings))
         .route("/reminders", get(reminders::page))
+        .route(
+            "/bookings/{id}/deposit-received",
+            post(deposits::deposit_received),
+        )
         .route("/traces", get(pages::traces))
         .route("/status", get(pages::status))
         .route("/pause", post(pages::pause))

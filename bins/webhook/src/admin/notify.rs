@@ -68,6 +68,18 @@ impl NotifySettings {
     }
 }
 
+/// The lifecycle's studio alerts (a customer who could not be told by DM, a deposit paid
+/// for a cancelled booking) through the console's notifier.
+#[derive(Debug, Clone)]
+pub struct ConsoleAlerts(pub Arc<super::Console>);
+
+#[async_trait::async_trait]
+impl inkdesk_assistant::deposits::StudioAlerts for ConsoleAlerts {
+    async fn alert(&self, conversation: &ConversationId, reason: &str) {
+        self.0.notify_handoff(conversation, reason);
+    }
+}
+
 /// Sends handoff notifications; cheap to clone.
 #[derive(Clone)]
 pub struct Notifier {

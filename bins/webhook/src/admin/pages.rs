@@ -25,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/status_badge.html"),
     ),
     ("inbox.html", include_str!("templates/inbox.html")),
+    (
+        "deposit_status.html",
+        include_str!("templates/deposit_status.html"),
+    ),
     ("trace.html", include_str!("templates/trace.html")),
     (
         "conversation.html",
@@ -110,7 +114,7 @@ pub(super) fn render(
     }
 }
 
-fn error_page(
+pub(super) fn error_page(
     state: &AdminState,
     headers: &HeaderMap,
     status: StatusCode,
@@ -122,7 +126,7 @@ fn error_page(
     response
 }
 
-fn forbidden(state: &AdminState, headers: &HeaderMap) -> Response {
+pub(super) fn forbidden(state: &AdminState, headers: &HeaderMap) -> Response {
     error_page(
         state,
         headers,

@@ -589,6 +589,12 @@ pub struct BookingView {
     pub start: DateTime<Utc>,
     /// Length in minutes.
     pub minutes: i64,
+    /// Where the booking is in its life (`pending_deposit`, `confirmed`, …).
+    pub status: &'static str,
+    /// The deposit asked, when one was.
+    pub deposit: Option<String>,
+    /// Until when a pending booking is held for its deposit.
+    pub hold_until: Option<DateTime<Utc>>,
 }
 
 /// Up to 200 upcoming bookings, soonest first.
@@ -750,6 +756,9 @@ fn booking_view(b: inkdesk_calendar::Booking) -> BookingView {
         price: b.price.as_ref().map(ToString::to_string),
         start: b.start,
         minutes: (b.end - b.start).num_minutes(),
+        status: b.status.code(),
+        deposit: b.deposit.as_ref().map(ToString::to_string),
+        hold_until: b.status.hold_until(),
     }
 }
 

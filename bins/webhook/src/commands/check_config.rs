@@ -31,6 +31,9 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<ExitCode> {
     for (key, value) in settings.report() {
         println!("# {key} = {value}");
     }
+    for note in settings.payments.profile_notes(&profile) {
+        println!("# {note}");
+    }
     let missing = settings.missing_for_production();
     if missing.is_empty() {
         println!("# ready for production");

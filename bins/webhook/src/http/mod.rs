@@ -7,6 +7,7 @@ pub mod client_addr;
 pub mod feed;
 pub mod limits;
 pub mod pages;
+pub mod payments;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/privacy", get(pages::privacy))
         .route("/terms", get(pages::terms))
+        .route("/payments/stripe", axum::routing::post(payments::stripe))
         .route("/feed/{file}", get(feed::all))
         .route("/feed/{token}/{file}", get(feed::artist))
         .merge(crate::admin::router(app.clone()))

@@ -484,7 +484,8 @@ impl Engine {
             Ok(booking) if &booking.conversation == ctx.conversation => {
                 tracing::info!(booking = %booking.id, "this turn booked already");
                 self.release_after_booking(ctx).await;
-                return Ok(self.booked_answer(&booking, args.price, ctx));
+                let answer = self.booked_answer(&booking, args.price, ctx);
+                return Ok(self.with_deposit(&booking, answer, ctx).await);
             }
             // Someone else's under our id cannot happen with keys naming the conversation;
             // `create` refuses it below.
@@ -516,14 +517,17 @@ impl Engine {
             duration,
             artist,
             idempotency_key: Some(key),
-            deposit: None,
+            deposit: self
+                .deposit_hold(ctx.conversation, args.price, start, ctx.now)
+                .await,
             sms_consent: false,
         };
         let created = self.calendar.create(new).await;
         match created {
             Ok(booking) => {
                 self.release_after_booking(ctx).await;
-                Ok(self.booked_answer(&booking, args.price, ctx))
+                let answer = self.booked_answer(&booking, args.price, ctx);
+                Ok(self.with_deposit(&booking, answer, ctx).await)
             }
             Err(CalendarError::SlotTaken { .. }) => {
                 self.holds.release(ctx.conversation).await?;
@@ -602,6 +606,21 @@ impl Engine {
             answer["artist"] = json!(name);
         }
         ToolAnswer::ok(answer)
+    }
+
+    /// `answer` with the booking's deposit step ([`Engine::after_booking`]).
+    async fn with_deposit(
+        &self,
+        booking: &Booking,
+        answer: ToolAnswer,
+        ctx: &ToolContext<'_>,
+    ) -> ToolAnswer {
+        ToolAnswer {
+            content: self
+                .after_booking(booking, ctx.language, answer.content)
+                .await,
+            ..answer
+        }
     }
 
     fn booking_json(&self, booking: &Booking, language: Language) -> Value {

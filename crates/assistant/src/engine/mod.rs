@@ -5,6 +5,7 @@
 //! [`TurnOutcome`] saying what to send, what to store and what happened. Failures never
 //! escape as raw errors: they become the localised apology and a handoff.
 
+mod deposit;
 mod executor;
 pub mod ledger;
 mod question;
@@ -97,6 +98,7 @@ pub struct Engine {
     fetcher: Arc<dyn AttachmentFetcher>,
     tone: Option<Arc<dyn ToneSource>>,
     transcriber: Option<Arc<dyn Transcriber>>,
+    lifecycle: Option<Arc<crate::deposits::Lifecycle>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -139,7 +141,29 @@ impl Engine {
             fetcher: deps.fetcher,
             tone: deps.tone,
             transcriber: None,
+            lifecycle: None,
         })
+    }
+
+    /// The same engine with the booking lifecycle: bookings wait for a deposit when the
+    /// lifecycle takes deposits (the prompt then says so, and how to pay), and confirmed
+    /// ones are announced to its observers.
+    pub fn with_lifecycle(
+        mut self,
+        lifecycle: Arc<crate::deposits::Lifecycle>,
+    ) -> Result<Self, PromptError> {
+        // Stated only when every booking asks for one; a customer who must always pay
+        // (percent 0) learns it from the booking's answer.
+        let way = lifecycle
+            .deposits()
+            .filter(|d| d.for_everyone())
+            .map(|d| match d.provider() {
+                inkdesk_payments::Provider::Stripe => crate::prompt::DepositWay::Link,
+                inkdesk_payments::Provider::Manual => crate::prompt::DepositWay::Instructions,
+            });
+        self.prompts = StudioPrompts::with_deposit(&self.profile, way)?;
+        self.lifecycle = Some(lifecycle);
+        Ok(self)
     }
 
     /// The same engine transcribing voice notes with `transcriber` (downloaded through the

@@ -191,6 +191,9 @@ impl Engine {
                     answering_order(&intents)
                 };
                 record.outcome = TurnOutcomeKind::Replied;
+                // A booking waiting for its deposit: how to pay, word for word.
+                let text =
+                    super::deposit::with_payment_text(text, &record.tools, &self.profile.sign_off);
                 (Some(text), None)
             }
             Ending::NoReply { intents } => {

@@ -28,8 +28,9 @@ pub struct StudioView {
     pub time_zone: String,
     /// The signature closing every reply.
     pub sign_off: String,
-    /// Non-refundable deposit in percent.
-    pub deposit_percent: u32,
+    /// The deposit a booking waits for; `None` when the studio takes none (the prompt
+    /// then mentions no deposit at all).
+    pub deposit: Option<DepositView>,
     /// Minimum age.
     pub minimum_age: u32,
     /// Further policy lines in this language.
@@ -38,6 +39,26 @@ pub struct StudioView {
     pub price_guide: Vec<GuideLine>,
     /// The artists as `Name (style, style)`; empty when the studio has none.
     pub artists: Vec<String>,
+}
+
+/// How the studio takes deposits, as the prompt states it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DepositView {
+    /// Percent of the quoted price (0 when only some customers pay one).
+    pub percent: u32,
+    /// How long an unpaid booking is held, in hours.
+    pub hold_hours: u32,
+    /// Paid online through a link (Stripe); otherwise by the studio's own instructions.
+    pub online: bool,
+}
+
+/// How deposits are paid, for [`StudioFacts::with_deposit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepositWay {
+    /// A payment link (Stripe Checkout).
+    Link,
+    /// The studio's instructions (bank transfer, IRIS, at the studio).
+    Instructions,
 }
 
 /// One line of the price guide.
@@ -61,6 +82,17 @@ pub struct BookingView {
 }
 
 impl StudioFacts {
+    /// The same facts with deposits taken `way` (percent and hold from the profile).
+    #[must_use]
+    pub fn with_deposit(mut self, profile: &StudioProfile, way: Option<DepositWay>) -> Self {
+        self.studio.deposit = way.map(|way| DepositView {
+            percent: profile.pricing.deposit_percent,
+            hold_hours: profile.pricing.deposit_hold_hours,
+            online: way == DepositWay::Link,
+        });
+        self
+    }
+
     /// Localises the profile's facts into `language`.
     pub fn from_profile(profile: &StudioProfile, language: Language) -> Self {
         let symbol = &profile.currency_symbol;
@@ -98,7 +130,7 @@ impl StudioFacts {
                 hours: locale::hours_lines(language, &profile.hours),
                 time_zone: profile.time_zone.name().to_owned(),
                 sign_off: profile.sign_off.clone(),
-                deposit_percent: profile.pricing.deposit_percent,
+                deposit: None,
                 minimum_age: profile.policies.minimum_age,
                 notes,
                 price_guide,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::language::DetectedLanguage;
 use crate::locale;
-pub use facts::StudioFacts;
+pub use facts::{DepositView, DepositWay, StudioFacts};
 
 const SYSTEM: &str = include_str!("../../../../prompts/system.en.md.j2");
 const CONTEXT: &str = include_str!("../../../../prompts/context.en.md.j2");
@@ -92,13 +92,23 @@ impl StudioPrompts {
     /// Renders the stable prompts of `profile`. The system prompt is in English whatever
     /// the studio's language, and identical for every customer.
     pub fn new(profile: &StudioProfile) -> Result<Self, PromptError> {
+        Self::with_deposit(profile, None)
+    }
+
+    /// [`StudioPrompts::new`] for a studio taking deposits `deposit` (`None`: none; the
+    /// prompt then says nothing of deposits).
+    pub fn with_deposit(
+        profile: &StudioProfile,
+        deposit: Option<DepositWay>,
+    ) -> Result<Self, PromptError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         for (name, source) in [("system", SYSTEM), ("context", CONTEXT), ("vision", VISION)] {
             env.add_template(name, source)
                 .map_err(|source| PromptError::Template { name, source })?;
         }
-        let facts = StudioFacts::from_profile(profile, PROMPT_LANGUAGE);
+        let facts =
+            StudioFacts::from_profile(profile, PROMPT_LANGUAGE).with_deposit(profile, deposit);
         let system = render(
             &env,
             "system",

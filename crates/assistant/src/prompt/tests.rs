@@ -44,7 +44,6 @@ fn system_prompt_shows_the_studio_facts_from_the_profile() {
         "Αιόλου 42, Αθήνα 105 51",
         "Monday–Saturday: 11:00–20:00",
         "Sunday: closed",
-        "Deposit 30%",
         "Age 18+",
         "Medium with shading 90/95 €",
         "Large freehand 180 €",
@@ -66,7 +65,9 @@ fn system_prompt_changes_with_the_profile() {
     profile.pricing.deposit_percent = 20;
     let prompts = StudioPrompts::new(&profile).unwrap();
     assert!(prompts.system().contains("North Star Ink"));
-    assert!(prompts.system().contains("20%"));
+    // No way to be paid configured: no deposit is mentioned at all.
+    assert!(!prompts.system().contains("20%"));
+    assert!(!prompts.system().to_lowercase().contains("deposit"));
     assert!(!prompts.system().contains("Panda Ink"));
     assert!(
         prompts
@@ -155,4 +156,24 @@ fn fixed_texts_exist_in_both_languages_and_carry_the_sign_off() {
             .contains("Sorry")
     );
     insta::assert_snapshot!("fixed_texts", all.join("\n"));
+}
+
+#[test]
+fn the_deposit_is_stated_only_when_taken_and_how_it_is_paid() {
+    let mut profile = StudioProfile::example();
+    profile.pricing.deposit_percent = 20;
+    let manual =
+        StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Instructions))
+            .unwrap();
+    let system = manual.system();
+    assert!(system.contains("deposit of 20% of the price"), "{system}");
+    assert!(
+        system.contains("as the studio's instructions say within 24 h"),
+        "{system}"
+    );
+    assert!(system.contains("take no online payment"), "{system}");
+    let online =
+        StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Link)).unwrap();
+    assert!(online.system().contains("online by the link"));
+    assert!(!online.system().contains("take no online payment"));
 }

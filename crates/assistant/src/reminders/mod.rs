@@ -6,7 +6,7 @@
 //!   moved with it, removed when it is cancelled. [`RemindingCalendar`] wraps the calendar
 //!   so every path that books, moves or cancels (the assistant, the console, the command
 //!   line) keeps the jobs right.
-//! - [`ReminderSender`] runs one claimed job: it re-reads the booking (a cancelled, moved
+//! - [`ReminderSender`] (the [`crate::jobs`] handler of kind `reminder`) runs one claimed job: it re-reads the booking (a cancelled, moved
 //!   or no longer confirmed booking is not reminded), picks the channel — an Instagram DM
 //!   while the customer's 24-hour window is open, else an SMS when the customer agreed to
 //!   one when booking and Twilio is configured, else a line in the console's "remind by
@@ -32,6 +32,9 @@ pub use sender::{
 };
 pub use text::{ReminderKind, ReminderTextError, ReminderTexts};
 
+/// The `kind` of a reminder job's payload (see [`crate::jobs`]).
+pub const JOB_KIND: &str = "reminder";
+
 /// The job key of a booking's reminder.
 pub fn job_key(booking: &EventId) -> String {
     format!("reminder:{}", booking.as_str())
@@ -50,9 +53,13 @@ pub struct ReminderJob {
 }
 
 impl ReminderJob {
-    /// The job's payload.
+    /// The job's payload (with its `kind`).
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            object.insert("kind".to_owned(), JOB_KIND.into());
+        }
+        value
     }
 
     /// Reads a payload.

@@ -6,7 +6,8 @@
 //!                           moved ─► the job moves with it (nothing sent)
 //!       ─► channel: DM (24-hour window open) | SMS (consent + Twilio) | by hand
 //!       ─► record "attempting" (fenced, renews the lease) ─► send ─► record the id
-//!       ─► log the reminder in the conversation ─► record "settled" ─► complete
+//!       ─► log the reminder in the conversation ─► record "settled" ─► (the job runner
+//!          completes the job)
 //! ```
 //!
 //! Invariants:
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use super::text::{ReminderKind, ReminderTexts};
 use super::{ReminderJob, ReminderPlanner, is_confirmed};
 use crate::confirm::TurnId;
+use crate::jobs::{JobHandler, JobResult};
 use crate::runner::data::TurnData;
 use crate::runner::echo::{chunk_echo, note_reminder_send};
 
@@ -88,7 +90,7 @@ pub enum ReminderStep {
     Attempting,
     /// The upstream accepted the reminder; its id is not recorded.
     SentUnrecorded,
-    /// Everything is recorded but the job's completion.
+    /// The outcome is recorded; the job is not completed yet.
     BeforeComplete,
 }
 
@@ -317,28 +319,26 @@ impl ReminderSender {
         (self.ports.messenger.is_some(), self.ports.sms.is_some())
     }
 
-    /// Runs one claimed reminder job to its end (or until it must stop).
-    pub async fn run(&self, claim: JobClaim) -> ReminderOutcome {
-        let outcome = match self.step(&claim).await {
-            Ok(outcome) => outcome,
+    /// Runs one claimed reminder job to its end (or until it must stop): how it went, and
+    /// what the job runner does with the claim (complete it, retry it later, or leave it to
+    /// its lease).
+    pub async fn handle(&self, claim: &JobClaim) -> (ReminderOutcome, JobResult) {
+        let (outcome, result) = match self.step(claim).await {
+            Ok(ReminderOutcome::Moved) => (ReminderOutcome::Moved, JobResult::Left),
+            Ok(outcome) => (outcome, JobResult::Done),
             Err(Stop::Lost) => {
                 tracing::warn!(job = %claim.key, "reminder lease lost; another worker has it");
-                ReminderOutcome::LostLease
+                (ReminderOutcome::LostLease, JobResult::Left)
             }
-            Err(Stop::Crash) => ReminderOutcome::Crashed,
+            Err(Stop::Crash) => (ReminderOutcome::Crashed, JobResult::Left),
             Err(Stop::Retry(reason)) => {
                 let at = self.after(backoff(&self.config, claim.attempt));
                 tracing::warn!(job = %claim.key, reason, "reminder postponed");
-                match self.ports.schedule.retry_job(&claim, at).await {
-                    Ok(()) => ReminderOutcome::Retry,
-                    Err(StoreError::StaleLease) => ReminderOutcome::LostLease,
-                    // The lease runs out by itself and the job is claimed again.
-                    Err(_) => ReminderOutcome::Retry,
-                }
+                (ReminderOutcome::Retry, JobResult::RetryAt(at))
             }
         };
         self.ports.observer.reminder_ended(outcome.label());
-        outcome
+        (outcome, result)
     }
 
     fn crash_at(&self, step: ReminderStep) -> Result<(), Stop> {
@@ -386,7 +386,6 @@ impl ReminderSender {
         progress.settled = Some(settled);
         self.record(claim, &progress).await?;
         self.crash_at(ReminderStep::BeforeComplete)?;
-        self.ports.schedule.complete_job(claim).await?;
         Ok(outcome)
     }
 
@@ -398,10 +397,8 @@ impl ReminderSender {
         let ports = &self.ports;
         let mut progress = ReminderProgress::of(claim.progress.as_ref());
         if let Some(settled) = &progress.settled {
-            // The last holder settled it and died before completing.
-            let outcome = ReminderOutcome::of(settled);
-            ports.schedule.complete_job(claim).await?;
-            return Ok(outcome);
+            // The last holder settled it and died before completing: complete it now.
+            return Ok(ReminderOutcome::of(settled));
         }
         let Some(job) = ReminderJob::from_value(&claim.payload) else {
             let reason = "the job cannot be read".to_owned();
@@ -714,4 +711,15 @@ fn backoff(config: &ReminderConfig, attempt: u32) -> Duration {
         .retry_base
         .saturating_mul(factor)
         .min(config.retry_max)
+}
+
+#[async_trait::async_trait]
+impl JobHandler for ReminderSender {
+    fn kind(&self) -> &'static str {
+        super::JOB_KIND
+    }
+
+    async fn run(&self, claim: &JobClaim) -> JobResult {
+        self.handle(claim).await.1
+    }
 }

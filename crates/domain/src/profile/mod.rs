@@ -6,6 +6,7 @@
 
 mod artists;
 mod hours;
+mod payment;
 mod sections;
 mod voice;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use artists::{Artist, ArtistKey, Closure, fold};
 pub use hours::{DayHours, HoursOverride, OpeningSpan, WEEKDAYS, WeeklyHours};
+pub use payment::{DepositRounding, PaymentInstructions, PaymentMethod};
 pub use sections::{
     BookingRules, ConversationRules, Language, Policies, PriceGuideItem, PricingLimits,
 };
@@ -41,6 +43,10 @@ pub enum ProfileError {
         /// What is wrong with it.
         message: String,
     },
+}
+
+fn payments_unset(payments: &PaymentInstructions) -> bool {
+    payments == &PaymentInstructions::default()
 }
 
 /// Everything inkdesk knows about one studio.
@@ -75,6 +81,9 @@ pub struct StudioProfile {
     pub conversation: ConversationRules,
     /// Price limits and deposit.
     pub pricing: PricingLimits,
+    /// The studio's own ways to be paid a deposit (manual payments).
+    #[serde(skip_serializing_if = "payments_unset")]
+    pub payments: PaymentInstructions,
     /// Policies the assistant states when asked.
     pub policies: Policies,
     /// Prices for common requests without a reference image.
@@ -108,6 +117,7 @@ impl Default for StudioProfile {
             booking: BookingRules::default(),
             conversation: ConversationRules::default(),
             pricing: PricingLimits::default(),
+            payments: PaymentInstructions::default(),
             policies: Policies::default(),
             price_guide: PriceGuideItem::defaults(),
             voice_notes: VoiceNotes::default(),

@@ -174,8 +174,14 @@ impl ConversationRules {
 pub struct PricingLimits {
     /// The largest price accepted on a booking.
     pub max_price: Decimal,
-    /// Non-refundable deposit, percent of the price (information for answers).
+    /// Non-refundable deposit, percent of the quoted price; 0 turns deposits off. Deposits
+    /// are asked only when the studio can be paid (`[payments]` methods, or Stripe).
     pub deposit_percent: u32,
+    /// How the deposit is rounded (up).
+    pub deposit_rounding: super::DepositRounding,
+    /// How long a booking waiting for its deposit holds its slot; unpaid by then, it is
+    /// cancelled and the slot freed.
+    pub deposit_hold_hours: u32,
 }
 
 impl Default for PricingLimits {
@@ -183,6 +189,8 @@ impl Default for PricingLimits {
         Self {
             max_price: Decimal::from(5000),
             deposit_percent: 30,
+            deposit_rounding: super::DepositRounding::Whole,
+            deposit_hold_hours: 24,
         }
     }
 }
@@ -199,6 +207,12 @@ impl PricingLimits {
             return Err(ProfileError::Invalid {
                 field: "pricing.deposit_percent",
                 message: "must be between 0 and 100".to_owned(),
+            });
+        }
+        if !(1..=24 * 14).contains(&self.deposit_hold_hours) {
+            return Err(ProfileError::Invalid {
+                field: "pricing.deposit_hold_hours",
+                message: "must be between 1 and 336 (two weeks)".to_owned(),
             });
         }
         Ok(())
