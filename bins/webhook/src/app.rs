@@ -108,6 +108,8 @@ pub struct App {
     pub profiles: Arc<crate::profiles::CustomerProfiles>,
     /// Sends claimed customer reminders.
     pub reminders: Arc<ReminderSender>,
+    /// Attendance of past bookings and customers' no-show records.
+    pub no_shows: Arc<inkdesk_assistant::noshow::NoShows>,
     /// The booking lifecycle: deposits received, unpaid holds expired, payment events.
     pub lifecycle: Arc<inkdesk_assistant::deposits::Lifecycle>,
     /// Scheduled jobs by kind (the job worker runs them).
@@ -249,11 +251,17 @@ impl App {
             crate::admin::Console::new(settings, profile.time_zone, stores.keyed.clone())
                 .context("cannot build the admin console")?,
         );
+        // A customer with a no-show always pays a deposit; the turn's prompt says so.
+        let no_shows = Arc::new(inkdesk_assistant::noshow::NoShows::new(
+            calendar.clone(),
+            stores.keyed.clone(),
+        ));
         let deposits = crate::payments::deposits(
             &settings.payments,
             &profile,
             stores.schedule.clone(),
             clock.clone(),
+            no_shows.clone(),
         )?;
         let lifecycle = Arc::new(
             Lifecycle::new(LifecyclePorts {
@@ -296,6 +304,7 @@ impl App {
                     engine = engine.with_transcriber(transcriber);
                 }
                 let engine = engine
+                    .with_no_shows(no_shows.clone())
                     .with_lifecycle(lifecycle.clone())
                     .context("cannot render the studio's prompts")?;
                 Some(Arc::new(engine))
@@ -404,6 +413,7 @@ impl App {
             jobs,
             profiles,
             reminders,
+            no_shows,
             runner: Arc::new(runner),
             profile,
             clock,

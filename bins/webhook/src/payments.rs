@@ -171,6 +171,7 @@ pub fn deposits(
     profile: &Arc<StudioProfile>,
     schedule: Arc<dyn Schedule>,
     clock: Arc<dyn Clock>,
+    standing: Arc<dyn inkdesk_assistant::deposits::CustomerStanding>,
 ) -> anyhow::Result<Option<Arc<Deposits>>> {
     let Some(payments) = settings.adapter(profile, clock)? else {
         if profile.pricing.deposit_percent > 0 {
@@ -182,7 +183,8 @@ pub fn deposits(
         return Ok(None);
     };
     let deposits = Deposits::new(profile.clone(), payments, schedule)
-        .context("cannot take deposits in the studio's currency")?;
+        .context("cannot take deposits in the studio's currency")?
+        .with_standing(standing);
     Ok(Some(Arc::new(deposits)))
 }
 

@@ -37,6 +37,10 @@
 //!   ([`deposits::Lifecycle`]: deposit received, unpaid hold expired, payment events once,
 //!   confirmation observers); [`jobs`]: runs claimed scheduled jobs by kind.
 //!
+//! - [`noshow`]: staff mark past bookings completed or no-show; a customer with a no-show
+//!   is flagged to the assistant (the turn's prompt), to the deposits (always required) and
+//!   in the console.
+//!
 //! The binary's workers claim conversations and hand each claim to [`runner::Runner::run`].
 //!
 //! Webhook events that need no turn go through [`takeover::decide`].
@@ -56,6 +60,7 @@ pub mod jobs;
 pub mod language;
 pub mod locale;
 pub mod message;
+pub mod noshow;
 pub mod prompt;
 pub mod reminders;
 pub mod runner;

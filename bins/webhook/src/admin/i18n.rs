@@ -235,6 +235,19 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "No upcoming bookings.",
     ),
     ("remind_by_hand", "Υπενθύμιση με το χέρι", "Remind by hand"),
+    ("past_appointments", "Περασμένα ραντεβού", "Past appointments"),
+    ("mark_completed", "Ήρθε", "Completed"),
+    ("mark_no_show", "Δεν ήρθε", "No-show"),
+    (
+        "no_show_on_record",
+        "Δεν ήρθε σε ραντεβού (προκαταβολή πάντα)",
+        "Missed an appointment (deposit always)",
+    ),
+    (
+        "no_past",
+        "Κανένα ραντεβού τις τελευταίες 30 ημέρες.",
+        "No appointments in the last 30 days.",
+    ),
     (
         "remind_by_hand_why",
         "Ραντεβού που η υπενθύμισή τους δεν μπόρεσε να σταλεί (εκτός του 24ωρου του Instagram χωρίς συναίνεση για SMS ή χωρίς Twilio): τηλεφωνήστε ή στείλτε μήνυμα.",

@@ -17,6 +17,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod attendance;
 pub mod auth;
 pub mod csrf;
 pub mod deposits;
@@ -170,7 +171,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/traces", get(api::traces))
         .route("/status", get(api::status))
         .route("/reminders", get(reminders::api_list))
-        .route("/reminders/{booking}/done", post(reminders::api_done));
+        .route("/reminders/{booking}/done", post(reminders::api_done))
+        .route("/past", get(attendance::api_past))
+        .route("/bookings/{id}/attendance", post(attendance::api_mark));
     let console = Router::new()
         .route("/", get(pages::inbox))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -186,6 +189,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         )
         .route("/bookings", get(pages::bookings))
         .route("/reminders", get(reminders::page))
+        .route("/past", get(attendance::page))
+        .route("/past/{id}/{outcome}", post(attendance::form_mark))
         .route(
             "/bookings/{id}/deposit-received",
             post(deposits::deposit_received),

@@ -40,6 +40,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("bookings.html", include_str!("templates/bookings.html")),
     ("reminders.html", include_str!("templates/reminders.html")),
+    ("past.html", include_str!("templates/past.html")),
     ("traces.html", include_str!("templates/traces.html")),
     ("status.html", include_str!("templates/status.html")),
     ("usage.html", include_str!("templates/usage.html")),

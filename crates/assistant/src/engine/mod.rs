@@ -99,6 +99,7 @@ pub struct Engine {
     tone: Option<Arc<dyn ToneSource>>,
     transcriber: Option<Arc<dyn Transcriber>>,
     lifecycle: Option<Arc<crate::deposits::Lifecycle>>,
+    no_shows: Option<Arc<crate::noshow::NoShows>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -142,6 +143,7 @@ impl Engine {
             tone: deps.tone,
             transcriber: None,
             lifecycle: None,
+            no_shows: None,
         })
     }
 
@@ -164,6 +166,14 @@ impl Engine {
         self.prompts = StudioPrompts::with_deposit(&self.profile, way)?;
         self.lifecycle = Some(lifecycle);
         Ok(self)
+    }
+
+    /// The same engine telling the model, each turn, when the customer has a no-show on
+    /// record (and that a deposit is then required, when the studio takes deposits).
+    #[must_use]
+    pub fn with_no_shows(mut self, no_shows: Arc<crate::noshow::NoShows>) -> Self {
+        self.no_shows = Some(no_shows);
+        self
     }
 
     /// The same engine transcribing voice notes with `transcriber` (downloaded through the

@@ -327,9 +327,20 @@ impl Engine {
             Ok(p) => p.filter(|p| p.expires_at > now),
             Err(e) => return Ending::Failed(error_chain(&e)),
         };
+        let no_show = match &self.no_shows {
+            Some(records) => match records.record(&input.conversation).await {
+                Ok(record) => record.map(|_| self.lifecycle.as_ref().is_some_and(|l| l.deposits().is_some())),
+                Err(error) => {
+                    tracing::warn!(conversation = %input.conversation, %error, "no-show record unreadable");
+                    None
+                }
+            },
+            None => None,
+        };
         let context = TurnContext {
             now,
             language,
+            no_show,
             pending_confirmation: pending.as_ref().map(|p| {
                 let mut text = self.describe_pending(p, language.language);
                 let hearted = input.pending.iter().any(|m| {

@@ -69,6 +69,9 @@ pub struct TurnContext {
     pub language: DetectedLanguage,
     /// A change waiting for the customer's confirmation, described in words.
     pub pending_confirmation: Option<String>,
+    /// The customer missed an earlier appointment without notice; `Some(true)` when a
+    /// deposit is therefore required of them, `Some(false)` when the studio takes none.
+    pub no_show: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +210,8 @@ impl StudioPrompts {
                 customer_language => locale::language_name(lang, turn.language.language),
                 language_unclear => !turn.language.clear,
                 pending => turn.pending_confirmation.clone(),
+                no_show => turn.no_show.is_some(),
+                no_show_deposit => turn.no_show == Some(true),
             },
         )
     }

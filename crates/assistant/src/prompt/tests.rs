@@ -17,6 +17,7 @@ fn turn(language: Language, clear: bool, pending: Option<&str>) -> TurnContext {
         now: Utc.with_ymd_and_hms(2026, 11, 18, 9, 30, 0).unwrap(),
         language: DetectedLanguage { language, clear },
         pending_confirmation: pending.map(str::to_owned),
+        no_show: None,
     }
 }
 
