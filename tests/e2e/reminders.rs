@@ -503,3 +503,156 @@ async fn a_reminder_whose_sender_died_before_sending_is_sent_by_the_next_claim()
     assert_eq!(job.attempts, 2, "claimed again after the lease ran out");
     assert_eq!(sent_bodies(&app.graph).await.len(), 1);
 }
+
+/// Answers model calls from a script, in order (500 once it runs out).
+struct Script(Arc<std::sync::Mutex<std::collections::VecDeque<Value>>>);
+
+impl wiremock::Respond for Script {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        match self.0.lock().unwrap().pop_front() {
+            Some(body) => ResponseTemplate::new(200).set_body_json(body),
+            None => ResponseTemplate::new(500),
+        }
+    }
+}
+
+fn tool_call(name: &str, arguments: Value) -> Value {
+    json!({
+        "id": "chatcmpl-e2e", "object": "chat.completion", "created": 1764400000, "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": format!("call_{name}"), "type": "function",
+                "function": {"name": name, "arguments": arguments.to_string()}}]}}],
+        "usage": {"prompt_tokens": 3600, "completion_tokens": 30, "total_tokens": 3630}
+    })
+}
+
+/// The customer answers the reminder DM with a wish to cancel: the model sees the reminder
+/// in the history, asks to confirm (nothing cancelled yet), and cancels on the yes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_a_reminder_with_a_cancel_goes_through_the_two_step_cancel() {
+    use crate::support::send_reply_completion;
+    let (profile, start) = soon(3);
+    let script = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from([
+        send_reply_completion("Γεια σας! ❤️🐼"),
+        tool_call("change_booking", json!({"action": "cancel", "step": "ask"})),
+        send_reply_completion("Να ακυρώσουμε το ραντεβού σας; ❤️🐼"),
+        tool_call("change_booking", json!({"action": "cancel", "step": "confirm"})),
+        send_reply_completion("Το ραντεβού ακυρώθηκε. ❤️🐼"),
+    ])));
+    let options = Options {
+        profile: Some(profile),
+        ..Options::default()
+    };
+    let app = spawn_with(options, None, None).await;
+    graph_accepts_sends(&app.graph).await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(Script(script.clone()))
+        .mount(&app.model)
+        .await;
+    let customer = "5557010";
+    app.post_signed(&text_event(customer, "m-c1", "Γεια σας")).await;
+    assert_eq!(wait_for_sends(&app.graph, 1, Duration::from_secs(15)).await.len(), 1);
+    let booking = book(&app.running.app, customer, start, false).await;
+    let sent = wait_for_sends(&app.graph, 2, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 2, "the greeting, then the reminder");
+    let reminder = sent[1]["message"]["text"].as_str().unwrap().to_owned();
+    wait_settled(&app.running.app, &booking).await;
+
+    app.post_signed(&text_event(customer, "m-c2", "Θέλω να το ακυρώσω")).await;
+    assert_eq!(wait_for_sends(&app.graph, 3, Duration::from_secs(15)).await.len(), 3);
+    // Only asked: the booking stands.
+    assert!(app.running.app.calendar.get(&booking.id).await.is_ok());
+    let calls = app.model.received_requests().await.unwrap();
+    let asked: Value = serde_json::from_slice(&calls[1].body).unwrap();
+    let history = asked["messages"].to_string();
+    let opening: String = reminder.chars().take(40).collect();
+    assert!(history.contains(&opening), "the model saw the reminder: {history}");
+
+    app.post_signed(&text_event(customer, "m-c3", "Ναι")).await;
+    assert_eq!(wait_for_sends(&app.graph, 4, Duration::from_secs(15)).await.len(), 4);
+    assert!(matches!(
+        app.running.app.calendar.get(&booking.id).await,
+        Err(inkdesk_calendar::CalendarError::Gone(_)) | Ok(Booking { status: inkdesk_calendar::BookingStatus::Cancelled { .. }, .. })
+    ));
+}
+
+/// Staff mark a past booking a no-show through the API: the customer's record says so, the
+/// next turn's prompt tells the model, and correcting it to completed clears the flag.
+#[tokio::test]
+async fn a_no_show_marked_by_staff_flags_the_customer_to_the_assistant() {
+    use crate::support::model_replies;
+    let profile = StudioProfile::example();
+    let clock = Arc::new(inkdesk_domain::ManualClock::new(Utc::now()));
+    let calendar = Arc::new(
+        inkdesk_calendar::EmbeddedCalendar::open_in_memory(Arc::new(profile.clone()), clock.clone())
+            .unwrap(),
+    );
+    let options = Options {
+        calendar: Some(calendar),
+        ..Options::default()
+    };
+    let app = spawn_with(options, None, None).await;
+    graph_accepts_sends(&app.graph).await;
+    model_replies(&app.model, "Γεια σας! ❤️🐼").await;
+    let customer = "5557020";
+    // A booking tomorrow afternoon (on the calendar's clock), which then lies in the past.
+    let (_, start) = soon(0);
+    let booking = book(&app.running.app, customer, start, false).await;
+    let url = app.url(&format!("/admin/api/bookings/{}/attendance", booking.id.as_str()));
+    let too_soon = app
+        .client
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"outcome": "no_show"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_soon.status(), 409, "not before it started");
+    clock.set(start + chrono::Duration::hours(2));
+    let marked: Value = app
+        .client
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"outcome": "no_show"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(marked["status"], "no_show");
+    assert_eq!(marked["customer_no_shows"], 1);
+    let bad = app
+        .client
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"outcome": "late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    app.post_signed(&text_event(customer, "m-n1", "Θέλω να κλείσω ξανά")).await;
+    assert_eq!(wait_for_sends(&app.graph, 1, Duration::from_secs(15)).await.len(), 1);
+    let calls = app.model.received_requests().await.unwrap();
+    let request = String::from_utf8_lossy(&calls[0].body).to_string();
+    assert!(
+        request.contains("did not come to an earlier appointment"),
+        "the turn's prompt tells the model"
+    );
+
+    let corrected: Value = app
+        .client
+        .post(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"outcome": "completed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(corrected["status"], "completed");
+    assert_eq!(corrected["customer_no_shows"], 0);
+}
