@@ -536,7 +536,10 @@ async fn answering_a_reminder_with_a_cancel_goes_through_the_two_step_cancel() {
         send_reply_completion("Γεια σας! ❤️🐼"),
         tool_call("change_booking", json!({"action": "cancel", "step": "ask"})),
         send_reply_completion("Να ακυρώσουμε το ραντεβού σας; ❤️🐼"),
-        tool_call("change_booking", json!({"action": "cancel", "step": "confirm"})),
+        tool_call(
+            "change_booking",
+            json!({"action": "cancel", "step": "confirm"}),
+        ),
         send_reply_completion("Το ραντεβού ακυρώθηκε. ❤️🐼"),
     ])));
     let options = Options {
@@ -551,29 +554,53 @@ async fn answering_a_reminder_with_a_cancel_goes_through_the_two_step_cancel() {
         .mount(&app.model)
         .await;
     let customer = "5557010";
-    app.post_signed(&text_event(customer, "m-c1", "Γεια σας")).await;
-    assert_eq!(wait_for_sends(&app.graph, 1, Duration::from_secs(15)).await.len(), 1);
+    app.post_signed(&text_event(customer, "m-c1", "Γεια σας"))
+        .await;
+    assert_eq!(
+        wait_for_sends(&app.graph, 1, Duration::from_secs(15))
+            .await
+            .len(),
+        1
+    );
     let booking = book(&app.running.app, customer, start, false).await;
     let sent = wait_for_sends(&app.graph, 2, Duration::from_secs(15)).await;
     assert_eq!(sent.len(), 2, "the greeting, then the reminder");
     let reminder = sent[1]["message"]["text"].as_str().unwrap().to_owned();
     wait_settled(&app.running.app, &booking).await;
 
-    app.post_signed(&text_event(customer, "m-c2", "Θέλω να το ακυρώσω")).await;
-    assert_eq!(wait_for_sends(&app.graph, 3, Duration::from_secs(15)).await.len(), 3);
+    app.post_signed(&text_event(customer, "m-c2", "Θέλω να το ακυρώσω"))
+        .await;
+    assert_eq!(
+        wait_for_sends(&app.graph, 3, Duration::from_secs(15))
+            .await
+            .len(),
+        3
+    );
     // Only asked: the booking stands.
     assert!(app.running.app.calendar.get(&booking.id).await.is_ok());
     let calls = app.model.received_requests().await.unwrap();
     let asked: Value = serde_json::from_slice(&calls[1].body).unwrap();
     let history = asked["messages"].to_string();
     let opening: String = reminder.chars().take(40).collect();
-    assert!(history.contains(&opening), "the model saw the reminder: {history}");
+    assert!(
+        history.contains(&opening),
+        "the model saw the reminder: {history}"
+    );
 
     app.post_signed(&text_event(customer, "m-c3", "Ναι")).await;
-    assert_eq!(wait_for_sends(&app.graph, 4, Duration::from_secs(15)).await.len(), 4);
+    assert_eq!(
+        wait_for_sends(&app.graph, 4, Duration::from_secs(15))
+            .await
+            .len(),
+        4
+    );
     assert!(matches!(
         app.running.app.calendar.get(&booking.id).await,
-        Err(inkdesk_calendar::CalendarError::Gone(_)) | Ok(Booking { status: inkdesk_calendar::BookingStatus::Cancelled { .. }, .. })
+        Err(inkdesk_calendar::CalendarError::Gone(_))
+            | Ok(Booking {
+                status: inkdesk_calendar::BookingStatus::Cancelled { .. },
+                ..
+            })
     ));
 }
 
@@ -585,8 +612,11 @@ async fn a_no_show_marked_by_staff_flags_the_customer_to_the_assistant() {
     let profile = StudioProfile::example();
     let clock = Arc::new(inkdesk_domain::ManualClock::new(Utc::now()));
     let calendar = Arc::new(
-        inkdesk_calendar::EmbeddedCalendar::open_in_memory(Arc::new(profile.clone()), clock.clone())
-            .unwrap(),
+        inkdesk_calendar::EmbeddedCalendar::open_in_memory(
+            Arc::new(profile.clone()),
+            clock.clone(),
+        )
+        .unwrap(),
     );
     let options = Options {
         calendar: Some(calendar),
@@ -599,7 +629,10 @@ async fn a_no_show_marked_by_staff_flags_the_customer_to_the_assistant() {
     // A booking tomorrow afternoon (on the calendar's clock), which then lies in the past.
     let (_, start) = soon(0);
     let booking = book(&app.running.app, customer, start, false).await;
-    let url = app.url(&format!("/admin/api/bookings/{}/attendance", booking.id.as_str()));
+    let url = app.url(&format!(
+        "/admin/api/bookings/{}/attendance",
+        booking.id.as_str()
+    ));
     let too_soon = app
         .client
         .post(&url)
@@ -633,8 +666,14 @@ async fn a_no_show_marked_by_staff_flags_the_customer_to_the_assistant() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 
-    app.post_signed(&text_event(customer, "m-n1", "Θέλω να κλείσω ξανά")).await;
-    assert_eq!(wait_for_sends(&app.graph, 1, Duration::from_secs(15)).await.len(), 1);
+    app.post_signed(&text_event(customer, "m-n1", "Θέλω να κλείσω ξανά"))
+        .await;
+    assert_eq!(
+        wait_for_sends(&app.graph, 1, Duration::from_secs(15))
+            .await
+            .len(),
+        1
+    );
     let calls = app.model.received_requests().await.unwrap();
     let request = String::from_utf8_lossy(&calls[0].body).to_string();
     assert!(

@@ -304,6 +304,8 @@ impl App {
                     engine = engine.with_transcriber(transcriber);
                 }
                 let engine = engine
+                    .with_sms_reminders(settings.twilio.is_some())
+                    .context("cannot render the studio's prompts")?
                     .with_no_shows(no_shows.clone())
                     .with_lifecycle(lifecycle.clone())
                     .context("cannot render the studio's prompts")?;

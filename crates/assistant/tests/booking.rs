@@ -300,3 +300,30 @@ async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice()
     assert_eq!(world.last_tool_results()[0]["error"], "slot_taken");
     assert_eq!(world.bookings_of("4001").await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_customers_yes_to_an_sms_reminder_is_stored_with_the_booking() {
+    let world = World::new();
+    for (conversation, time, consent, expected) in [
+        ("1101", "12:00", json!(true), true),
+        ("1102", "13:00", json!(false), false),
+        ("1103", "14:00", serde_json::Value::Null, false),
+    ] {
+        let mut chat = world.conversation(conversation);
+        let mut args = json!({"date": "2026-11-20", "time": time, "name": "Γιάννης Παπαδόπουλος",
+               "phone": "691 234 5678", "design": "τριαντάφυλλο", "price": 60});
+        if !consent.is_null() {
+            args["sms_reminder"] = consent;
+        }
+        world.then_tools(vec![call("book_appointment", args)]);
+        world.then_reply("Κλείσαμε! ❤️🐼", &["booking_confirmation"]);
+        let message = chat.text(
+            &world,
+            "Ναι, στείλτε μου SMS. Γιάννης Παπαδόπουλος, 691 234 5678",
+        );
+        chat.turn(&world, vec![message]).await;
+        let bookings = world.bookings_of(conversation).await;
+        assert_eq!(bookings.len(), 1, "{conversation}");
+        assert_eq!(bookings[0].sms_consent, expected, "{conversation}");
+    }
+}

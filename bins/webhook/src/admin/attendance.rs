@@ -92,7 +92,11 @@ fn refusal(error: &NoShowError) -> (StatusCode, String) {
     }
 }
 
-async fn mark(app: &App, id: &str, outcome: &str) -> Result<serde_json::Value, (StatusCode, String)> {
+async fn mark(
+    app: &App,
+    id: &str,
+    outcome: &str,
+) -> Result<serde_json::Value, (StatusCode, String)> {
     let id = EventId::parse(id).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
     let Some(attendance) = Attendance::parse(outcome) else {
         return Err((

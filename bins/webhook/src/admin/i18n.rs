@@ -235,7 +235,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "No upcoming bookings.",
     ),
     ("remind_by_hand", "Υπενθύμιση με το χέρι", "Remind by hand"),
-    ("past_appointments", "Περασμένα ραντεβού", "Past appointments"),
+    (
+        "past_appointments",
+        "Περασμένα ραντεβού",
+        "Past appointments",
+    ),
     ("mark_completed", "Ήρθε", "Completed"),
     ("mark_no_show", "Δεν ήρθε", "No-show"),
     (

@@ -520,7 +520,7 @@ impl Engine {
             deposit: self
                 .deposit_hold(ctx.conversation, args.price, start, ctx.now)
                 .await,
-            sms_consent: false,
+            sms_consent: args.sms_consent,
         };
         let created = self.calendar.create(new).await;
         match created {

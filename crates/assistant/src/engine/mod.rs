@@ -100,6 +100,10 @@ pub struct Engine {
     transcriber: Option<Arc<dyn Transcriber>>,
     lifecycle: Option<Arc<crate::deposits::Lifecycle>>,
     no_shows: Option<Arc<crate::noshow::NoShows>>,
+    /// How deposits are paid, as the prompt says it (set by `with_lifecycle`).
+    deposit_way: Option<crate::prompt::DepositWay>,
+    /// Reminders may go by SMS (set by `with_sms_reminders`).
+    sms_reminders: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -144,6 +148,8 @@ impl Engine {
             transcriber: None,
             lifecycle: None,
             no_shows: None,
+            deposit_way: None,
+            sms_reminders: false,
         })
     }
 
@@ -163,8 +169,18 @@ impl Engine {
                 inkdesk_payments::Provider::Stripe => crate::prompt::DepositWay::Link,
                 inkdesk_payments::Provider::Manual => crate::prompt::DepositWay::Instructions,
             });
-        self.prompts = StudioPrompts::with_deposit(&self.profile, way)?;
+        self.deposit_way = way;
+        self.prompts = StudioPrompts::with_options(&self.profile, way, self.sms_reminders)?;
         self.lifecycle = Some(lifecycle);
+        Ok(self)
+    }
+
+    /// The same engine telling customers that reminders may come by SMS (Twilio is
+    /// configured): the prompt asks them once, when booking, whether they want one, and
+    /// `book_appointment` stores the answer with the booking.
+    pub fn with_sms_reminders(mut self, on: bool) -> Result<Self, PromptError> {
+        self.sms_reminders = on;
+        self.prompts = StudioPrompts::with_options(&self.profile, self.deposit_way, on)?;
         Ok(self)
     }
 

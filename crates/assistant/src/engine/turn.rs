@@ -329,7 +329,11 @@ impl Engine {
         };
         let no_show = match &self.no_shows {
             Some(records) => match records.record(&input.conversation).await {
-                Ok(record) => record.map(|_| self.lifecycle.as_ref().is_some_and(|l| l.deposits().is_some())),
+                Ok(record) => record.map(|_| {
+                    self.lifecycle
+                        .as_ref()
+                        .is_some_and(|l| l.deposits().is_some())
+                }),
                 Err(error) => {
                     tracing::warn!(conversation = %input.conversation, %error, "no-show record unreadable");
                     None

@@ -79,6 +79,10 @@ pub struct BookingView {
     pub horizon_days: u32,
     /// How long offered slots are held, in minutes.
     pub hold_minutes: u32,
+    /// Hours before a confirmed appointment the customer is reminded (0: never).
+    pub reminder_hours: u32,
+    /// Reminders may go by SMS (Twilio is configured) to customers who agree.
+    pub sms_reminders: bool,
 }
 
 impl StudioFacts {
@@ -90,6 +94,14 @@ impl StudioFacts {
             hold_hours: profile.pricing.deposit_hold_hours,
             online: way == DepositWay::Link,
         });
+        self
+    }
+
+    /// The same facts with SMS reminders on or off (a reminder outside Meta's 24-hour
+    /// window can go only by SMS, so the prompt promises one only then).
+    #[must_use]
+    pub fn with_sms_reminders(mut self, on: bool) -> Self {
+        self.booking.sms_reminders = on;
         self
     }
 
@@ -147,6 +159,8 @@ impl StudioFacts {
                 notice: locale::duration_text(language, profile.booking.min_notice_minutes),
                 horizon_days: profile.booking.horizon_days,
                 hold_minutes: profile.booking.hold_minutes,
+                reminder_hours: profile.booking.reminder_hours,
+                sms_reminders: false,
             },
         }
     }

@@ -104,14 +104,26 @@ impl StudioPrompts {
         profile: &StudioProfile,
         deposit: Option<DepositWay>,
     ) -> Result<Self, PromptError> {
+        Self::with_options(profile, deposit, false)
+    }
+
+    /// [`StudioPrompts::with_deposit`], saying whether reminders may go by SMS
+    /// (`sms_reminders`): without, the prompt promises no reminder, since a DM is allowed
+    /// only inside Meta's 24-hour window.
+    pub fn with_options(
+        profile: &StudioProfile,
+        deposit: Option<DepositWay>,
+        sms_reminders: bool,
+    ) -> Result<Self, PromptError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         for (name, source) in [("system", SYSTEM), ("context", CONTEXT), ("vision", VISION)] {
             env.add_template(name, source)
                 .map_err(|source| PromptError::Template { name, source })?;
         }
-        let facts =
-            StudioFacts::from_profile(profile, PROMPT_LANGUAGE).with_deposit(profile, deposit);
+        let facts = StudioFacts::from_profile(profile, PROMPT_LANGUAGE)
+            .with_deposit(profile, deposit)
+            .with_sms_reminders(sms_reminders);
         let system = render(
             &env,
             "system",

@@ -51,11 +51,32 @@ fn system_prompt_shows_the_studio_facts_from_the_profile() {
         "❤️🐼",
         "Notice 3 hours",
         "up to 60 days",
-        "no reminders",
+        "promise no reminder",
     ] {
         assert!(system.contains(expected), "missing {expected:?}");
     }
     assert!(!system.contains("{{") && !system.contains("{%"));
+}
+
+#[test]
+fn the_prompt_promises_only_the_reminders_the_configuration_can_send() {
+    let profile = StudioProfile::example();
+    // No Twilio: a DM only inside Meta's window, so nothing is promised.
+    let dm_only = StudioPrompts::with_options(&profile, None, false).unwrap();
+    assert!(dm_only.system().contains("promise no reminder"));
+    assert!(!dm_only.system().contains("SMS"));
+    let with_sms = StudioPrompts::with_options(&profile, None, true).unwrap();
+    assert!(with_sms.system().contains("24 h before"));
+    assert!(
+        with_sms
+            .system()
+            .contains("ask once whether they want an SMS reminder")
+    );
+    let mut off = profile.clone();
+    off.booking.reminder_hours = 0;
+    let none = StudioPrompts::with_options(&off, None, true).unwrap();
+    assert!(none.system().contains("We send no reminders."));
+    assert!(!none.system().contains("SMS"));
 }
 
 #[test]

@@ -132,6 +132,7 @@ pub fn tool_specs_for(with_artists: bool) -> Vec<ToolSpec> {
                     "design": string(),
                     "price": number(),
                     "duration_minutes": number(),
+                    "sms_reminder": {"type": "boolean"},
                 }),
                 &["date", "time", "name", "phone", "design", "price"],
             ),

@@ -107,6 +107,8 @@ pub struct BookingArgs {
     pub duration: Option<AppointmentDuration>,
     /// The artist asked for (by name or key); `None`: the first free one.
     pub artist: Option<ArtistKey>,
+    /// The customer agreed to a reminder by SMS (`sms_reminder`; absent: no).
+    pub sms_consent: bool,
 }
 
 /// Arguments of `change_booking` with action `move`, step `ask`.
@@ -400,6 +402,7 @@ impl Args<'_> {
                 .ok_or_else(|| ToolArgError::missing("price"))?,
             duration: self.duration("duration_minutes")?,
             artist: self.artist("artist")?,
+            sms_consent: self.map.get("sms_reminder").and_then(Value::as_bool) == Some(true),
         })
     }
 
