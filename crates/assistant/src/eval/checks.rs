@@ -199,8 +199,8 @@ fn contains_any(haystack: &str, needles: &[&str]) -> Option<String> {
         .map(|n| (*n).to_owned())
 }
 
-/// Promises of a reminder to the customer; inkdesk sends none (the studio's calendar
-/// reminder is for the studio).
+/// Promises of a reminder to the customer. The eval's engine has no SMS sender, and a DM
+/// reminder depends on Meta's 24-hour window, so no reminder can be promised there.
 const REMINDER_PROMISES: [&str; 10] = [
     "remind you",
     "send you a reminder",
@@ -463,7 +463,7 @@ fn handoff_check(expected: ExpectedHandoff, actual: Option<HandoffReason>) -> Ch
 fn promise_problem(reply: &str, profile: &StudioProfile) -> Option<String> {
     if let Some(found) = contains_any(reply, &REMINDER_PROMISES) {
         return Some(format!(
-            "promises a reminder (`{found}`); inkdesk sends none"
+            "promises a reminder (`{found}`); without SMS none can be promised"
         ));
     }
     if let Some(found) = contains_any(reply, &PAYMENT_CLAIMS) {
