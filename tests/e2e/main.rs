@@ -11,6 +11,7 @@ mod admin_browser;
 mod booking;
 mod conversation;
 mod cost;
+mod deposits;
 mod exactly_once;
 mod feed;
 mod hardening;

@@ -47,6 +47,8 @@ pub struct Options {
     pub runner: Option<inkdesk_assistant::runner::RunnerConfig>,
     /// The studio profile (default: the example).
     pub profile: Option<StudioProfile>,
+    /// The application's clock (default: the system's).
+    pub clock: Option<Arc<dyn inkdesk_domain::Clock>>,
 }
 
 impl Default for Options {
@@ -61,6 +63,7 @@ impl Default for Options {
             faults: None,
             runner: None,
             profile: None,
+            clock: None,
         }
     }
 }
@@ -174,7 +177,7 @@ async fn build(
         // Without one, the runner is configured from the settings (INKDESK_TURN_*), as
         // `serve` does, with the fast retries of tests.
         runner: options.runner,
-        ..Overrides::default()
+        clock: options.clock,
     };
     let profile = options.profile.unwrap_or_else(StudioProfile::example);
     let app = App::build(&settings, profile, overrides).await?;
@@ -353,4 +356,22 @@ pub async fn post_signed_to(
         .body(body)
         .send()
         .await
+}
+
+/// Real time moved forward by an offset the test sets: the debounce and leases keep
+/// running, and a test can jump hours ahead (a deposit hold running out).
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock(Arc<std::sync::Mutex<chrono::Duration>>);
+
+impl OffsetClock {
+    /// Moves the clock `by` forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl inkdesk_domain::Clock for OffsetClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.0.lock().unwrap()
+    }
 }

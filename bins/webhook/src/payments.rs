@@ -121,10 +121,11 @@ impl PaymentSettings {
                 profile.pricing.deposit_hold_hours
             )),
         }
-        if self.mode == PaymentsMode::Manual && !profile.payments.methods.is_empty() {
-            if let Err(error) = ManualConfig::from(&profile.payments).validate() {
-                notes.push(format!("error: [payments] {error}"));
-            }
+        if self.mode == PaymentsMode::Manual
+            && !profile.payments.methods.is_empty()
+            && let Err(error) = ManualConfig::from(&profile.payments).validate()
+        {
+            notes.push(format!("error: [payments] {error}"));
         }
         notes
     }
@@ -241,6 +242,11 @@ mod tests {
         }];
         let err = format!("{:#}", settings.adapter(&profile, clock).err().unwrap());
         assert!(err.contains("IBAN"), "{err}");
-        assert!(settings.profile_notes(&profile).iter().any(|n| n.starts_with("error")));
+        assert!(
+            settings
+                .profile_notes(&profile)
+                .iter()
+                .any(|n| n.starts_with("error"))
+        );
     }
 }

@@ -35,7 +35,10 @@ fn refusal(error: &LifecycleError) -> (StatusCode, String) {
     }
 }
 
-async fn confirm(state: &AdminState, raw: &str) -> Result<inkdesk_calendar::Booking, (StatusCode, String)> {
+async fn confirm(
+    state: &AdminState,
+    raw: &str,
+) -> Result<inkdesk_calendar::Booking, (StatusCode, String)> {
     let id = EventId::parse(raw).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
     let booking = state
         .app

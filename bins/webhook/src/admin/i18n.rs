@@ -64,13 +64,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("inbox", "Εισερχόμενα", "Inbox"),
     ("bookings", "Ραντεβού", "Bookings"),
     // A booking's lifecycle (the deposit flow).
-    ("status_pending_deposit", "Αναμένει προκαταβολή", "Waiting for the deposit"),
+    (
+        "status_pending_deposit",
+        "Αναμένει προκαταβολή",
+        "Waiting for the deposit",
+    ),
     ("status_confirmed", "Επιβεβαιωμένο", "Confirmed"),
     ("status_completed", "Ολοκληρώθηκε", "Completed"),
     ("status_no_show", "Δεν ήρθε", "No-show"),
     ("deposit", "Προκαταβολή", "Deposit"),
     ("held_until", "κρατείται έως", "held until"),
-    ("deposit_received", "Η προκαταβολή ελήφθη", "Deposit received"),
+    (
+        "deposit_received",
+        "Η προκαταβολή ελήφθη",
+        "Deposit received",
+    ),
     ("traces", "Ίχνη", "Traces"),
     ("status", "Κατάσταση", "Status"),
     ("login", "Σύνδεση", "Log in"),

@@ -32,7 +32,10 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(event) => event,
         Err(error) => {
             tracing::warn!(%error, "Stripe webhook refused");
-            return (StatusCode::BAD_REQUEST, Json(json!({"error": error.to_string()})))
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": error.to_string()})),
+            )
                 .into_response();
         }
     };

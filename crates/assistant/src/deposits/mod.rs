@@ -232,8 +232,7 @@ impl Deposits {
             ),
             None => (
                 "studio_sends",
-                self.texts
-                    .render(DepositText::PayLater, language, &fill),
+                self.texts.render(DepositText::PayLater, language, &fill),
             ),
         };
         Some(DepositAnswer {

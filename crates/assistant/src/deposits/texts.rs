@@ -73,7 +73,10 @@ impl DepositTexts {
                 language,
                 HashMap::from([
                     (DepositText::PayByLink, table.pay_by_link.clone()),
-                    (DepositText::PayByInstructions, table.pay_by_instructions.clone()),
+                    (
+                        DepositText::PayByInstructions,
+                        table.pay_by_instructions.clone(),
+                    ),
                     (DepositText::PayLater, table.pay_later.clone()),
                     (DepositText::DepositReceived, table.deposit_received.clone()),
                     (DepositText::UnpaidCancelled, table.unpaid_cancelled.clone()),

@@ -69,7 +69,10 @@ pub(crate) fn with_payment_text(reply: String, tools: &[ToolRecord], sign_off: &
         return reply;
     }
     let trimmed = reply.trim_end();
-    match trimmed.strip_suffix(sign_off).filter(|_| !sign_off.is_empty()) {
+    match trimmed
+        .strip_suffix(sign_off)
+        .filter(|_| !sign_off.is_empty())
+    {
         Some(body) => format!("{}\n\n{text} {sign_off}", body.trim_end()),
         None => format!("{trimmed}\n\n{text}"),
     }

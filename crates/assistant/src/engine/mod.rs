@@ -154,10 +154,13 @@ impl Engine {
     ) -> Result<Self, PromptError> {
         // Stated only when every booking asks for one; a customer who must always pay
         // (percent 0) learns it from the booking's answer.
-        let way = lifecycle.deposits().filter(|d| d.for_everyone()).map(|d| match d.provider() {
-            inkdesk_payments::Provider::Stripe => crate::prompt::DepositWay::Link,
-            inkdesk_payments::Provider::Manual => crate::prompt::DepositWay::Instructions,
-        });
+        let way = lifecycle
+            .deposits()
+            .filter(|d| d.for_everyone())
+            .map(|d| match d.provider() {
+                inkdesk_payments::Provider::Stripe => crate::prompt::DepositWay::Link,
+                inkdesk_payments::Provider::Manual => crate::prompt::DepositWay::Instructions,
+            });
         self.prompts = StudioPrompts::with_deposit(&self.profile, way)?;
         self.lifecycle = Some(lifecycle);
         Ok(self)

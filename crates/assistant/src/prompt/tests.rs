@@ -162,11 +162,15 @@ fn fixed_texts_exist_in_both_languages_and_carry_the_sign_off() {
 fn the_deposit_is_stated_only_when_taken_and_how_it_is_paid() {
     let mut profile = StudioProfile::example();
     profile.pricing.deposit_percent = 20;
-    let manual = StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Instructions))
-        .unwrap();
+    let manual =
+        StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Instructions))
+            .unwrap();
     let system = manual.system();
     assert!(system.contains("deposit of 20% of the price"), "{system}");
-    assert!(system.contains("as the studio's instructions say within 24 h"), "{system}");
+    assert!(
+        system.contains("as the studio's instructions say within 24 h"),
+        "{system}"
+    );
     assert!(system.contains("take no online payment"), "{system}");
     let online =
         StudioPrompts::with_deposit(&profile, Some(crate::prompt::DepositWay::Link)).unwrap();
