@@ -52,7 +52,12 @@ pub fn next(weekday: Weekday) -> NaiveDate {
     day
 }
 
-async fn api(app: &TestApp, verb: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn api(
+    app: &TestApp,
+    verb: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let mut request = client()
         .request(verb, app.url(&format!("/admin/api{path}")))
         .bearer_auth(ADMIN_TOKEN);
@@ -102,20 +107,35 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     let (status, body) = api(&app, post(), "/bookings", Some(bad_phone)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["field"], "phone");
-    assert!(body["error"].as_str().unwrap().starts_with("Phone: "), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with("Phone: "),
+        "{body}"
+    );
     let mut bad_date = booking("11:00", "maria");
     bad_date["date"] = json!("8/12/2026");
     let (status, body) = api(&app, post(), "/bookings", Some(bad_date)).await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("date")));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("date"))
+    );
     let (status, body) = api(&app, post(), "/bookings", Some(booking("11:00", "petros"))).await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("artist")));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("artist"))
+    );
     // The studio's rules: closed on Sundays.
     let mut sunday = booking("11:00", "maria");
     sunday["date"] = json!(next(Weekday::Sun).to_string());
     let (status, body) = api(&app, post(), "/bookings", Some(sunday)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"], "The studio is closed on that day");
-    assert!(calendar.list_upcoming(Utc::now(), 10).await.unwrap().is_empty());
+    assert!(
+        calendar
+            .list_upcoming(Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // A booking: the price gives the length (130 € → 80 minutes), the time is Athens'.
     let mut first = booking("11:00", "maria");
@@ -133,7 +153,10 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     let (status, again) = api(&app, post(), "/bookings", Some(first)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(again["booking"]["id"], id.as_str());
-    assert_eq!(calendar.list_upcoming(Utc::now(), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        calendar.list_upcoming(Utc::now(), 10).await.unwrap().len(),
+        1
+    );
 
     // Maria is taken at 11:00: the answer says so and offers free times, none of them hers
     // at 11:00.
@@ -142,18 +165,26 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     assert_eq!(taken["error"], "That time is no longer free.");
     let alternatives = taken["alternatives"].as_array().unwrap();
     assert!(!alternatives.is_empty());
-    assert!(alternatives.iter().all(|a| !(a["start"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("{date}T11:00"))
-        && a["artist"] == "maria")));
+    assert!(alternatives.iter().all(|a| {
+        !(a["start"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{date}T11:00"))
+            && a["artist"] == "maria")
+    }));
     // Whoever is free: Nikos.
     let (status, other) = api(&app, post(), "/bookings", Some(booking("11:00", ""))).await;
     assert_eq!(status, StatusCode::CREATED, "{other}");
     assert_eq!(other["booking"]["artist"], "nikos");
 
     // The week: a column per artist, each booking in its artist's column on its day.
-    let (status, week) = api(&app, reqwest::Method::GET, &format!("/week?week={date}"), None).await;
+    let (status, week) = api(
+        &app,
+        reqwest::Method::GET,
+        &format!("/week?week={date}"),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{week}");
     assert_eq!(week["time_zone"], "Europe/Athens");
     let columns = week["columns"].as_array().unwrap();
@@ -174,7 +205,10 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
-    assert_eq!(local_time(&moved["booking"]["start"]), format!("{date} 14:00"));
+    assert_eq!(
+        local_time(&moved["booking"]["start"]),
+        format!("{date} 14:00")
+    );
     assert_eq!(moved["booking"]["minutes"], 60);
     assert_eq!(moved["booking"]["artist"], "maria");
     let (status, late) = api(
@@ -185,7 +219,10 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{late}");
-    assert_eq!(late["error"], "The appointment would end after closing time (20:00)");
+    assert_eq!(
+        late["error"],
+        "The appointment would end after closing time (20:00)"
+    );
     let kept = calendar
         .get(&inkdesk_domain::EventId::parse(&id).unwrap())
         .await
@@ -218,7 +255,10 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
         Some(json!({"from": date, "to": (day - ChronoDuration::days(1)).to_string()})),
     )
     .await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::BAD_REQUEST, Some("to")));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("to"))
+    );
     let (status, added) = api(
         &app,
         post(),
@@ -236,7 +276,13 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     assert_eq!(stored.len(), 1);
     let (status, refused) = api(&app, post(), "/bookings", Some(booking("16:00", "nikos"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
-    let (_, week) = api(&app, reqwest::Method::GET, &format!("/week?week={date}"), None).await;
+    let (_, week) = api(
+        &app,
+        reqwest::Method::GET,
+        &format!("/week?week={date}"),
+        None,
+    )
+    .await;
     assert_eq!(week["columns"][1]["days"][1]["away"], json!(["σεμινάριο"]));
     assert_eq!(week["columns"][0]["days"][1]["away"], json!([]));
     let (status, removed) = api(
@@ -288,7 +334,12 @@ async fn booking_forms_keep_what_was_typed_explain_refusals_and_offer_free_times
         let cookie = cookie.clone();
         let url = app.url(&path);
         async move {
-            let response = client().get(url).header("cookie", cookie).send().await.unwrap();
+            let response = client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
             (response.status(), response.text().await.unwrap())
         }
     };
@@ -346,28 +397,55 @@ async fn booking_forms_keep_what_was_typed_explain_refusals_and_offer_free_times
     // A bad phone: the form again, in Greek, with everything as typed.
     let (status, _, html) = submit(fields("12", "11:00")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{html}");
-    assert!(html.contains("Τηλέφωνο: ο αριθμός δεν είναι έγκυρος"), "{html}");
-    assert!(html.contains("value=\"Ελένη Κ\"") && html.contains("value=\"μικρό φεγγάρι\""), "{html}");
-    assert!(html.contains(&format!("value=\"{request}\"")), "the same one-time token");
+    assert!(
+        html.contains("Τηλέφωνο: ο αριθμός δεν είναι έγκυρος"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"Ελένη Κ\"") && html.contains("value=\"μικρό φεγγάρι\""),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("value=\"{request}\"")),
+        "the same one-time token"
+    );
     // Too early: the studio's hours, in plain words.
     let (status, _, html) = submit(fields("6912345678", "09:00")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
-    assert!(html.contains("Εκείνη την ημέρα το στούντιο είναι ανοιχτό 11:00"), "{html}");
-    assert!(calendar.list_upcoming(Utc::now(), 10).await.unwrap().is_empty());
+    assert!(
+        html.contains("Εκείνη την ημέρα το στούντιο είναι ανοιχτό 11:00"),
+        "{html}"
+    );
+    assert!(
+        calendar
+            .list_upcoming(Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Booked; a second submission of the same form is the same booking.
     let (status, location, _) = submit(fields("6912345678", "11:00")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let location = location.unwrap();
-    assert!(location.starts_with("/admin/week?week=") && location.ends_with("&done=booked"), "{location}");
+    assert!(
+        location.starts_with("/admin/week?week=") && location.ends_with("&done=booked"),
+        "{location}"
+    );
     let (status, _, _) = submit(fields("6912345678", "11:00")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let booked = calendar.list_upcoming(Utc::now(), 10).await.unwrap();
     assert_eq!(booked.len(), 1);
     let (status, week) = get(location.clone()).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(week.contains("Το ραντεβού κλείστηκε.") && week.contains("Ελένη Κ"), "{week}");
-    assert!(week.contains(&format!("id=\"b-{}\"", booked[0].id)), "{week}");
+    assert!(
+        week.contains("Το ραντεβού κλείστηκε.") && week.contains("Ελένη Κ"),
+        "{week}"
+    );
+    assert!(
+        week.contains(&format!("id=\"b-{}\"", booked[0].id)),
+        "{week}"
+    );
 
     // Another form for the same (full) hour: the free times instead, as one-click buttons.
     let (_, form) = get(format!("/admin/bookings/new?date={date}")).await;
@@ -407,16 +485,26 @@ async fn booking_forms_keep_what_was_typed_explain_refusals_and_offer_free_times
         let refused = client()
             .post(app.url(&format!("/admin/bookings/{id}/{action}")))
             .header("cookie", cookie.clone())
-            .form(&[("csrf", "wrong"), ("date", date.as_str()), ("time", "15:00")])
+            .form(&[
+                ("csrf", "wrong"),
+                ("date", date.as_str()),
+                ("time", "15:00"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{action}");
     }
-    assert_eq!(calendar.list_upcoming(Utc::now(), 10).await.unwrap().len(), 2);
+    assert_eq!(
+        calendar.list_upcoming(Utc::now(), 10).await.unwrap().len(),
+        2
+    );
     let (status, confirm) = get(format!("/admin/bookings/{id}/cancel?lang=en")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(confirm.contains("Cancel this booking?") && confirm.contains("Ελένη Κ"), "{confirm}");
+    assert!(
+        confirm.contains("Cancel this booking?") && confirm.contains("Ελένη Κ"),
+        "{confirm}"
+    );
     let (status, _) = get("/admin/bookings/a0b1c2d3e4/move".to_owned()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -480,8 +568,10 @@ async fn a_booking_made_in_the_console_is_what_the_assistant_sees_next() {
         &app,
         post(),
         "/bookings",
-        Some(json!({"name": "Γιάννης Π", "phone": "6912345678", "date": date, "time": "11:00",
-                    "duration_minutes": 60, "conversation": "5554001"})),
+        Some(
+            json!({"name": "Γιάννης Π", "phone": "6912345678", "date": date, "time": "11:00",
+                    "duration_minutes": 60, "conversation": "5554001"}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
@@ -504,13 +594,24 @@ async fn a_booking_made_in_the_console_is_what_the_assistant_sees_next() {
         .await;
     let sent = app.wait_for_sends(1, Duration::from_secs(10)).await;
     assert_eq!(sent.len(), 1);
-    assert!(script.lock().unwrap().is_empty(), "the model script was not used up");
+    assert!(
+        script.lock().unwrap().is_empty(),
+        "the model script was not used up"
+    );
 
     let answers = tool_answers(&app).await;
     assert_eq!(answers.len(), 2, "{answers:?}");
     // Availability no longer offers the hour booked from the console; the next one is free.
-    assert!(!answers[0].contains(&format!("{date} 11:00")), "{}", answers[0]);
-    assert!(answers[0].contains(&format!("{date} 12:00")), "{}", answers[0]);
+    assert!(
+        !answers[0].contains(&format!("{date} 11:00")),
+        "{}",
+        answers[0]
+    );
+    assert!(
+        answers[0].contains(&format!("{date} 12:00")),
+        "{}",
+        answers[0]
+    );
     // And the customer's bookings include it.
     assert!(answers[1].contains(&id), "{}", answers[1]);
 

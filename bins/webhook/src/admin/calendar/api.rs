@@ -17,8 +17,8 @@ use super::super::AdminState;
 use super::super::auth::Bearer;
 use super::super::i18n::Lang;
 use super::super::view;
-use super::input::{BookingInput, ClosureInput, MoveInput};
 use super::StaffError;
+use super::input::{BookingInput, ClosureInput, MoveInput};
 
 impl IntoResponse for StaffError {
     fn into_response(self) -> Response {

@@ -149,7 +149,11 @@ impl InputError {
 
     /// `Phone: the number is not valid…` in `lang`.
     pub fn message(&self, lang: Lang) -> String {
-        format!("{}: {}", field_label(self.field, lang), self.problem_text(lang))
+        format!(
+            "{}: {}",
+            field_label(self.field, lang),
+            self.problem_text(lang)
+        )
     }
 }
 
@@ -196,7 +200,10 @@ pub fn artist(key: &str, profile: &StudioProfile) -> Result<Option<ArtistKey>, I
     };
     let unknown = || InputError::new("artist", Problem::UnknownArtist);
     let key = ArtistKey::parse(key).map_err(|_| unknown())?;
-    profile.artist(&key).map(|_| Some(key.clone())).ok_or_else(unknown)
+    profile
+        .artist(&key)
+        .map(|_| Some(key.clone()))
+        .ok_or_else(unknown)
 }
 
 /// The instant `date` `time` names in the studio's zone (a time the clocks skip is refused;
@@ -257,8 +264,9 @@ pub fn booking(
         .map(FreeText::parse)
         .transpose()
         .map_err(InputError::invalid("design"))?;
-    let conversation = ConversationId::parse(optional(&input.conversation).unwrap_or(CONSOLE_CONVERSATION))
-        .map_err(InputError::invalid("conversation"))?;
+    let conversation =
+        ConversationId::parse(optional(&input.conversation).unwrap_or(CONSOLE_CONVERSATION))
+            .map_err(InputError::invalid("conversation"))?;
     Ok(NewBooking {
         conversation,
         customer,
@@ -347,7 +355,11 @@ mod tests {
             error.message(Lang::En),
             "Phone: the phone number is not valid; please give a full mobile or landline number"
         );
-        assert!(error.message(Lang::El).starts_with("Τηλέφωνο: "), "{}", error.message(Lang::El));
+        assert!(
+            error.message(Lang::El).starts_with("Τηλέφωνο: "),
+            "{}",
+            error.message(Lang::El)
+        );
         let error = booking(&form("8/12/2026", "11:00"), &profile, None).unwrap_err();
         assert_eq!(error.field, "date");
         let error = booking(&form("2026-12-08", "25:00"), &profile, None).unwrap_err();

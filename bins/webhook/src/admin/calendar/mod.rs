@@ -65,7 +65,9 @@ impl StaffError {
             StaffError::Input(e) => e.message(lang),
             StaffError::Refused(e) => capitalised(&validation(e, lang)),
             StaffError::SlotTaken(_) => text(lang, "slot_taken").to_owned(),
-            StaffError::NoBooking(id) => format!("{}: {id}", capitalised(text(lang, "no_such_booking"))),
+            StaffError::NoBooking(id) => {
+                format!("{}: {id}", capitalised(text(lang, "no_such_booking")))
+            }
             StaffError::Gone(id) => format!("{}: {id}", capitalised(text(lang, "booking_gone"))),
             StaffError::NoClosure(id) => {
                 format!("{}: {id}", capitalised(text(lang, "no_such_closure")))

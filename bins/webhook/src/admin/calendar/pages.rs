@@ -116,11 +116,20 @@ fn failed(state: &AdminState, headers: &HeaderMap, error: &StaffError) -> Respon
     if let StaffError::Calendar(cause) = error {
         tracing::warn!(error = %cause, "calendar change from the console failed");
     }
-    error_page(state, headers, status_of(error), error.message(lang(headers)))
+    error_page(
+        state,
+        headers,
+        status_of(error),
+        error.message(lang(headers)),
+    )
 }
 
 /// Where to go after a change: the week of `booking`, with the notice.
-fn to_week_of(state: &AdminState, booking_start: chrono::DateTime<chrono::Utc>, done: &str) -> Response {
+fn to_week_of(
+    state: &AdminState,
+    booking_start: chrono::DateTime<chrono::Utc>,
+    done: &str,
+) -> Response {
     let local = booking_start.with_timezone(&state.app.profile.time_zone);
     let monday = monday_of(local.date_naive());
     Redirect::to(&format!("/admin/week?week={monday}&done={done}")).into_response()
@@ -167,10 +176,7 @@ fn alternatives(state: &AdminState, slots: &[Slot], lang: Lang) -> Vec<Alternati
             let mut value = format!("{} {}", date, slot.start.format("%H:%M"));
             let mut label = format!(
                 "{} {} {}",
-                inkdesk_calendar::format::weekday_name(
-                    language,
-                    chrono::Datelike::weekday(&date)
-                ),
+                inkdesk_calendar::format::weekday_name(language, chrono::Datelike::weekday(&date)),
                 date.format("%-d/%-m"),
                 slot.start.format("%H:%M")
             );
@@ -314,7 +320,11 @@ pub async fn create(
     // this one submission.
     let request = match form.request.trim() {
         "" => auth::random_token(),
-        token => token.chars().filter(char::is_ascii_alphanumeric).take(64).collect(),
+        token => token
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(64)
+            .collect(),
     };
     let key = format!("console/{request}");
     match super::create(&state.app, &form.booking, Some(key)).await {

@@ -57,8 +57,16 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("booked_notice", "Το ραντεβού κλείστηκε.", "Booked."),
     ("moved_notice", "Το ραντεβού μετακινήθηκε.", "Moved."),
     ("cancelled_notice", "Το ραντεβού ακυρώθηκε.", "Cancelled."),
-    ("closure_added", "Το κλείσιμο καταχωρήθηκε.", "Closure added."),
-    ("closure_removed", "Το κλείσιμο αφαιρέθηκε.", "Closure removed."),
+    (
+        "closure_added",
+        "Το κλείσιμο καταχωρήθηκε.",
+        "Closure added.",
+    ),
+    (
+        "closure_removed",
+        "Το κλείσιμο αφαιρέθηκε.",
+        "Closure removed.",
+    ),
     (
         "slot_taken",
         "Η ώρα δεν είναι πια ελεύθερη.",
@@ -133,7 +141,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "δεν είναι αριθμός λεπτών",
         "is not a number of minutes",
     ),
-    ("no_such_booking", "δεν υπάρχει τέτοιο ραντεβού", "no such booking"),
+    (
+        "no_such_booking",
+        "δεν υπάρχει τέτοιο ραντεβού",
+        "no such booking",
+    ),
     (
         "booking_gone",
         "το ραντεβού έχει ήδη ακυρωθεί",

@@ -133,7 +133,11 @@ pub async fn week(app: &App, week: &str, lang: Lang) -> Result<WeekView, StaffEr
         previous: (monday - Duration::days(7)).to_string(),
         next: next.to_string(),
         is_this_week: monday == monday_of(today),
-        title: format!("{} – {}", monday.format("%-d/%-m"), sunday.format("%-d/%-m/%Y")),
+        title: format!(
+            "{} – {}",
+            monday.format("%-d/%-m"),
+            sunday.format("%-d/%-m/%Y")
+        ),
         time_zone: profile.time_zone.name().to_owned(),
         columns,
     })
@@ -229,11 +233,7 @@ fn columns(
                     }
                 })
                 .collect();
-            ColumnView {
-                artist,
-                name,
-                days,
-            }
+            ColumnView { artist, name, days }
         })
         .collect()
 }
