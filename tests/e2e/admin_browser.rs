@@ -211,7 +211,7 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
         assert_eq!(sent[0]["tag"], "HUMAN_AGENT");
         assert_eq!(sent[0]["message"]["text"], "Καλησπέρα! Η Μαρία εδώ.");
         wait_text(
-            &browser,
+            browser,
             Locator::Css(".transcript"),
             "Καλησπέρα! Η Μαρία εδώ.",
         )

@@ -362,7 +362,6 @@ pub struct MoveForm {
     pub movement: MoveInput,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn move_form(
     state: &AdminState,
     query: &PageQuery,
