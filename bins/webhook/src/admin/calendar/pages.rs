@@ -318,13 +318,16 @@ pub async fn create(
     );
     // The one-time token is random per form (and not a conversation's), so the key names
     // this one submission.
-    let request = match form.request.trim() {
-        "" => auth::random_token(),
-        token => token
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(64)
-            .collect(),
+    let request: String = form
+        .request
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect();
+    let request = if request.len() < 16 {
+        auth::random_token()
+    } else {
+        request
     };
     let key = format!("console/{request}");
     match super::create(&state.app, &form.booking, Some(key)).await {
