@@ -276,6 +276,14 @@ async fn the_api_books_moves_and_cancels_with_the_studios_rules() {
     assert_eq!(stored.len(), 1);
     let (status, refused) = api(&app, post(), "/bookings", Some(booking("16:00", "nikos"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(
+        refused["error"],
+        "That time is no longer free. Νίκος is away that day (σεμινάριο)."
+    );
+    assert_eq!(
+        refused["away"],
+        json!([{"artist": "Νίκος", "reason": "σεμινάριο"}])
+    );
     let (_, week) = api(
         &app,
         reqwest::Method::GET,
@@ -344,6 +352,18 @@ async fn booking_forms_keep_what_was_typed_explain_refusals_and_offer_free_times
         }
     };
     let date = next(Weekday::Wed).to_string();
+    // From a conversation, the form comes with its id.
+    crate::admin::seed(&app, "5552301", 1).await;
+    let (_, page) = get("/admin/c/5552301".to_owned()).await;
+    assert!(
+        page.contains("/admin/bookings/new?conversation=5552301"),
+        "{page}"
+    );
+    let (_, prefilled) = get("/admin/bookings/new?conversation=5552301".to_owned()).await;
+    assert!(
+        prefilled.contains("name=\"conversation\" value=\"5552301\""),
+        "{prefilled}"
+    );
     let (status, form) = get(format!("/admin/bookings/new?date={date}")).await;
     assert_eq!(status, StatusCode::OK, "{form}");
     let csrf = csrf_in(&form);

@@ -25,7 +25,7 @@ impl IntoResponse for StaffError {
         let status = match &self {
             StaffError::Input(_) => StatusCode::BAD_REQUEST,
             StaffError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            StaffError::SlotTaken(_) => StatusCode::CONFLICT,
+            StaffError::SlotTaken(..) => StatusCode::CONFLICT,
             StaffError::NoBooking(_) | StaffError::NoClosure(_) => StatusCode::NOT_FOUND,
             StaffError::Gone(_) => StatusCode::GONE,
             StaffError::Calendar(cause) => {
@@ -37,8 +37,9 @@ impl IntoResponse for StaffError {
         if let Some(field) = self.field() {
             body["field"] = json!(field);
         }
-        if let StaffError::SlotTaken(alternatives) = &self {
+        if let StaffError::SlotTaken(alternatives, away) = &self {
             body["alternatives"] = json!(alternatives);
+            body["away"] = json!(away);
         }
         (status, Json(body)).into_response()
     }

@@ -41,9 +41,10 @@ pub enum StaffError {
     /// The studio's rules refuse the time (closed, outside hours, too soon, …).
     #[error("{0}")]
     Refused(ValidationError),
-    /// The time is full; here are free ones from then on.
+    /// The time is full; here are free ones from then on, and the closures that keep the
+    /// studio or the artist away that day (when that is why).
     #[error("the slot is no longer free")]
-    SlotTaken(Vec<Slot>),
+    SlotTaken(Vec<Slot>, Vec<Away>),
     /// No live booking with this id.
     #[error("no booking {0}")]
     NoBooking(String),
@@ -64,7 +65,14 @@ impl StaffError {
         match self {
             StaffError::Input(e) => e.message(lang),
             StaffError::Refused(e) => capitalised(&validation(e, lang)),
-            StaffError::SlotTaken(_) => text(lang, "slot_taken").to_owned(),
+            StaffError::SlotTaken(_, away) => {
+                let mut message = text(lang, "slot_taken").to_owned();
+                for note in away {
+                    message.push(' ');
+                    message.push_str(&note.message(lang));
+                }
+                message
+            }
             StaffError::NoBooking(id) => {
                 format!("{}: {id}", capitalised(text(lang, "no_such_booking")))
             }
@@ -80,7 +88,7 @@ impl StaffError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             StaffError::Input(e) => Some(e.field),
-            StaffError::Refused(_) | StaffError::SlotTaken(_) => Some("time"),
+            StaffError::Refused(_) | StaffError::SlotTaken(..) => Some("time"),
             _ => None,
         }
     }
@@ -88,12 +96,77 @@ impl StaffError {
     fn from_calendar(error: CalendarError, id: Option<&str>) -> Self {
         let id = || id.unwrap_or_default().to_owned();
         match error {
-            CalendarError::SlotTaken { alternatives } => StaffError::SlotTaken(alternatives),
+            CalendarError::SlotTaken { alternatives } => {
+                StaffError::SlotTaken(alternatives, Vec::new())
+            }
             CalendarError::Invalid(e) => StaffError::Refused(e),
             CalendarError::NotFound(_) => StaffError::NoBooking(id()),
             CalendarError::Gone(_) => StaffError::Gone(id()),
             other => StaffError::Calendar(other),
         }
+    }
+}
+
+/// A closure that keeps the studio, or the artist asked for, away on a refused day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Away {
+    /// The artist's name; `None`: the whole studio.
+    pub artist: Option<String>,
+    /// The closure's reason, when it has one.
+    pub reason: Option<String>,
+}
+
+impl Away {
+    fn message(&self, lang: Lang) -> String {
+        let head = match &self.artist {
+            Some(name) => text(lang, "away_artist").replace("{name}", name),
+            None => text(lang, "away_studio").to_owned(),
+        };
+        match &self.reason {
+            Some(reason) => format!("{head} ({reason})."),
+            None => format!("{head}."),
+        }
+    }
+}
+
+/// The closures (the profile's and the calendar's) that keep the studio, or `artist`,
+/// away at `start`'s date: what a refusal there tells staff. A failed read says nothing.
+async fn away_at(
+    app: &App,
+    start: chrono::DateTime<chrono::Utc>,
+    artist: Option<&inkdesk_domain::ArtistKey>,
+) -> Vec<Away> {
+    let date = start.with_timezone(&app.profile.time_zone).date_naive();
+    let stored = app.calendar.closures(date, date).await.unwrap_or_default();
+    app.profile
+        .closures
+        .iter()
+        .chain(stored.iter().map(|s| &s.closure))
+        .filter(|c| c.covers(date))
+        .filter(|c| c.artist.is_none() || c.artist.as_ref() == artist)
+        .map(|c| Away {
+            artist: c
+                .artist
+                .as_ref()
+                .and_then(|k| app.profile.artist(k))
+                .map(|a| a.name.clone()),
+            reason: c.reason.clone(),
+        })
+        .collect()
+}
+
+/// Adds the closures behind a `SlotTaken` at `start` for `artist`.
+async fn explained(
+    app: &App,
+    error: StaffError,
+    start: chrono::DateTime<chrono::Utc>,
+    artist: Option<&inkdesk_domain::ArtistKey>,
+) -> StaffError {
+    match error {
+        StaffError::SlotTaken(alternatives, _) => {
+            StaffError::SlotTaken(alternatives, away_at(app, start, artist).await)
+        }
+        other => other,
     }
 }
 
@@ -122,11 +195,14 @@ pub async fn create(
     idempotency_key: Option<String>,
 ) -> Result<Booking, StaffError> {
     let new = input::booking(form, &app.profile, idempotency_key)?;
-    let booking = app
-        .calendar
-        .create(new)
-        .await
-        .map_err(|e| StaffError::from_calendar(e, None))?;
+    let (start, artist) = (new.start, new.artist.clone());
+    let booking = match app.calendar.create(new).await {
+        Ok(booking) => booking,
+        Err(e) => {
+            let error = StaffError::from_calendar(e, None);
+            return Err(explained(app, error, start, artist.as_ref()).await);
+        }
+    };
     tracing::info!(booking = %booking.id, artist = ?booking.artist, "booked from the console");
     Ok(booking)
 }
@@ -145,11 +221,19 @@ pub async fn booking(app: &App, id: &str) -> Result<Booking, StaffError> {
 pub async fn move_booking(app: &App, id: &str, form: &MoveInput) -> Result<Booking, StaffError> {
     let id = event_id(id, "booking")?;
     let (start, duration) = input::movement(form, &app.profile)?;
-    let booking = app
-        .calendar
-        .reschedule(&id, start, duration)
-        .await
-        .map_err(|e| StaffError::from_calendar(e, Some(id.as_str())))?;
+    let booking = match app.calendar.reschedule(&id, start, duration).await {
+        Ok(booking) => booking,
+        Err(e) => {
+            let error = StaffError::from_calendar(e, Some(id.as_str()));
+            let artist = match &error {
+                StaffError::SlotTaken(..) => {
+                    app.calendar.get(&id).await.ok().and_then(|b| b.artist)
+                }
+                _ => None,
+            };
+            return Err(explained(app, error, start, artist.as_ref()).await);
+        }
+    };
     tracing::info!(booking = %booking.id, "moved from the console");
     Ok(booking)
 }

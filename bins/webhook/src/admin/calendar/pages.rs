@@ -66,6 +66,9 @@ pub struct CalendarQuery {
     /// Prefill of the booking form.
     #[serde(default)]
     pub artist: String,
+    /// Prefill of the booking form: the customer's conversation.
+    #[serde(default)]
+    pub conversation: String,
     /// What was just done (`booked`, `moved`, …), shown once.
     #[serde(default)]
     pub done: String,
@@ -100,7 +103,7 @@ fn status_of(error: &StaffError) -> StatusCode {
     match error {
         StaffError::Input(_) => StatusCode::BAD_REQUEST,
         StaffError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        StaffError::SlotTaken(_) => StatusCode::CONFLICT,
+        StaffError::SlotTaken(..) => StatusCode::CONFLICT,
         StaffError::NoBooking(_) | StaffError::NoClosure(_) => StatusCode::NOT_FOUND,
         StaffError::Gone(_) => StatusCode::GONE,
         StaffError::Calendar(_) => StatusCode::BAD_GATEWAY,
@@ -255,7 +258,7 @@ fn booking_form(
 ) -> Response {
     let lang = Lang::pick(query.lang.as_deref(), headers);
     let alternatives = match error {
-        Some(StaffError::SlotTaken(slots)) => Some(alternatives(state, slots, lang)),
+        Some(StaffError::SlotTaken(slots, _)) => Some(alternatives(state, slots, lang)),
         _ => None,
     };
     let ctx = context! {
@@ -285,6 +288,7 @@ pub async fn new_booking(
     let form = BookingInput {
         date: query.date.clone(),
         artist: query.artist.clone(),
+        conversation: query.conversation.clone(),
         ..BookingInput::default()
     };
     let request = auth::random_token();
@@ -376,7 +380,7 @@ fn move_form(
 ) -> Response {
     let lang = Lang::pick(query.lang.as_deref(), headers);
     let alternatives = match error {
-        Some(StaffError::SlotTaken(slots)) => Some(alternatives(state, slots, lang)),
+        Some(StaffError::SlotTaken(slots, _)) => Some(alternatives(state, slots, lang)),
         _ => None,
     };
     let ctx = context! {
@@ -440,20 +444,20 @@ pub async fn move_booking(
     apply_slot(&form.slot, &mut input.date, &mut input.time, None);
     match super::move_booking(&state.app, &id, &form.movement).await {
         Ok(booking) => to_week_of(&state, booking.start, "moved"),
-        Err(error @ (StaffError::Input(_) | StaffError::Refused(_) | StaffError::SlotTaken(_))) => {
-            match super::booking(&state.app, &id).await {
-                Ok(booking) => move_form(
-                    &state,
-                    &PageQuery::default(),
-                    &headers,
-                    &session.csrf,
-                    booking,
-                    &form.movement,
-                    Some(&error),
-                ),
-                Err(e) => failed(&state, &headers, &e),
-            }
-        }
+        Err(
+            error @ (StaffError::Input(_) | StaffError::Refused(_) | StaffError::SlotTaken(..)),
+        ) => match super::booking(&state.app, &id).await {
+            Ok(booking) => move_form(
+                &state,
+                &PageQuery::default(),
+                &headers,
+                &session.csrf,
+                booking,
+                &form.movement,
+                Some(&error),
+            ),
+            Err(e) => failed(&state, &headers, &e),
+        },
         Err(error) => failed(&state, &headers, &error),
     }
 }

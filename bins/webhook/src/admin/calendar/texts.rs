@@ -22,6 +22,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("closed", "Κλειστά", "Closed"),
     ("new_booking", "Νέο ραντεβού", "New booking"),
     ("book", "Κλείσιμο ραντεβού", "Book"),
+    (
+        "book_for_customer",
+        "Νέο ραντεβού για αυτόν τον πελάτη",
+        "New booking for this customer",
+    ),
     ("date", "Ημερομηνία", "Date"),
     ("time", "Ώρα", "Time"),
     ("from_date", "Από", "From"),
@@ -81,6 +86,16 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "slot_taken_none",
         "Δεν βρέθηκε άλλη ελεύθερη ώρα τις επόμενες ημέρες.",
         "No other free time in the next days.",
+    ),
+    (
+        "away_artist",
+        "{name}: απουσία εκείνη την ημέρα",
+        "{name} is away that day",
+    ),
+    (
+        "away_studio",
+        "Το στούντιο είναι κλειστό εκείνη την ημέρα",
+        "The studio is closed that day",
     ),
     ("whole_studio", "Όλο το στούντιο", "Whole studio"),
     ("add_closure", "Προσθήκη κλεισίματος", "Add closure"),
