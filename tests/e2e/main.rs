@@ -8,9 +8,11 @@ mod support;
 
 mod admin;
 mod admin_browser;
+mod admin_calendar;
 mod booking;
 mod conversation;
 mod cost;
+mod deposits;
 mod exactly_once;
 mod feed;
 mod hardening;

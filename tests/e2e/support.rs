@@ -50,6 +50,8 @@ pub struct Options {
     /// Where reminders stop as if the process died (crash injection).
     pub reminder_faults:
         Option<Arc<dyn Fn(inkdesk_assistant::reminders::ReminderStep) -> bool + Send + Sync>>,
+    /// The application's clock (default: the system's).
+    pub clock: Option<Arc<dyn inkdesk_domain::Clock>>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             runner: None,
             profile: None,
             reminder_faults: None,
+            clock: None,
         }
     }
 }
@@ -178,6 +181,7 @@ async fn build(
         // Without one, the runner is configured from the settings (INKDESK_TURN_*), as
         // `serve` does, with the fast retries of tests.
         runner: options.runner,
+        clock: options.clock,
         reminder_faults: options.reminder_faults,
         reminders: Some(inkdesk_assistant::reminders::ReminderConfig {
             lease: options.lease,
@@ -364,4 +368,22 @@ pub async fn post_signed_to(
         .body(body)
         .send()
         .await
+}
+
+/// Real time moved forward by an offset the test sets: the debounce and leases keep
+/// running, and a test can jump hours ahead (a deposit hold running out).
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock(Arc<std::sync::Mutex<chrono::Duration>>);
+
+impl OffsetClock {
+    /// Moves the clock `by` forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl inkdesk_domain::Clock for OffsetClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.0.lock().unwrap()
+    }
 }

@@ -121,10 +121,11 @@ impl PaymentSettings {
                 profile.pricing.deposit_hold_hours
             )),
         }
-        if self.mode == PaymentsMode::Manual && !profile.payments.methods.is_empty() {
-            if let Err(error) = ManualConfig::from(&profile.payments).validate() {
-                notes.push(format!("error: [payments] {error}"));
-            }
+        if self.mode == PaymentsMode::Manual
+            && !profile.payments.methods.is_empty()
+            && let Err(error) = ManualConfig::from(&profile.payments).validate()
+        {
+            notes.push(format!("error: [payments] {error}"));
         }
         notes
     }

@@ -54,9 +54,10 @@ const STYLESHEET: &str = include_str!("templates/admin.css");
 /// time in the studio's time zone.
 pub fn templates(tz: chrono_tz::Tz) -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
+    for (name, source) in TEMPLATES.iter().chain(super::calendar::pages::TEMPLATES) {
         env.add_template(name, source)?;
     }
+    super::calendar::pages::add_filters(&mut env, tz);
     env.add_filter("local", move |value: String| -> String {
         match DateTime::parse_from_rfc3339(&value) {
             Ok(at) => at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),

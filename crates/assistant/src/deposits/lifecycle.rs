@@ -171,10 +171,10 @@ impl Lifecycle {
             Err(other) => return Err(other.into()),
         };
         tracing::info!(booking = %id, "deposit not paid in time; booking cancelled, slot freed");
-        if let (Some(payment), Some(deposits)) = (payment, &self.ports.deposits) {
-            if let Err(error) = deposits.payments().cancel(&payment).await {
-                tracing::warn!(booking = %id, %error, "payment request not withdrawn");
-            }
+        if let (Some(payment), Some(deposits)) = (payment, &self.ports.deposits)
+            && let Err(error) = deposits.payments().cancel(&payment).await
+        {
+            tracing::warn!(booking = %id, %error, "payment request not withdrawn");
         }
         // The hold job stays: run later it finds the booking gone and completes, and its
         // payload keeps the conversation for a payment that arrives after all.
@@ -191,6 +191,33 @@ impl Lifecycle {
             .tell(&booking.conversation, &text, "deposit_unpaid_cancelled")
             .await;
         Ok(Some(booking))
+    }
+
+    /// A booking was cancelled (by the customer or the studio): a deposit request still
+    /// open is withdrawn (a Stripe link expired) and the hold's expiry goes. Best-effort:
+    /// failures are logged; the expiry finds the booking gone anyway.
+    pub async fn withdraw_deposit(&self, id: &EventId) {
+        let key = hold_job_key(id);
+        let payment = match self.ports.schedule.job(&key).await {
+            Ok(Some(job)) if job.state != inkdesk_store::JobState::Done => job
+                .payload
+                .get("payment_id")
+                .and_then(|p| p.as_str())
+                .map(PaymentId::new),
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(booking = %id, %error, "cannot read the hold's expiry");
+                return;
+            }
+        };
+        if let (Some(payment), Some(deposits)) = (payment, &self.ports.deposits)
+            && let Err(error) = deposits.payments().cancel(&payment).await
+        {
+            tracing::warn!(booking = %id, %error, "payment request not withdrawn");
+        }
+        if let Err(error) = self.ports.schedule.cancel_job(&key).await {
+            tracing::warn!(booking = %id, %error, "hold expiry not withdrawn");
+        }
     }
 
     /// Applies a verified payment event once: a redelivery (same event id) changes nothing.

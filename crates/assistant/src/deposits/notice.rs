@@ -96,11 +96,12 @@ impl CustomerNotices {
         let last_customer = turns
             .iter()
             .filter(|t| t.role == Role::Customer)
+            // A reaction does not open the window; a written message does.
             .filter(|t| {
-                !t.data
+                t.data
                     .as_ref()
                     .and_then(|d| d.get("reaction"))
-                    .is_some_and(|r| !r.is_null())
+                    .is_none_or(serde_json::Value::is_null)
             })
             .map(|t| t.at)
             .max();

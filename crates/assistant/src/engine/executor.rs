@@ -783,6 +783,10 @@ impl Engine {
             Ok(()) | Err(CalendarError::Gone(_)) => {}
             Err(e) => return Err(ToolFailure::Calendar(e)),
         }
+        if let Some(lifecycle) = &self.lifecycle {
+            // A deposit still asked for must not be paid any more.
+            lifecycle.withdraw_deposit(&booking).await;
+        }
         self.confirmations.clear(ctx.conversation).await?;
         Ok(cancelled)
     }
