@@ -495,3 +495,70 @@ async fn wait_text(browser: &fantoccini::Client, locator: Locator<'_>, expected:
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn staff_see_a_reminder_to_make_by_hand_and_mark_a_no_show_in_a_real_browser() {
+    let (profile, start) = crate::reminders::soon(1);
+    let clock = std::sync::Arc::new(inkdesk_domain::ManualClock::new(Utc::now()));
+    let app = spawn_with(
+        Options {
+            with_model: false,
+            profile: Some(profile),
+            clock: Some(clock.clone()),
+            ..Options::default()
+        },
+        None,
+        None,
+    )
+    .await;
+    let booking = crate::reminders::book(&app.running.app, "5552301", start, false).await;
+    let Some(session) = start_browser().await else {
+        return;
+    };
+    let browser = &session.client;
+    let result = async {
+        // The reminder falls due outside any window and without SMS: a person's job.
+        clock.set(
+            start
+                - chrono::Duration::hours(i64::from(
+                    app.running.app.profile.booking.reminder_hours,
+                ))
+                + chrono::Duration::seconds(2),
+        );
+        crate::reminders::wait_settled(&app.running.app, &booking).await;
+        log_in(browser, &app).await?;
+        browser.goto(&app.url("/admin/reminders")).await?;
+        let list = wait_text(browser, Locator::Id("reminders"), "6912345678").await;
+        assert!(list.contains("Μαρία Παπαδοπούλου"), "{list}");
+        assert!(list.contains("SMS is not configured"), "{list}");
+
+        // After the appointment (days later: the login has expired) mark it a no-show.
+        clock.set(start + chrono::Duration::hours(2));
+        log_in(browser, &app).await?;
+        browser.goto(&app.url("/admin/past")).await?;
+        wait_text(browser, Locator::Id("past"), "Μαρία Παπαδοπούλου").await;
+        browser
+            .find(Locator::Css("form[action$='/no_show'] button"))
+            .await?
+            .click()
+            .await?;
+        let past = wait_text(browser, Locator::Id("past"), "Missed an appointment").await;
+        assert!(past.contains("No-show"), "{past}");
+        let png = browser.screenshot().await?;
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("admin-past.png"), png).unwrap();
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = browser.clone().close().await;
+    result.unwrap();
+    let record = app
+        .running
+        .app
+        .no_shows
+        .record(&conv("5552301"))
+        .await
+        .unwrap();
+    assert_eq!(record.map(|r| r.count), Some(1));
+}

@@ -32,7 +32,7 @@ const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/
 /// A profile whose `reminder_hours` puts an appointment starting a few seconds after
 /// `now + reminder_hours` inside opening hours (12:00–17:59 on a working day), and that
 /// start. The reminder is then due in `lead` seconds.
-fn soon(lead: i64) -> (StudioProfile, DateTime<Utc>) {
+pub(crate) fn soon(lead: i64) -> (StudioProfile, DateTime<Utc>) {
     let mut profile = StudioProfile::example();
     let now = Utc::now();
     for hours in 24..=168u32 {
@@ -49,7 +49,12 @@ fn soon(lead: i64) -> (StudioProfile, DateTime<Utc>) {
     unreachable!("some hour in a week is a working afternoon")
 }
 
-async fn book(app: &App, customer: &str, start: DateTime<Utc>, consent: bool) -> Booking {
+pub(crate) async fn book(
+    app: &App,
+    customer: &str,
+    start: DateTime<Utc>,
+    consent: bool,
+) -> Booking {
     app.calendar
         .create(NewBooking {
             conversation: ConversationId::parse(customer).unwrap(),
@@ -111,7 +116,7 @@ async fn settled(app: &App, booking: &Booking) -> Option<Value> {
     (job.state == JobState::Done).then(|| job.progress.unwrap_or(Value::Null))
 }
 
-async fn wait_settled(app: &App, booking: &Booking) -> Value {
+pub(crate) async fn wait_settled(app: &App, booking: &Booking) -> Value {
     for _ in 0..300 {
         if let Some(progress) = settled(app, booking).await {
             return progress;
