@@ -42,12 +42,14 @@ pub fn start(app: Arc<App>, listener: TcpListener) -> std::io::Result<Running> {
     });
     // The turn workers and the scheduled-job worker stop (and are killed) together.
     let jobs_stop = stop.clone();
+    let sweep_stop = stop.clone();
     let workers = tokio::spawn({
         let app = app.clone();
         async move {
             tokio::join!(
                 worker::run(app.clone(), stop),
-                crate::jobs::run(app, jobs_stop)
+                crate::jobs::run(app.clone(), jobs_stop),
+                crate::jobs::sweep_reminders(app, sweep_stop)
             );
         }
     });

@@ -62,6 +62,7 @@ impl Sms for FakeSms {
 }
 
 struct World {
+    planner: ReminderPlanner,
     clock: Arc<ManualClock>,
     stores: Stores,
     inner: Arc<dyn Calendar>,
@@ -86,7 +87,7 @@ impl World {
         let sms = Arc::new(FakeSms::default());
         let ports = ReminderPorts {
             schedule: stores.schedule.clone(),
-            planner,
+            planner: planner.clone(),
             calendar: calendar.clone(),
             log: stores.log.clone(),
             outbox: stores.outbox.clone(),
@@ -105,6 +106,7 @@ impl World {
         }
         let jobs = Jobs::new(stores.schedule.clone(), dyn_clock).with(Arc::new(sender));
         Self {
+            planner,
             clock,
             stores,
             inner,
@@ -116,7 +118,11 @@ impl World {
     }
 
     async fn book(&self, consent: bool, deposit: bool) -> Booking {
-        self.calendar
+        self.book_on(self.calendar.as_ref(), consent, deposit).await
+    }
+
+    async fn book_on(&self, calendar: &dyn Calendar, consent: bool, deposit: bool) -> Booking {
+        calendar
             .create(NewBooking {
                 conversation: ConversationId::parse("7001").unwrap(),
                 customer: CustomerName::parse("Μαρία Παπαδοπούλου").unwrap(),
@@ -312,4 +318,118 @@ async fn paused_assistant_and_unpaid_deposits_send_nothing() {
         .unwrap();
     assert_eq!(world.stores.schedule.job(&key).await.unwrap(), None);
     assert!(world.run_at(due()).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_sweep_schedules_reminders_of_bookings_made_behind_the_planners_back() {
+    let world = World::new(None);
+    // Booked on the calendar itself (the command line, or a crash before the job).
+    let booking = world.book_on(world.inner.as_ref(), true, false).await;
+    let key = job_key(&booking.id);
+    assert_eq!(world.stores.schedule.job(&key).await.unwrap(), None);
+    assert_eq!(
+        world
+            .planner
+            .sweep(world.inner.as_ref(), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        world
+            .planner
+            .sweep(world.inner.as_ref(), 100)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+    assert_eq!(world.run_at(due()).await, [JobResult::Done]);
+    assert_eq!(world.sms.sent.load(Ordering::SeqCst), 1);
+    // A sent reminder is not scheduled again by a later sweep.
+    assert_eq!(
+        world
+            .planner
+            .sweep(world.inner.as_ref(), 100)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// A DM whose sender died after Instagram took it: with Meta's echo kept (as the webhook
+/// does) the next claim records it and sends nothing; without it (the named window) the
+/// reminder goes once more.
+#[tokio::test]
+async fn a_dm_whose_sender_died_after_instagram_took_it_is_recovered_by_its_echo() {
+    for echoed in [true, false] {
+        let once = Arc::new(AtomicBool::new(false));
+        let flag = once.clone();
+        let world = World::new(Some(Arc::new(move |step| {
+            step == ReminderStep::SentUnrecorded && !flag.swap(true, Ordering::SeqCst)
+        })));
+        let booking = world.book(false, false).await;
+        let conversation = ConversationId::parse("7001").unwrap();
+        // The customer wrote an hour before the reminder is due: the window is open.
+        world
+            .stores
+            .log
+            .append(
+                &conversation,
+                inkdesk_store::Turn {
+                    role: inkdesk_store::Role::Customer,
+                    text: "Ευχαριστώ!".into(),
+                    message_id: Some("m-1".into()),
+                    at: due() - chrono::Duration::hours(1),
+                    data: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(world.run_at(due()).await, [JobResult::Left]);
+        let sent = world.messenger.sent();
+        assert_eq!(sent.len(), 1);
+        if echoed {
+            // What the webhook does with Meta's echo of it.
+            let stores = inkdesk_assistant::runner::echo::EchoStores {
+                outbox: world.stores.outbox.as_ref(),
+                journal: world.stores.journal.as_ref(),
+                keyed: world.stores.keyed.as_ref(),
+            };
+            let origin = inkdesk_assistant::runner::echo::echo_origin(
+                stores,
+                &conversation,
+                "mid-echo",
+                Some(&sent[0].text),
+            )
+            .await
+            .unwrap();
+            let inkdesk_assistant::runner::echo::EchoOrigin::Chunk { turn } = origin else {
+                panic!("the reminder's echo is ours: {origin:?}");
+            };
+            inkdesk_assistant::runner::echo::note_chunk_echo(
+                world.stores.keyed.as_ref(),
+                &conversation,
+                &turn,
+                &sent[0].text,
+                "mid-echo",
+            )
+            .await
+            .unwrap();
+        }
+        let after = due() + chrono::Duration::seconds(61);
+        assert_eq!(world.run_at(after).await, [JobResult::Done]);
+        let expected = if echoed { 1 } else { 2 };
+        assert_eq!(world.messenger.sent().len(), expected, "echoed: {echoed}");
+        assert_eq!(
+            world.settled(&booking).await.unwrap(),
+            serde_json::json!({"outcome": "sent", "channel": "dm"})
+        );
+        let log = world.stores.log.recent(&conversation, 10).await.unwrap();
+        let reminders = log
+            .iter()
+            .filter(|t| t.role == inkdesk_store::Role::Assistant)
+            .count();
+        assert_eq!(reminders, 1, "logged once");
+    }
 }

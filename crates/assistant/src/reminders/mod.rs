@@ -20,7 +20,7 @@ mod text;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use inkdesk_calendar::{Booking, BookingStatus};
+use inkdesk_calendar::{Booking, BookingStatus, Calendar};
 use inkdesk_domain::{Clock, ConversationId, EventId};
 use inkdesk_store::{Schedule, StoreError};
 use serde::{Deserialize, Serialize};
@@ -66,6 +66,17 @@ impl ReminderJob {
     pub fn from_value(value: &serde_json::Value) -> Option<Self> {
         serde_json::from_value(value.clone()).ok()
     }
+}
+
+/// Why a [`ReminderPlanner::sweep`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The calendar could not be read.
+    #[error(transparent)]
+    Calendar(#[from] inkdesk_calendar::CalendarError),
+    /// The schedule could not be written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Whether a booking is one to remind: confirmed (not waiting for its deposit, completed,
@@ -148,6 +159,27 @@ impl ReminderPlanner {
         }
         self.schedule.cancel_job(&key).await?;
         self.confirmed(booking).await
+    }
+
+    /// Schedules the reminders missing among `calendar`'s next `limit` bookings: those made
+    /// where the calendar was changed without this planner (the command line, a process
+    /// that died between the change and the job). Only adds: a booking with a job in any
+    /// state — waiting, sent, settled — keeps it. Returns how many were added.
+    pub async fn sweep(&self, calendar: &dyn Calendar, limit: usize) -> Result<usize, SweepError> {
+        if !self.enabled() {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let mut added = 0;
+        for booking in calendar.list_upcoming(now, limit).await? {
+            if self.confirmed(&booking).await? {
+                added += 1;
+            }
+        }
+        if added > 0 {
+            tracing::info!(added, "reminders scheduled for bookings made elsewhere");
+        }
+        Ok(added)
     }
 
     /// A booking was cancelled (or is no longer confirmed): its reminder goes.

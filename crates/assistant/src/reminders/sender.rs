@@ -46,6 +46,9 @@ use crate::runner::echo::{chunk_echo, note_reminder_send};
 /// How long the ids of sent reminders are remembered to recognise their echoes.
 const OUTBOX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How many upcoming bookings a sweep looks at.
+const SWEEP_LIMIT: usize = 500;
+
 /// How many log entries are searched for the customer's newest message.
 const WINDOW_LOOKBACK: usize = 64;
 
@@ -311,6 +314,15 @@ impl ReminderSender {
     /// The sender's settings.
     pub fn config(&self) -> &ReminderConfig {
         &self.config
+    }
+
+    /// Schedules the reminders missing for the calendar's next bookings (see
+    /// [`ReminderPlanner::sweep`]); the binary calls it every few minutes.
+    pub async fn sweep(&self) -> Result<usize, super::SweepError> {
+        self.ports
+            .planner
+            .sweep(self.ports.calendar.as_ref(), SWEEP_LIMIT)
+            .await
     }
 
     /// Whether a reminder can go out at all without a person: by DM (Instagram
