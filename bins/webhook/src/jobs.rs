@@ -50,7 +50,7 @@ pub async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
 /// How often each replica looks for confirmed bookings without a reminder job.
 const REMINDER_SWEEP: Duration = Duration::from_secs(600);
 
-/// Every [`REMINDER_SWEEP`], schedules the reminders of bookings made where the calendar
+/// Every 10 minutes, schedules the reminders of bookings made where the calendar
 /// was changed without the reminder planner (the command line; a process that died between
 /// a booking and its job). Idempotent, so replicas may sweep at the same time.
 pub async fn sweep_reminders(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
