@@ -433,3 +433,39 @@ async fn a_dm_whose_sender_died_after_instagram_took_it_is_recovered_by_its_echo
         assert_eq!(reminders, 1, "logged once");
     }
 }
+
+#[tokio::test]
+async fn a_booking_moved_after_its_reminder_is_reminded_again_for_the_new_time() {
+    let world = World::new(None);
+    let booking = world.book(true, false).await;
+    assert_eq!(world.run_at(due()).await, [JobResult::Done]);
+    // Moved to the same time: nothing new (a repeated request).
+    world
+        .calendar
+        .reschedule(&booking.id, appointment(), None)
+        .await
+        .unwrap();
+    assert!(
+        world
+            .run_at(due() + chrono::Duration::minutes(1))
+            .await
+            .is_empty()
+    );
+    // Moved to the next Tuesday: a reminder for the new time, logged as its own entry.
+    let later = appointment() + chrono::Duration::days(4);
+    world
+        .calendar
+        .reschedule(&booking.id, later, None)
+        .await
+        .unwrap();
+    let new_due = later - chrono::Duration::hours(24);
+    assert_eq!(world.run_at(new_due).await, [JobResult::Done]);
+    assert_eq!(world.sms.sent.load(Ordering::SeqCst), 2);
+    let conversation = ConversationId::parse("7001").unwrap();
+    let log = world.stores.log.recent(&conversation, 10).await.unwrap();
+    let logged = log
+        .iter()
+        .filter(|t| t.role == inkdesk_store::Role::Assistant)
+        .count();
+    assert_eq!(logged, 2);
+}

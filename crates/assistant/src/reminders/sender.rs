@@ -640,8 +640,12 @@ impl ReminderSender {
                 self.finish(claim, job, progress).await
             }
             Err(error) if error.is_retryable() => {
-                let reason = format!("Twilio did not take the SMS: {error}");
-                self.failed(claim, progress, reason).await
+                // Not Twilio's own words: they may quote the number.
+                let reason = match error {
+                    SmsError::RateLimited { .. } => "Twilio rate-limited the SMS",
+                    _ => "Twilio was unavailable",
+                };
+                self.failed(claim, progress, reason.to_owned()).await
             }
             Err(SmsError::Ambiguous(_)) => {
                 let channel = Channel::Sms;
@@ -679,6 +683,7 @@ impl ReminderSender {
         let data = TurnData::Reminder {
             booking: job.booking.as_str().to_owned(),
             channel: channel.label().to_owned(),
+            start: Some(job.start),
         }
         .to_value();
         let entry = Turn {

@@ -49,6 +49,9 @@ pub enum TurnData {
         booking: String,
         /// `dm` or `sms`.
         channel: String,
+        /// The appointment's start it reminded of (a moved booking is reminded again).
+        #[serde(default)]
+        start: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// A decided reply was not sent (a person took the conversation mid-turn, or the
     /// reply window closed).
