@@ -189,6 +189,7 @@ macro_rules! calendar_behaviour_suite {
             a_deposit_received_confirms_and_a_hold_expiry_frees_the_slot,
             changes_the_lifecycle_forbids_are_refused,
             bookings_between_and_of_read_every_status_but_cancelled,
+            racing_status_changes_apply_once,
         );
     };
     // `$make` returns `Option<(calendar, keep_alive)>`; `None` skips the test (a backend
@@ -1138,4 +1139,67 @@ pub async fn completed_and_no_show_are_marked_after_the_start(
             .unwrap()
             .is_empty()
     );
+}
+
+/// Racing changes of one booking's status — the hold's expiry against a payment, two
+/// workers on one expiry — take effect once: of eight unpaid cancels exactly one succeeds
+/// (the others find it gone), and a payment racing a cancel either confirms it (and every
+/// cancel as unpaid is refused) or finds it gone.
+pub async fn racing_status_changes_apply_once(cal: Arc<dyn Calendar>) {
+    let hold = suite_now() + Duration::hours(24);
+    let booking = cal
+        .create(pending_booking("conv-a", at(tuesday(), 12, 0), 60, hold))
+        .await
+        .unwrap();
+    let cancels = (0..8).map(|_| {
+        let cal = Arc::clone(&cal);
+        let id = booking.id.clone();
+        tokio::spawn(async move {
+            cal.set_status(&id, StatusChange::Cancel(CancelledBy::Unpaid))
+                .await
+        })
+    });
+    let results = futures_join(cancels.collect()).await;
+    let done = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(done, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(CalendarError::Gone(_)))),
+        "{results:?}"
+    );
+
+    let other = cal
+        .create(pending_booking("conv-b", at(tuesday(), 14, 0), 60, hold))
+        .await
+        .unwrap();
+    let (pay, expire) = {
+        let (a, b) = (Arc::clone(&cal), Arc::clone(&cal));
+        let (x, y) = (other.id.clone(), other.id.clone());
+        (
+            tokio::spawn(async move { a.set_status(&x, StatusChange::Confirm).await }),
+            tokio::spawn(async move {
+                b.set_status(&y, StatusChange::Cancel(CancelledBy::Unpaid))
+                    .await
+            }),
+        )
+    };
+    let (pay, expire) = (pay.await.unwrap(), expire.await.unwrap());
+    assert!(pay.is_ok() != expire.is_ok(), "{pay:?} {expire:?}");
+    match cal.get(&other.id).await {
+        Ok(b) => {
+            assert!(pay.is_ok());
+            assert_eq!(b.status, BookingStatus::Confirmed);
+        }
+        Err(CalendarError::Gone(_)) => assert!(expire.is_ok()),
+        unexpected => panic!("{unexpected:?}"),
+    }
+}
+
+async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
 }
