@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, Utc};
 use inkdesk_assistant::confirm::{ConfirmationStore, ConfirmationStoreError, PendingConfirmation};
 use inkdesk_assistant::holds::{HoldError, OfferHolds};
+use inkdesk_assistant::quotes::{QuoteBook, QuoteStore, QuoteStoreError};
 use inkdesk_calendar::Interval;
 use inkdesk_domain::ConversationId;
 use inkdesk_store::{HoldOutcome, Keyed, SlotHolds, SlotKey};
@@ -179,6 +180,62 @@ impl ConfirmationStore for StoreConfirmations {
             .delete(conversation, &confirmation_key(conversation))
             .await
             .map_err(confirm_error)
+    }
+}
+
+/// The quotes each conversation was given, kept in the shared store under
+/// `quotes:<conversation>` (scoped to the conversation, so they are deleted with it and no
+/// other conversation's booking can name them), until the latest one expires.
+pub struct StoreQuotes {
+    keyed: Arc<dyn Keyed>,
+}
+
+impl StoreQuotes {
+    /// Quote books over `keyed`.
+    pub fn new(keyed: Arc<dyn Keyed>) -> Self {
+        Self { keyed }
+    }
+}
+
+/// Where a conversation's quote book is kept.
+fn quotes_key(conversation: &ConversationId) -> String {
+    format!("quotes:{conversation}")
+}
+
+fn quote_error(error: impl std::error::Error + Send + Sync + 'static) -> QuoteStoreError {
+    QuoteStoreError(Box::new(error))
+}
+
+#[async_trait]
+impl QuoteStore for StoreQuotes {
+    async fn load(&self, conversation: &ConversationId) -> Result<QuoteBook, QuoteStoreError> {
+        match self
+            .keyed
+            .get(conversation, &quotes_key(conversation))
+            .await
+            .map_err(quote_error)?
+        {
+            Some(value) => serde_json::from_value(value).map_err(quote_error),
+            None => Ok(QuoteBook::default()),
+        }
+    }
+
+    async fn save(
+        &self,
+        conversation: &ConversationId,
+        book: &QuoteBook,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), QuoteStoreError> {
+        let value = serde_json::to_value(book).map_err(quote_error)?;
+        // The store's clock may run a little behind ours: never a TTL under a minute.
+        let ttl = (expires_at - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .max(StdDuration::from_secs(60));
+        self.keyed
+            .put(conversation, &quotes_key(conversation), value, ttl)
+            .await
+            .map_err(quote_error)
     }
 }
 

@@ -95,6 +95,7 @@ async fn replica_of(
                 profile.booking.capacity,
             )),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
+            quotes: Arc::new(inkdesk_assistant::quotes::MemoryQuoteStore::new()),
             fetcher: Arc::new(StaticFetcher::new()),
             tone: None,
         },

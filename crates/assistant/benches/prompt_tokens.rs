@@ -266,6 +266,7 @@ async fn table(tone: Option<Arc<dyn ToneSource>>) {
             calendar: calendar.clone(),
             holds: Arc::new(MemoryOfferHolds::new()),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
+            quotes: Arc::new(inkdesk_assistant::quotes::MemoryQuoteStore::new()),
             fetcher,
             tone,
         },

@@ -15,6 +15,7 @@ use inkdesk_assistant::confirm::{MemoryConfirmationStore, TurnId};
 use inkdesk_assistant::engine::TurnInput;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
+use inkdesk_assistant::quotes::MemoryQuoteStore;
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
@@ -64,6 +65,7 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         calendar: calendar.clone(),
         holds: Arc::new(MemoryOfferHolds::new()),
         confirmations: Arc::new(MemoryConfirmationStore::new()),
+        quotes: Arc::new(MemoryQuoteStore::new()),
         fetcher: fetcher.clone(),
         tone: crate::commands::tone::retriever(&settings, crate::commands::tone::memory_cache())
             .await

@@ -28,7 +28,8 @@ use crate::confirm::{
 };
 use crate::holds::HoldError;
 use crate::message::Measurements;
-use crate::tools::quote::price_pieces;
+use crate::quotes::{QuoteRef, QuoteStoreError};
+use crate::tools::quote::{PricedQuote, price_pieces};
 use crate::tools::{
     AppointmentLength, AvailabilityArgs, BookingArgs, RescheduleArgs, ToolArgError, ToolCommand,
 };
@@ -45,6 +46,9 @@ pub enum ToolFailure {
     /// The confirmation store failed.
     #[error(transparent)]
     Confirmations(#[from] ConfirmationStoreError),
+    /// The quote store failed.
+    #[error(transparent)]
+    Quotes(#[from] QuoteStoreError),
     /// The turn lost the right to act (lease gone, or a person took over): nothing more
     /// may happen in it.
     #[error(transparent)]
@@ -98,11 +102,10 @@ impl From<ToolArgError> for ToolAnswer {
 fn effect_key(command: &ToolCommand) -> Option<String> {
     match command {
         ToolCommand::BookAppointment(args) => Some(format!(
-            "book:{}T{}:{:?}:{}{}",
+            "book:{}T{}:{}{}",
             args.date,
             args.time,
-            args.duration.map(|d| d.minutes()),
-            args.price.amount(),
+            args.quote.as_text(),
             args.artist
                 .as_ref()
                 .map(|a| format!(":{a}"))
@@ -182,17 +185,15 @@ impl Engine {
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
         match command {
-            ToolCommand::Quote(pieces) => Ok(
-                match price_pieces(
-                    &pieces,
-                    ctx.images,
-                    &self.pricing,
-                    &self.profile.currency_symbol,
-                ) {
-                    Ok(priced) => ToolAnswer::ok(priced.result),
-                    Err(e) => e.into(),
-                },
-            ),
+            ToolCommand::Quote(pieces) => match price_pieces(
+                &pieces,
+                ctx.images,
+                &self.pricing,
+                &self.profile.currency_symbol,
+            ) {
+                Ok(priced) => self.record_quote(priced, ctx).await,
+                Err(e) => Ok(e.into()),
+            },
             ToolCommand::CheckAvailability(args) => self.check_availability(args, ctx).await,
             ToolCommand::BookAppointment(args) => self.book(*args, ctx).await,
             ToolCommand::FindMyBookings => self.find_bookings(ctx).await,
@@ -223,6 +224,93 @@ impl Engine {
 
     fn price_minutes(&self, price: Price) -> u32 {
         self.pricing.duration_for_price(Euros::new(price.amount()))
+    }
+
+    /// Records every amount of `priced` in the conversation's quote book and answers with
+    /// their ids: `quote_id` for a total, one id per size for a single piece.
+    async fn record_quote(
+        &self,
+        priced: PricedQuote,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let quote = &priced.quote;
+        let ttl = self.config.quote_ttl;
+        let mut book = self.quotes.load(ctx.conversation).await?;
+        let mut result = priced.result;
+        if quote.has_two_sizes() {
+            let measured = book.record(
+                quote.low().amount(),
+                quote.duration_minutes(),
+                &format!("{} (as measured)", priced.what),
+                ctx.now,
+                ttl,
+            );
+            // The larger size takes the larger amount's time.
+            let larger = book.record(
+                quote.high().amount(),
+                self.pricing.duration_for_price(quote.high()),
+                &format!("{} (slightly larger)", priced.what),
+                ctx.now,
+                ttl,
+            );
+            result["quote_id_as_measured"] = json!(measured);
+            result["quote_id_slightly_larger"] = json!(larger);
+        } else {
+            let id = book.record(
+                quote.total().amount(),
+                quote.duration_minutes(),
+                &priced.what,
+                ctx.now,
+                ttl,
+            );
+            result["quote_id"] = json!(id);
+        }
+        if let Some(until) = book.expires_at() {
+            self.quotes.save(ctx.conversation, &book, until).await?;
+        }
+        Ok(ToolAnswer::ok(result))
+    }
+
+    /// The price and length `reference` names: a quote of this conversation's book (only
+    /// this conversation's: the book is looked up by the engine's conversation id), or a
+    /// line of the studio's price guide. A refusal goes back to the model.
+    async fn quoted(
+        &self,
+        reference: &QuoteRef,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Result<(Price, AppointmentDuration), ToolArgError>, ToolFailure> {
+        let refused = |message: String| ToolArgError {
+            field: "quote_id".to_owned(),
+            message,
+        };
+        let (amount, minutes) = match reference {
+            QuoteRef::Quote(id) => {
+                let book = self.quotes.load(ctx.conversation).await?;
+                match book.find(id, ctx.now) {
+                    Ok(q) => (q.price, q.minutes),
+                    Err(refusal) => return Ok(Err(refused(refusal.to_string()))),
+                }
+            }
+            QuoteRef::Guide(line) => match line.price(&self.profile.price_guide) {
+                Some(amount) => (amount, self.pricing.duration_for_price(Euros::new(amount))),
+                None => {
+                    return Ok(Err(refused(format!(
+                        "no price-guide line `{}`: lines are g1 to g{}, and b only where the \
+                         guide gives two sizes",
+                        reference.as_text(),
+                        self.profile.price_guide.len()
+                    ))));
+                }
+            },
+        };
+        let price =
+            Price::new(amount, self.profile.pricing.max_price).map_err(|e| refused(e.to_string()));
+        let duration = AppointmentDuration::from_minutes(
+            i64::from(minutes),
+            self.profile.booking.max_appointment_minutes,
+        )
+        .map_err(|e| refused(e.to_string()));
+        Ok(price.and_then(|p| duration.map(|d| (p, d))))
     }
 
     fn day_range(&self, from: NaiveDate, to: NaiveDate) -> Interval {
@@ -455,12 +543,10 @@ impl Engine {
         args: BookingArgs,
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
-        let duration = match args.duration {
-            Some(d) => d,
-            None => match self.duration_for(AppointmentLength::Price(args.price)) {
-                Ok(d) => d,
-                Err(e) => return Ok(e.into()),
-            },
+        // The price and length are the quote's, never a number from the model.
+        let (price, duration) = match self.quoted(&args.quote, ctx).await? {
+            Ok(found) => found,
+            Err(e) => return Ok(e.into()),
         };
         let start = match self.resolve_start(args.date, args.time, "time") {
             Ok(s) => s,
@@ -484,7 +570,7 @@ impl Engine {
             Ok(booking) if &booking.conversation == ctx.conversation => {
                 tracing::info!(booking = %booking.id, "this turn booked already");
                 self.release_after_booking(ctx).await;
-                return Ok(self.booked_answer(&booking, args.price, ctx));
+                return Ok(self.booked_answer(&booking, price, ctx));
             }
             // Someone else's under our id cannot happen with keys naming the conversation;
             // `create` refuses it below.
@@ -511,7 +597,7 @@ impl Engine {
             customer: args.name,
             phone: args.phone,
             design: Some(args.design),
-            price: Some(args.price),
+            price: Some(price),
             start,
             duration,
             artist,
@@ -521,7 +607,7 @@ impl Engine {
         match created {
             Ok(booking) => {
                 self.release_after_booking(ctx).await;
-                Ok(self.booked_answer(&booking, args.price, ctx))
+                Ok(self.booked_answer(&booking, price, ctx))
             }
             Err(CalendarError::SlotTaken { .. }) => {
                 self.holds.release(ctx.conversation).await?;

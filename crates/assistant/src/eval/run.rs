@@ -198,6 +198,7 @@ pub async fn run_scenario(
             calendar: calendar.clone(),
             holds: Arc::new(MemoryOfferHolds::new()),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
+            quotes: Arc::new(crate::quotes::MemoryQuoteStore::new()),
             fetcher: fetcher.clone(),
             tone: None,
         },

@@ -5,6 +5,7 @@ use inkdesk_domain::{Language, StudioProfile};
 use serde::Serialize;
 
 use crate::locale;
+use crate::quotes::GuideRef;
 
 /// Everything the system prompt shows, in one language.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +44,8 @@ pub struct StudioView {
 /// One line of the price guide.
 #[derive(Debug, Clone, Serialize)]
 pub struct GuideLine {
+    /// The line's id for `book_appointment` (`g3`; `g3a`/`g3b` name its sizes).
+    pub id: String,
     /// The kind of request.
     pub label: String,
     /// `40/45 €` or `180 €`.
@@ -67,7 +70,8 @@ impl StudioFacts {
         let price_guide = profile
             .price_guide
             .iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(index, item)| {
                 let label = match language {
                     Language::El => &item.label_el,
                     Language::En => &item.label_en,
@@ -82,6 +86,7 @@ impl StudioFacts {
                     None => locale::amount_text(language, item.low, symbol),
                 };
                 GuideLine {
+                    id: GuideRef::line_id(index),
                     label: label.clone(),
                     price,
                 }
