@@ -24,7 +24,7 @@ use inkdesk_messaging::StaticFetcher;
 use inkdesk_openai::{ChatResponse, Message, ScriptedModel, ToolCall};
 use inkdesk_store::testing::redis_server;
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
-use inkdesk_webhook::adapters::StoreOfferHolds;
+use inkdesk_webhook::adapters::{StoreOfferHolds, StoreQuotes};
 use serde_json::{Value, json};
 
 const CALENDAR_ID: &str = "studio@group.calendar.google.com";
@@ -95,7 +95,7 @@ async fn replica_of(
                 profile.booking.capacity,
             )),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
-            quotes: Arc::new(inkdesk_assistant::quotes::MemoryQuoteStore::new()),
+            quotes: Arc::new(StoreQuotes::new(stores.keyed.clone())),
             fetcher: Arc::new(StaticFetcher::new()),
             tone: None,
         },
@@ -134,7 +134,7 @@ fn script_booking(replica: &Replica, date: &str, name: &str, phone: &str) {
     script_booking_with(
         replica,
         json!({"date": date, "time": "11:00", "name": name, "phone": phone,
-                   "design": "μικρό κλαδί ελιάς", "price": 100}),
+                   "design": "μικρό κλαδί ελιάς", "quote_id": "g7b"}),
     );
 }
 
@@ -328,7 +328,7 @@ async fn two_replicas_booking_the_same_artist_at_once_book_that_artist_once() {
         script_booking_with(
             replica,
             json!({"date": date, "time": "11:00", "name": name, "phone": phone,
-                   "design": "μικρό κλαδί ελιάς", "price": 100, "artist": "maria"}),
+                   "design": "μικρό κλαδί ελιάς", "quote_id": "g7b", "artist": "maria"}),
         );
     }
     let (_, _) = tokio::join!(

@@ -283,6 +283,8 @@ pub async fn run_scenario(
                 )
             })
             .collect();
+        let booking_prices: Vec<Option<rust_decimal::Decimal>> =
+            mine.iter().map(|b| b.price.map(|p| p.amount())).collect();
         let others_unchanged = others_as_seeded(calendar.as_ref(), &others).await;
 
         let record = &outcome.record;
@@ -299,6 +301,7 @@ pub async fn run_scenario(
             handoff,
             tools: &record.tools,
             bookings: &bookings,
+            booking_prices: &booking_prices,
             others_unchanged,
             script_left: matches!(model, EvalModel::Scripted).then(|| scripted.remaining()),
         };
