@@ -112,8 +112,12 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
                 }
                 for b in bookings {
                     let start = b.start.with_timezone(&profile.time_zone);
+                    let price = b
+                        .price
+                        .map(|p| format!("{} {}  ", p.amount(), profile.currency_symbol))
+                        .unwrap_or_default();
                     println!(
-                        "({}  {}  {} min  {})",
+                        "({}  {}  {} min  {price}{})",
                         b.id,
                         start.format("%Y-%m-%d %H:%M"),
                         b.duration.minutes(),
