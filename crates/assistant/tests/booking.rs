@@ -311,3 +311,58 @@ async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice()
     assert_eq!(world.last_tool_results()[0]["error"], "slot_taken");
     assert_eq!(world.bookings_of("4001").await.len(), 1);
 }
+
+/// A studio with two artists: the customer asked for Μαρία, whose 12:00 is taken while
+/// Νίκος is free then. The refusal offers Μαρία's free times, never Νίκος's.
+#[tokio::test]
+async fn a_refusal_for_an_asked_artist_offers_that_artists_times_only() {
+    let mut profile = inkdesk_domain::StudioProfile::example();
+    for (key, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
+        profile.artists.push(inkdesk_domain::profile::Artist {
+            key: inkdesk_domain::ArtistKey::parse(key).unwrap(),
+            name: name.to_owned(),
+            styles: Vec::new(),
+            hours: inkdesk_domain::profile::HoursOverride::default(),
+            google_calendar_id: None,
+        });
+    }
+    let world = World::with_profile(profile);
+    let friday_noon = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+    world
+        .calendar
+        .create(inkdesk_calendar::NewBooking {
+            conversation: ConversationId::parse("9101").unwrap(),
+            customer: inkdesk_domain::CustomerName::parse("Walk In").unwrap(),
+            phone: inkdesk_domain::PhoneNumber::parse("6912345679", Default::default()).unwrap(),
+            design: None,
+            price: None,
+            start: friday_noon,
+            duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+            artist: Some(inkdesk_domain::ArtistKey::parse("maria").unwrap()),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap();
+    let mut eleni = world.conversation("9102");
+    world.then_tools(vec![call(
+        "book_appointment",
+        json!({"date": "2026-11-20", "time": "12:00", "name": "Ελένη Μάρκου",
+               "phone": "6972222222", "design": "άγκυρα", "quote_id": "g7b", "artist": "Μαρία"}),
+    )]);
+    world.then_reply(
+        "Η Μαρία δεν είναι διαθέσιμη στις 12:00 ❤️🐼",
+        &["booking_new"],
+    );
+    let msg = eleni.text(&world, "Παρασκευή 12:00 με τη Μαρία");
+    eleni.turn(&world, vec![msg]).await;
+    let refused = world.last_tool_results()[0].clone();
+    assert_eq!(refused["error"], "slot_taken", "{refused}");
+    let alternatives = refused["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty(), "{refused}");
+    for slot in alternatives {
+        let slot = slot.as_str().unwrap();
+        assert!(slot.ends_with("Μαρία"), "{slot} is not Μαρία's");
+        assert!(!slot.starts_with("2026-11-20 12:00"), "{slot}");
+    }
+    assert!(world.bookings_of("9102").await.is_empty());
+}

@@ -462,16 +462,22 @@ impl Engine {
         Ok(ToolAnswer::ok(answer))
     }
 
+    /// Free times near `start` for a refused booking: of `artist` when the customer asked
+    /// for one (or the booking being moved has one), of any artist otherwise.
     async fn alternatives(
         &self,
         start: DateTime<Utc>,
         duration: AppointmentDuration,
+        artist: Option<&ArtistKey>,
         ctx: &ToolContext<'_>,
     ) -> Result<Vec<Slot>, ToolFailure> {
         let local = start.with_timezone(&self.profile.time_zone);
         let from = local.date_naive();
-        let request = SlotRequest::range(from, from + Duration::days(7), duration)
+        let mut request = SlotRequest::range(from, from + Duration::days(7), duration)
             .with_preferred_time(local.time());
+        if let Some(artist) = artist.filter(|a| self.profile.artist(a).is_some()) {
+            request = request.with_artists(vec![artist.clone()]);
+        }
         self.offer(&request, ctx).await
     }
 
@@ -479,9 +485,10 @@ impl Engine {
         &self,
         start: DateTime<Utc>,
         duration: AppointmentDuration,
+        artist: Option<&ArtistKey>,
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
-        let alternatives = self.alternatives(start, duration, ctx).await?;
+        let alternatives = self.alternatives(start, duration, artist, ctx).await?;
         let mut answer = self.slots_answer(&alternatives, ctx, "alternatives");
         answer["error"] = json!("slot_taken");
         answer["message"] = json!("that time was just taken; offer these alternatives");
@@ -579,7 +586,9 @@ impl Engine {
         }
         let slot = Interval::new(start, start + duration.as_chrono());
         if !self.reserve(slot, duration, &own, ctx).await? {
-            return self.taken_answer(start, duration, ctx).await;
+            return self
+                .taken_answer(start, duration, args.artist.as_ref(), ctx)
+                .await;
         }
         // Fresh re-check under the reservation: the calendar and every other
         // conversation's holds (one that reserved this slot and has not inserted yet is
@@ -590,7 +599,9 @@ impl Engine {
             .await?
         else {
             self.holds.release(ctx.conversation).await?;
-            return self.taken_answer(start, duration, ctx).await;
+            return self
+                .taken_answer(start, duration, args.artist.as_ref(), ctx)
+                .await;
         };
         let new = NewBooking {
             conversation: ctx.conversation.clone(),
@@ -611,7 +622,8 @@ impl Engine {
             }
             Err(CalendarError::SlotTaken { .. }) => {
                 self.holds.release(ctx.conversation).await?;
-                self.taken_answer(start, duration, ctx).await
+                self.taken_answer(start, duration, args.artist.as_ref(), ctx)
+                    .await
             }
             Err(CalendarError::Invalid(e)) => {
                 self.holds.release(ctx.conversation).await?;
@@ -888,7 +900,9 @@ impl Engine {
             .await?
             .is_none()
         {
-            return self.taken_answer(start, booking.duration, ctx).await;
+            return self
+                .taken_answer(start, booking.duration, booking.artist.as_ref(), ctx)
+                .await;
         }
         let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
         let interval = Interval::new(start, start + booking.duration.as_chrono());
@@ -960,7 +974,8 @@ impl Engine {
             }
             Err(CalendarError::SlotTaken { .. }) => {
                 self.confirmations.clear(ctx.conversation).await?;
-                self.taken_answer(to, current.duration, ctx).await
+                self.taken_answer(to, current.duration, current.artist.as_ref(), ctx)
+                    .await
             }
             Err(CalendarError::Invalid(e)) => Ok(ToolArgError {
                 field: "new_time".to_owned(),

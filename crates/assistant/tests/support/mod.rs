@@ -60,8 +60,20 @@ impl World {
         Self::build(EngineConfig::default(), Some(tone))
     }
 
+    /// An engine for `profile` (e.g. one with artists).
+    pub fn with_profile(profile: StudioProfile) -> Self {
+        Self::build_for(profile, EngineConfig::default(), None)
+    }
+
     fn build(config: EngineConfig, tone: Option<Arc<dyn ToneSource>>) -> Self {
-        let profile = StudioProfile::example();
+        Self::build_for(StudioProfile::example(), config, tone)
+    }
+
+    fn build_for(
+        profile: StudioProfile,
+        config: EngineConfig,
+        tone: Option<Arc<dyn ToneSource>>,
+    ) -> Self {
         let clock = ManualClock::new(start());
         let model = Arc::new(ScriptedModel::new());
         let calendar = Arc::new(
