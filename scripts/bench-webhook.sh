@@ -105,7 +105,7 @@ wrk_run() {
     done
 }
 
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start, $(awk '/MemFree/ {printf "%.1f", $2 / 1048576}' /proc/meminfo) GiB free memory (the kernel's large folios, which the WAL writes depend on, need it)"
 for round in $(seq 1 "$ROUNDS"); do
     for label in $SERVERS; do
         if [ "$label" = redis ] && ! command -v redis-server >/dev/null; then continue; fi

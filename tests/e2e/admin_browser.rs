@@ -6,14 +6,17 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::{Datelike, TimeZone, Utc, Weekday};
 use fantoccini::{ClientBuilder, Locator};
 use inkdesk_calendar::NewBooking;
 use inkdesk_domain::{AppointmentDuration, CustomerName, PhoneNumber, Region};
 use serde_json::json;
 
 use crate::admin::{conv, seed};
-use crate::support::{ADMIN_TOKEN, TestApp, graph_accepts_sends, spawn_app, wait_for_sends};
+use crate::admin_calendar::{next, studio_with_artists};
+use crate::support::{
+    ADMIN_TOKEN, Options, TestApp, graph_accepts_sends, spawn_app, spawn_with, wait_for_sends,
+};
 
 /// Stops chromedriver when the test ends, however it ends.
 struct Driver(Child);
@@ -98,22 +101,25 @@ async fn seed_booking(app: &TestApp, id: &str) {
     panic!("no bookable hour in two weeks");
 }
 
-#[tokio::test]
-async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
+/// A headless Chromium session with its chromedriver and profile directory; `None` (the
+/// test is skipped) when chromedriver is not installed and not required.
+struct Browser {
+    client: fantoccini::Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+async fn start_browser() -> Option<Browser> {
     let Some(chromedriver) = find_on_path("chromedriver") else {
         assert!(
             std::env::var("INKDESK_REQUIRE_BROWSER").as_deref() != Ok("1"),
             "INKDESK_REQUIRE_BROWSER=1 but chromedriver is not installed"
         );
         println!("SKIPPED: chromedriver not installed (apt-get install chromium chromium-driver)");
-        return;
+        return None;
     };
-    let app = spawn_app().await;
-    graph_accepts_sends(&app.graph).await;
-    seed(&app, "5552101", 30).await;
-    seed_booking(&app, "5552101").await;
     let profile_dir = tempfile::tempdir().unwrap();
-    let (_driver, port) = start_driver(&chromedriver).await;
+    let (driver, port) = start_driver(&chromedriver).await;
 
     let mut chrome = json!({"args": [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -126,23 +132,49 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
     }
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), chrome);
-    let browser = ClientBuilder::rustls()
+    let client = ClientBuilder::rustls()
         .unwrap()
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("a WebDriver session");
+    Some(Browser {
+        client,
+        _driver: driver,
+        _profile: profile_dir,
+    })
+}
+
+/// Logs in through the form, in English.
+async fn log_in(
+    browser: &fantoccini::Client,
+    app: &TestApp,
+) -> Result<(), fantoccini::error::CmdError> {
+    browser.goto(&app.url("/admin/login?lang=en")).await?;
+    browser
+        .find(Locator::Id("token"))
+        .await?
+        .send_keys(ADMIN_TOKEN)
+        .await?;
+    browser.find(Locator::Id("login")).await?.click().await?;
+    wait_text(browser, Locator::Css("main"), "Inbox").await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
+    let app = spawn_app().await;
+    graph_accepts_sends(&app.graph).await;
+    seed(&app, "5552101", 30).await;
+    seed_booking(&app, "5552101").await;
+    let Some(session) = start_browser().await else {
+        return;
+    };
+    let browser = &session.client;
 
     let result = async {
-        // Log in.
-        browser.goto(&app.url("/admin/login?lang=en")).await?;
-        browser
-            .find(Locator::Id("token"))
-            .await?
-            .send_keys(ADMIN_TOKEN)
-            .await?;
-        browser.find(Locator::Id("login")).await?.click().await?;
-        let inbox = wait_text(&browser, Locator::Css("main"), "5552101").await;
+        log_in(browser, &app).await?;
+        let inbox = wait_text(browser, Locator::Css("main"), "5552101").await;
         assert!(inbox.contains("Inbox"), "{inbox}");
 
         // Open the conversation and mute it for 5 hours.
@@ -155,7 +187,7 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
         hours.clear().await?;
         hours.send_keys("5").await?;
         browser.find(Locator::Id("mute")).await?.click().await?;
-        wait_text(&browser, Locator::Id("status"), "Muted until").await;
+        wait_text(browser, Locator::Id("status"), "Muted until").await;
         let mute = app
             .running
             .app
@@ -179,7 +211,7 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
         assert_eq!(sent[0]["tag"], "HUMAN_AGENT");
         assert_eq!(sent[0]["message"]["text"], "Καλησπέρα! Η Μαρία εδώ.");
         wait_text(
-            &browser,
+            browser,
             Locator::Css(".transcript"),
             "Καλησπέρα! Η Μαρία εδώ.",
         )
@@ -192,7 +224,7 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
             .await?
             .click()
             .await?;
-        wait_text(&browser, Locator::Id("status"), "Bot answers").await;
+        wait_text(browser, Locator::Id("status"), "Bot answers").await;
         assert!(
             app.running
                 .app
@@ -206,7 +238,7 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
 
         // The booking, linked to its conversation.
         browser.goto(&app.url("/admin/bookings")).await?;
-        let bookings = wait_text(&browser, Locator::Id("bookings"), "5552101").await;
+        let bookings = wait_text(browser, Locator::Id("bookings"), "5552101").await;
         assert!(bookings.contains("Ελένη Κ"), "{bookings}");
         let png = browser.screenshot().await?;
         let dir = artifacts_dir();
@@ -215,7 +247,227 @@ async fn staff_log_in_mute_reply_unmute_and_see_a_booking_in_a_real_browser() {
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
-    let _ = browser.close().await;
+    let _ = browser.clone().close().await;
+    result.unwrap();
+}
+
+/// Sets a form field's value as the browser's own date and time pickers would (typing into
+/// them depends on the browser's locale).
+async fn set_value(
+    browser: &fantoccini::Client,
+    id: &str,
+    value: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    browser
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![json!(id), json!(value)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Types into a text field after clearing it.
+async fn type_into(
+    browser: &fantoccini::Client,
+    id: &str,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    let field = browser.wait().for_element(Locator::Id(id)).await?;
+    field.clear().await?;
+    field.send_keys(text).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn staff_book_move_and_cancel_and_close_days_in_a_real_browser() {
+    let app = spawn_with(
+        Options {
+            profile: Some(studio_with_artists()),
+            ..Options::default()
+        },
+        None,
+        None,
+    )
+    .await;
+    let Some(session) = start_browser().await else {
+        return;
+    };
+    let browser = &session.client;
+    let calendar = app.running.app.calendar.clone();
+    let tz = app.running.app.profile.time_zone;
+    let day = next(Weekday::Thu);
+    let date = day.to_string();
+    let local =
+        |at: chrono::DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+
+    let result = async {
+        log_in(browser, &app).await?;
+
+        // The week of the day, one column per artist; book in Maria's column.
+        browser
+            .goto(&app.url(&format!("/admin/week?week={date}")))
+            .await?;
+        let week = wait_text(browser, Locator::Id("week"), "Νίκος").await;
+        assert!(week.contains("Μαρία"), "{week}");
+        browser
+            .find(Locator::Css(&format!("#maria-{date} .free a")))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Id("booking-form"))
+            .await?;
+        type_into(browser, "name", "Ελένη Κ").await?;
+        type_into(browser, "phone", "12345").await?;
+        set_value(browser, "time", "11:00").await?;
+        type_into(browser, "price", "130").await?;
+        browser.find(Locator::Id("book")).await?.click().await?;
+        // A bad phone: said in plain words, and nothing typed is lost.
+        wait_text(
+            browser,
+            Locator::Id("form-error"),
+            "Phone: the phone number is not valid",
+        )
+        .await;
+        let name = browser
+            .find(Locator::Id("name"))
+            .await?
+            .prop("value")
+            .await?;
+        assert_eq!(name.as_deref(), Some("Ελένη Κ"));
+        let artist = browser
+            .find(Locator::Id("artist"))
+            .await?
+            .prop("value")
+            .await?;
+        assert_eq!(artist.as_deref(), Some("maria"));
+        assert!(
+            calendar
+                .list_upcoming(Utc::now(), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        type_into(browser, "phone", "6912345678").await?;
+        browser.find(Locator::Id("book")).await?.click().await?;
+        wait_text(browser, Locator::Id("notice"), "Booked.").await;
+        let booked = calendar.list_upcoming(Utc::now(), 10).await.unwrap();
+        assert_eq!(booked.len(), 1);
+        let booking = &booked[0];
+        assert_eq!(local(booking.start), format!("{date} 11:00"));
+        assert_eq!(booking.duration.minutes(), 80, "130 € gives 80 minutes");
+        assert_eq!(booking.artist.as_ref().map(|a| a.as_str()), Some("maria"));
+        let row = wait_text(browser, Locator::Css(&format!("#maria-{date}")), "Ελένη Κ").await;
+        assert!(row.contains("11:00") && row.contains("80′"), "{row}");
+        let png = browser.screenshot().await?;
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("admin-week.png"), png).unwrap();
+
+        // Move it to 15:00 for an hour.
+        browser
+            .find(Locator::Css(&format!("#b-{} .move-booking", booking.id)))
+            .await?
+            .click()
+            .await?;
+        browser.wait().for_element(Locator::Id("move-form")).await?;
+        set_value(browser, "time", "15:00").await?;
+        type_into(browser, "duration", "60").await?;
+        browser.find(Locator::Id("move")).await?.click().await?;
+        wait_text(browser, Locator::Id("notice"), "Moved.").await;
+        let moved = calendar.get(&booking.id).await.unwrap();
+        assert_eq!(local(moved.start), format!("{date} 15:00"));
+        assert_eq!(moved.duration.minutes(), 60);
+        wait_text(
+            browser,
+            Locator::Css(&format!("#b-{}", booking.id)),
+            "15:00",
+        )
+        .await;
+
+        // Cancel it, through the confirmation step.
+        browser
+            .find(Locator::Css(&format!("#b-{} .cancel-booking", booking.id)))
+            .await?
+            .click()
+            .await?;
+        wait_text(browser, Locator::Css("main"), "Cancel this booking?").await;
+        browser
+            .find(Locator::Id("confirm-cancel"))
+            .await?
+            .click()
+            .await?;
+        wait_text(browser, Locator::Id("notice"), "Cancelled.").await;
+        assert!(
+            calendar
+                .list_upcoming(Utc::now(), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Nikos away that day, then back.
+        browser
+            .find(Locator::Id("closures-link"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Id("closure-form"))
+            .await?;
+        set_value(browser, "from", &date).await?;
+        browser
+            .find(Locator::Css("#artist option[value='nikos']"))
+            .await?
+            .click()
+            .await?;
+        type_into(browser, "reason", "Σεμινάριο").await?;
+        browser
+            .find(Locator::Id("add-closure"))
+            .await?
+            .click()
+            .await?;
+        wait_text(browser, Locator::Id("notice"), "Closure added.").await;
+        let listed = wait_text(browser, Locator::Id("closures"), "Σεμινάριο").await;
+        assert!(
+            listed.contains("Νίκος") && listed.contains(&date),
+            "{listed}"
+        );
+        let stored = calendar.closures(day, day).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(
+            stored[0].closure.artist.as_ref().map(|a| a.as_str()),
+            Some("nikos")
+        );
+        browser
+            .goto(&app.url(&format!("/admin/week?week={date}")))
+            .await?;
+        wait_text(
+            browser,
+            Locator::Css(&format!("#nikos-{date}")),
+            "Σεμινάριο",
+        )
+        .await;
+        browser
+            .find(Locator::Id("closures-link"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Css(".remove-closure"))
+            .await?
+            .click()
+            .await?;
+        wait_text(browser, Locator::Id("notice"), "Closure removed.").await;
+        assert!(calendar.closures(day, day).await.unwrap().is_empty());
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = browser.clone().close().await;
     result.unwrap();
 }
 

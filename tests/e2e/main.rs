@@ -8,6 +8,7 @@ mod support;
 
 mod admin;
 mod admin_browser;
+mod admin_calendar;
 mod booking;
 mod conversation;
 mod cost;

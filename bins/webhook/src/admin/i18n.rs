@@ -53,9 +53,17 @@ impl Lang {
     pub fn texts(self) -> BTreeMap<&'static str, &'static str> {
         TEXTS
             .iter()
+            .chain(super::calendar::texts::TEXTS)
             .map(|(key, el, en)| (*key, if self == Lang::El { *el } else { *en }))
             .collect()
     }
+}
+
+/// How many texts the console's own table holds (the calendar pages' test checks that no
+/// key of theirs repeats one of these).
+#[cfg(test)]
+pub(super) fn console_text_count() -> usize {
+    TEXTS.len()
 }
 
 /// (key, Greek, English).

@@ -9,6 +9,8 @@
 //! - [`view`]: what the pages and the API show (inbox, transcript, traces, bookings,
 //!   status), read from the ports.
 //! - [`actions`]: what staff can do (mute, unmute, reply, delete, pause).
+//! - [`calendar`]: the week of bookings, booking, moving and cancelling, closures (pages
+//!   and API).
 //! - [`pages`] / [`api`]: the HTML and JSON handlers.
 //! - [`notify`]: handoff notifications (Telegram, signed webhook).
 //!
@@ -18,6 +20,7 @@
 pub mod actions;
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod csrf;
 pub mod i18n;
 pub mod notify;
@@ -31,7 +34,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use inkdesk_domain::ConversationId;
 use secrecy::SecretString;
 
@@ -160,7 +163,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         .route("/conversations/{id}/export", get(api::export))
         .route("/pause", post(api::pause))
         .route("/resume", post(api::resume))
-        .route("/bookings", get(api::bookings))
+        .route("/bookings", get(api::bookings).post(calendar::api::create))
+        .route("/bookings/{id}", get(calendar::api::get))
+        .route("/bookings/{id}/move", post(calendar::api::move_booking))
+        .route("/bookings/{id}/cancel", post(calendar::api::cancel))
+        .route("/week", get(calendar::api::week))
+        .route(
+            "/closures",
+            get(calendar::api::closures).post(calendar::api::add_closure),
+        )
+        .route("/closures/{id}", delete(calendar::api::remove_closure))
         .route("/traces", get(api::traces))
         .route("/status", get(api::status));
     let console = Router::new()
@@ -177,6 +189,27 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
             get(pages::confirm_delete).post(pages::delete),
         )
         .route("/bookings", get(pages::bookings))
+        .route(
+            "/bookings/new",
+            get(calendar::pages::new_booking).post(calendar::pages::create),
+        )
+        .route(
+            "/bookings/{id}/move",
+            get(calendar::pages::move_page).post(calendar::pages::move_booking),
+        )
+        .route(
+            "/bookings/{id}/cancel",
+            get(calendar::pages::confirm_cancel).post(calendar::pages::cancel),
+        )
+        .route("/week", get(calendar::pages::week))
+        .route(
+            "/closures",
+            get(calendar::pages::closures).post(calendar::pages::add_closure),
+        )
+        .route(
+            "/closures/{id}/delete",
+            post(calendar::pages::remove_closure),
+        )
         .route("/traces", get(pages::traces))
         .route("/status", get(pages::status))
         .route("/pause", post(pages::pause))

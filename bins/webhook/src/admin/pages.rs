@@ -48,9 +48,10 @@ const STYLESHEET: &str = include_str!("templates/admin.css");
 /// time in the studio's time zone.
 pub fn templates(tz: chrono_tz::Tz) -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
+    for (name, source) in TEMPLATES.iter().chain(super::calendar::pages::TEMPLATES) {
         env.add_template(name, source)?;
     }
+    super::calendar::pages::add_filters(&mut env, tz);
     env.add_filter("local", move |value: String| -> String {
         match DateTime::parse_from_rfc3339(&value) {
             Ok(at) => at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
@@ -72,7 +73,7 @@ pub struct PageQuery {
 }
 
 /// Renders a page in the chosen language; remembers an explicit `?lang=` in a cookie.
-fn render(
+pub(super) fn render(
     state: &AdminState,
     query: &PageQuery,
     headers: &HeaderMap,
@@ -109,7 +110,7 @@ fn render(
     }
 }
 
-fn error_page(
+pub(super) fn error_page(
     state: &AdminState,
     headers: &HeaderMap,
     status: StatusCode,
@@ -121,7 +122,7 @@ fn error_page(
     response
 }
 
-fn forbidden(state: &AdminState, headers: &HeaderMap) -> Response {
+pub(super) fn forbidden(state: &AdminState, headers: &HeaderMap) -> Response {
     error_page(
         state,
         headers,

@@ -589,6 +589,24 @@ pub struct BookingView {
     pub start: DateTime<Utc>,
     /// Length in minutes.
     pub minutes: i64,
+    /// The artist's key, when the booking has one.
+    pub artist: Option<String>,
+    /// The artist's name from the profile (see [`name_artists`]).
+    pub artist_name: Option<String>,
+    /// Whether the booking belongs to a customer's Instagram conversation (not one made
+    /// from the console or the command line without one).
+    pub linked: bool,
+}
+
+/// Fills in each booking's artist name from the profile.
+pub fn name_artists(profile: &inkdesk_domain::StudioProfile, views: &mut [BookingView]) {
+    for view in views {
+        view.artist_name = view
+            .artist
+            .as_deref()
+            .and_then(|k| inkdesk_domain::ArtistKey::parse(k).ok())
+            .and_then(|k| profile.artist(&k).map(|a| a.name.clone()));
+    }
 }
 
 /// Up to 200 upcoming bookings, soonest first.
@@ -600,6 +618,7 @@ pub async fn bookings(app: &App) -> Result<Vec<BookingView>, inkdesk_calendar::C
             view.instagram = customer_label(app, &conversation, false).await;
         }
     }
+    name_artists(&app.profile, &mut views);
     Ok(views)
 }
 
@@ -739,8 +758,15 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-fn booking_view(b: inkdesk_calendar::Booking) -> BookingView {
+/// The console's view of one booking (Instagram label and artist name not filled in).
+pub fn booking_view(b: inkdesk_calendar::Booking) -> BookingView {
     BookingView {
+        linked: !matches!(
+            b.conversation.as_str(),
+            super::calendar::input::CONSOLE_CONVERSATION | "cli"
+        ),
+        artist: b.artist.as_ref().map(ToString::to_string),
+        artist_name: None,
         id: b.id.to_string(),
         conversation: b.conversation.to_string(),
         instagram: None,

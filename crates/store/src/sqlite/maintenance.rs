@@ -48,8 +48,14 @@ const PURGE_CONVERSATIONS: i64 = 5;
 /// PASSIVE checkpoint (and its fsync of the log) has little to write.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// WAL frames (4 KiB pages) after which the checkpointer starts the log over while
-/// writes go on (256 MiB). Under constant writes SQLite never finds the moment itself.
-pub(super) const RESET_FRAMES: i64 = 65_536;
+/// writes go on (32 MiB). Under constant writes SQLite never finds the moment itself.
+///
+/// Small on purpose: a log that is reused from its start while its pages are still in
+/// the OS page cache is written in place. A long log is mostly fresh file: on ext4 with
+/// large folios (Linux 6.16 on) each 24-byte frame header and 4 KiB page written into a
+/// fresh folio zeroes the rest of the folio again (`zero_user_segments`), which took 36 %
+/// of the writer thread's time with a 256 MiB log (docs/PERFORMANCE.md).
+pub(super) const RESET_FRAMES: i64 = 8_192;
 /// A PASSIVE checkpoint shorter than this found little written since the previous one:
 /// the moment to start the log over.
 const CONVERGED: Duration = Duration::from_millis(5);
