@@ -11,8 +11,8 @@ use inkdesk_calendar::availability::place;
 use inkdesk_calendar::format::{format_appointment, format_date, format_slots};
 use inkdesk_calendar::port::recheck_window;
 use inkdesk_calendar::{
-    Booking, CalendarError, Interval, NewBooking, Slot, SlotRequest, event_id_for_key, find_slots,
-    free_units,
+    Booking, BusyInterval, CalendarError, Interval, NewBooking, Slot, SlotRequest,
+    event_id_for_key, find_slots, free_units,
 };
 use inkdesk_domain::schedule::resolve_local;
 use inkdesk_domain::{
@@ -26,7 +26,7 @@ use crate::confirm::{
     ChangeKind, ConfirmationStoreError, PendingChange, PendingConfirmation, TurnId,
     check_confirmation,
 };
-use crate::holds::HoldError;
+use crate::holds::{HeldSlot, HoldError};
 use crate::message::Measurements;
 use crate::quotes::{QuoteRef, QuoteStoreError};
 use crate::tools::quote::{PricedQuote, price_pieces};
@@ -141,6 +141,26 @@ fn booking_key(
         start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration.minutes()
     )
+}
+
+/// Other conversations' holds as availability takes them: a hold for an artist keeps
+/// that artist busy then (like a booking with them); a hold without an artist is a unit
+/// of the studio's pool (see `inkdesk_calendar::availability`).
+fn with_holds(
+    mut busy: Vec<BusyInterval>,
+    holds: Vec<HeldSlot>,
+) -> (Vec<BusyInterval>, Vec<Interval>) {
+    let mut pool = Vec::new();
+    for hold in holds {
+        match hold.artist {
+            Some(artist) => busy.push(BusyInterval {
+                artist: Some(artist),
+                ..BusyInterval::timed(hold.interval.start, hold.interval.end)
+            }),
+            None => pool.push(hold.interval),
+        }
+    }
+    (busy, pool)
 }
 
 fn not_found() -> ToolAnswer {
@@ -405,11 +425,15 @@ impl Engine {
             .holds
             .held_by_others(ctx.conversation, range, ctx.now)
             .await?;
-        let slots = find_slots(&self.profile, &busy, &others, request, ctx.now);
-        let intervals: Vec<Interval> = slots.iter().map(Slot::interval).collect();
+        let (busy, pool) = with_holds(busy, others);
+        let slots = find_slots(&self.profile, &busy, &pool, request, ctx.now);
+        let held: Vec<HeldSlot> = slots
+            .iter()
+            .map(|s| HeldSlot::new(s.interval(), s.artist.clone()))
+            .collect();
         let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
         self.holds
-            .hold(ctx.conversation, &intervals, ttl, ctx.now)
+            .hold(ctx.conversation, &held, ttl, ctx.now)
             .await?;
         Ok(slots)
     }
@@ -516,11 +540,12 @@ impl Engine {
             .holds
             .held_by_others(ctx.conversation, window, ctx.now)
             .await?;
+        let (busy, pool) = with_holds(busy, others);
         // The rules were checked before; a refusal here counts as taken.
         Ok(place(
             &self.profile,
             &busy,
-            &others,
+            &pool,
             start,
             duration,
             artist,
@@ -585,17 +610,20 @@ impl Engine {
             Err(e) => return Err(ToolFailure::Calendar(e)),
         }
         let slot = Interval::new(start, start + duration.as_chrono());
-        if !self.reserve(slot, duration, &own, ctx).await? {
+        let Some(reserved) = self
+            .reserve(slot, duration, args.artist.as_ref(), &own, ctx)
+            .await?
+        else {
             return self
                 .taken_answer(start, duration, args.artist.as_ref(), ctx)
                 .await;
-        }
+        };
         // Fresh re-check under the reservation: the calendar and every other
         // conversation's holds (one that reserved this slot and has not inserted yet is
-        // only a hold). Our own booking, should it exist by now, does not count. It also
-        // picks the artist when the customer named none.
+        // only a hold). Our own booking, should it exist by now, does not count. With
+        // artists it is for the artist reserved (the one asked for, or the one picked).
         let Some(artist) = self
-            .placement(start, duration, args.artist.as_ref(), Some(&own), ctx)
+            .placement(start, duration, reserved.as_ref(), Some(&own), ctx)
             .await?
         else {
             self.holds.release(ctx.conversation).await?;
@@ -643,38 +671,76 @@ impl Engine {
     }
 
     /// Takes the store's atomic hold on exactly `slot` for this conversation, limited to
-    /// the units the calendar has free there (its own booking `own` not counted): two
-    /// replicas booking the last unit cannot both pass. `false` = the slot is taken.
+    /// the room the calendar has there (its own booking `own` not counted): two replicas
+    /// booking the last unit cannot both pass. Without artists that is the studio's free
+    /// units; with artists it is one hold per artist — the one asked for, or else the
+    /// first (in the profile's order) free in the calendar whose hold this conversation
+    /// wins — so customers of different artists at the same time never block each other
+    /// and two of one artist never both pass. `Some(artist)` is what was reserved
+    /// (`Some(None)` without artists); `None` = the slot is taken.
     async fn reserve(
         &self,
         slot: Interval,
         duration: AppointmentDuration,
+        asked: Option<&ArtistKey>,
         own: &EventId,
         ctx: &ToolContext<'_>,
-    ) -> Result<bool, ToolFailure> {
+    ) -> Result<Option<Option<ArtistKey>>, ToolFailure> {
         let busy = self
             .calendar
             .busy(recheck_window(&self.profile, slot.start, duration))
             .await
             .map_err(ToolFailure::Calendar)?;
-        let free = free_units(&self.profile, &busy, slot.start, duration, Some(own));
-        if free == 0 {
-            return Ok(false);
+        if self.profile.artists.is_empty() {
+            let free = free_units(&self.profile, &busy, slot.start, duration, Some(own));
+            let held = free > 0
+                && self
+                    .holds
+                    .reserve(
+                        ctx.conversation,
+                        HeldSlot::new(slot, None),
+                        free,
+                        RESERVATION_TTL,
+                        ctx.now,
+                    )
+                    .await?;
+            return Ok(held.then_some(None));
         }
-        // The store's holds count units of an interval, not artists: two replicas holding
-        // two units could still both place their booking with the same (first free)
-        // artist, and a calendar that does not check on insert (Google) would take both.
-        // With artists, one booking of an interval is in flight at a time; a second one
-        // racing it is refused with alternatives, never double-booked.
-        let units = if self.profile.artists.is_empty() {
-            free
-        } else {
-            1
+        let candidates: Vec<&ArtistKey> = match asked {
+            Some(artist) => vec![artist],
+            None => self.profile.artists.iter().map(|a| &a.key).collect(),
         };
-        Ok(self
-            .holds
-            .reserve(ctx.conversation, slot, units, RESERVATION_TTL, ctx.now)
-            .await?)
+        for artist in candidates {
+            // Free in the calendar (holds aside: the reservation below counts them).
+            let free = matches!(
+                place(
+                    &self.profile,
+                    &busy,
+                    &[],
+                    slot.start,
+                    duration,
+                    Some(artist),
+                    Some(own),
+                    ctx.now,
+                ),
+                Ok(Some(_))
+            );
+            if free
+                && self
+                    .holds
+                    .reserve(
+                        ctx.conversation,
+                        HeldSlot::new(slot, Some(artist.clone())),
+                        1,
+                        RESERVATION_TTL,
+                        ctx.now,
+                    )
+                    .await?
+            {
+                return Ok(Some(Some(artist.clone())));
+            }
+        }
+        Ok(None)
     }
 
     /// Drops the conversation's holds once its booking exists. A failure here must not
@@ -906,8 +972,9 @@ impl Engine {
         }
         let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
         let interval = Interval::new(start, start + booking.duration.as_chrono());
+        let held = HeldSlot::new(interval, booking.artist.clone());
         self.holds
-            .hold(ctx.conversation, &[interval], ttl, ctx.now)
+            .hold(ctx.conversation, &[held], ttl, ctx.now)
             .await?;
         self.remember(
             PendingChange::Reschedule {
