@@ -123,6 +123,16 @@ async fn a_quote_then_a_booking_by_its_id_shows_the_quoted_price() {
                 "send_reply",
                 json!({"text": "Κλείσαμε την Τρίτη στις 12:00 ❤️🐼", "intents": ["booking_confirmation"]}),
             ),
+            // After /reset the conversation's quotes are gone with it.
+            completion(
+                "book_appointment",
+                json!({"date": date, "time": "15:00", "name": "Ελένη Μάρκου", "phone": "6972222222",
+                       "design": "όνομα στον καρπό", "quote_id": "q2"}),
+            ),
+            completion(
+                "send_reply",
+                json!({"text": "Τι σχέδιο θα θέλατε; ❤️🐼", "intents": ["booking_details"]}),
+            ),
         ]
         .into(),
     ));
@@ -135,7 +145,7 @@ async fn a_quote_then_a_booking_by_its_id_shows_the_quoted_price() {
     let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
         chat(
             &[("OPENAI_BASE_URL", &uri)],
-            "Πόσο ένα όνομα 3x8;\nΤο μεγαλύτερο, Τρίτη 12:00, Ελένη Μάρκου 6972222222\n/bookings\n/quit\n",
+            "Πόσο ένα όνομα 3x8;\nΤο μεγαλύτερο, Τρίτη 12:00, Ελένη Μάρκου 6972222222\n/bookings\n/reset\nΚαι άλλο ένα στις 15:00\n/bookings\n/quit\n",
         )
     })
     .await
@@ -147,5 +157,16 @@ async fn a_quote_then_a_booking_by_its_id_shows_the_quoted_price() {
         stdout.contains(&format!("{date} 12:00  65 min  105 €  Ελένη Μάρκου")),
         "{stdout}"
     );
-    assert_eq!(model.received_requests().await.unwrap().len(), 4);
+    let requests = model.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 6);
+    let last = String::from_utf8_lossy(&requests[5].body).to_string();
+    assert!(
+        last.contains("no quote `q2` in this conversation"),
+        "{last}"
+    );
+    assert_eq!(
+        stdout.matches("65 min").count(),
+        2,
+        "one booking, listed twice: {stdout}"
+    );
 }

@@ -15,7 +15,7 @@ use inkdesk_assistant::confirm::{MemoryConfirmationStore, TurnId};
 use inkdesk_assistant::engine::TurnInput;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
-use inkdesk_assistant::quotes::MemoryQuoteStore;
+use inkdesk_assistant::quotes::{MemoryQuoteStore, QuoteBook, QuoteStore};
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
@@ -60,12 +60,13 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         Arc::new(EmbeddedCalendar::open(&settings.data_dir, profile.clone(), clock.clone()).await?)
     };
     let fetcher = Arc::new(StaticFetcher::new());
+    let quotes = Arc::new(MemoryQuoteStore::new());
     let deps = EngineDeps {
         model,
         calendar: calendar.clone(),
         holds: Arc::new(MemoryOfferHolds::new()),
         confirmations: Arc::new(MemoryConfirmationStore::new()),
-        quotes: Arc::new(MemoryQuoteStore::new()),
+        quotes: quotes.clone(),
         fetcher: fetcher.clone(),
         tone: crate::commands::tone::retriever(&settings, crate::commands::tone::memory_cache())
             .await
@@ -102,6 +103,10 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
             ("/reset", _) => {
                 history.clear();
                 known_images.clear();
+                // The quotes given so far go with the conversation.
+                quotes
+                    .save(&conversation, &QuoteBook::default(), now)
+                    .await?;
                 println!("(conversation forgotten)");
                 continue;
             }
