@@ -234,11 +234,12 @@ impl QuoteStore for StoreQuotes {
         &self,
         conversation: &ConversationId,
         book: &QuoteBook,
-        expires_at: DateTime<Utc>,
+        keep_for: Duration,
     ) -> Result<(), QuoteStoreError> {
         let value = serde_json::to_value(book).map_err(quote_error)?;
-        // The store's clock may run a little behind ours: never a TTL under a minute.
-        let ttl = (expires_at - Utc::now())
+        // The engine checks each quote's own expiry; the store only has to keep the book
+        // at least that long (never under a minute).
+        let ttl = keep_for
             .to_std()
             .unwrap_or_default()
             .max(StdDuration::from_secs(60));

@@ -204,12 +204,12 @@ pub struct QuoteStoreError(#[source] pub Box<dyn std::error::Error + Send + Sync
 pub trait QuoteStore: Send + Sync {
     /// The conversation's book (empty when it has none).
     async fn load(&self, conversation: &ConversationId) -> Result<QuoteBook, QuoteStoreError>;
-    /// Stores the conversation's book until `expires_at` (its latest quote's expiry).
+    /// Stores the conversation's book for `keep_for` (until its latest quote expires).
     async fn save(
         &self,
         conversation: &ConversationId,
         book: &QuoteBook,
-        expires_at: DateTime<Utc>,
+        keep_for: Duration,
     ) -> Result<(), QuoteStoreError>;
 }
 
@@ -242,7 +242,7 @@ impl QuoteStore for MemoryQuoteStore {
         &self,
         conversation: &ConversationId,
         book: &QuoteBook,
-        _expires_at: DateTime<Utc>,
+        _keep_for: Duration,
     ) -> Result<(), QuoteStoreError> {
         self.books
             .lock()

@@ -105,7 +105,11 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
                 known_images.clear();
                 // The quotes given so far go with the conversation.
                 quotes
-                    .save(&conversation, &QuoteBook::default(), now)
+                    .save(
+                        &conversation,
+                        &QuoteBook::default(),
+                        chrono::Duration::zero(),
+                    )
                     .await?;
                 println!("(conversation forgotten)");
                 continue;

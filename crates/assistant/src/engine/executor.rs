@@ -286,7 +286,9 @@ impl Engine {
             result["quote_id"] = json!(id);
         }
         if let Some(until) = book.expires_at() {
-            self.quotes.save(ctx.conversation, &book, until).await?;
+            self.quotes
+                .save(ctx.conversation, &book, until - ctx.now)
+                .await?;
         }
         Ok(ToolAnswer::ok(result))
     }
