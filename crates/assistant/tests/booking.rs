@@ -312,10 +312,7 @@ async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice()
     assert_eq!(world.bookings_of("4001").await.len(), 1);
 }
 
-/// A studio with two artists: the customer asked for Μαρία, whose 12:00 is taken while
-/// Νίκος is free then. The refusal offers Μαρία's free times, never Νίκος's.
-#[tokio::test]
-async fn a_refusal_for_an_asked_artist_offers_that_artists_times_only() {
+fn two_artist_profile() -> inkdesk_domain::StudioProfile {
     let mut profile = inkdesk_domain::StudioProfile::example();
     for (key, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
         profile.artists.push(inkdesk_domain::profile::Artist {
@@ -326,7 +323,74 @@ async fn a_refusal_for_an_asked_artist_offers_that_artists_times_only() {
             google_calendar_id: None,
         });
     }
-    let world = World::with_profile(profile);
+    profile
+}
+
+/// Offers are held for their artist: while Μαρία's Friday times are held for one
+/// customer, another asking for anyone is offered the same times with Νίκος, and one
+/// asking for Μαρία is offered none of the held ones.
+#[tokio::test]
+async fn a_held_offer_keeps_only_its_artist_from_other_customers() {
+    let world = World::with_profile(two_artist_profile());
+    let friday = |args: serde_json::Value| {
+        let mut base =
+            json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "duration_minutes": 60});
+        base.as_object_mut()
+            .unwrap()
+            .extend(args.as_object().unwrap().clone());
+        call("check_availability", base)
+    };
+    let slots_of = |result: &serde_json::Value| -> Vec<String> {
+        result["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut anna = world.conversation("9201");
+    world.then_tools(vec![friday(json!({"artist": "Μαρία"}))]);
+    world.then_reply("11:00, 12:00, 13:00 ❤️🐼", &["booking_available_slots"]);
+    let msg = anna.text(&world, "Παρασκευή με τη Μαρία;");
+    anna.turn(&world, vec![msg]).await;
+    let held = slots_of(&world.last_tool_results()[0]);
+    assert_eq!(
+        held,
+        [
+            "2026-11-20 11:00 Μαρία",
+            "2026-11-20 12:00 Μαρία",
+            "2026-11-20 13:00 Μαρία"
+        ]
+    );
+
+    let mut bill = world.conversation("9202");
+    world.then_tools(vec![friday(json!({}))]);
+    world.then_reply("11:00, 12:00, 13:00 ❤️🐼", &["booking_available_slots"]);
+    let msg = bill.text(&world, "Friday, anyone?");
+    bill.turn(&world, vec![msg]).await;
+    assert_eq!(
+        slots_of(&world.last_tool_results()[0]),
+        [
+            "2026-11-20 11:00 Νίκος",
+            "2026-11-20 12:00 Νίκος",
+            "2026-11-20 13:00 Νίκος"
+        ]
+    );
+
+    let mut chris = world.conversation("9203");
+    world.then_tools(vec![friday(json!({"artist": "maria"}))]);
+    world.then_reply("Η Μαρία είναι κλεισμένη ❤️🐼", &["booking_available_slots"]);
+    let msg = chris.text(&world, "Παρασκευή με τη Μαρία;");
+    chris.turn(&world, vec![msg]).await;
+    let offered = slots_of(&world.last_tool_results()[0]);
+    assert!(offered.iter().all(|s| !held.contains(s)), "{offered:?}");
+}
+
+/// A studio with two artists: the customer asked for Μαρία, whose 12:00 is taken while
+/// Νίκος is free then. The refusal offers Μαρία's free times, never Νίκος's.
+#[tokio::test]
+async fn a_refusal_for_an_asked_artist_offers_that_artists_times_only() {
+    let world = World::with_profile(two_artist_profile());
     let friday_noon = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
     world
         .calendar
