@@ -16,7 +16,7 @@ use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig, Transcriber};
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::adapters::{StoreConfirmations, StoreOfferHolds};
+use crate::adapters::{StoreConfirmations, StoreOfferHolds, StoreQuotes};
 use crate::metrics::Metrics;
 use crate::settings::{RedisSettings, Settings};
 
@@ -270,6 +270,7 @@ impl App {
                         profile.booking.capacity,
                     )),
                     confirmations: Arc::new(StoreConfirmations::new(stores.keyed.clone())),
+                    quotes: Arc::new(StoreQuotes::new(stores.keyed.clone())),
                     fetcher,
                     tone: tone_retriever(settings, &stores).await,
                 };

@@ -711,6 +711,7 @@ macro_rules! calendar_artist_suite {
             an_artists_own_split_hours_are_enforced,
             an_artists_closure_keeps_only_them_away,
             reschedule_keeps_the_artist,
+            a_refusal_for_an_artist_offers_that_artists_times,
         );
     };
     // As in `calendar_behaviour_suite!`: `None` from `$make` skips.
@@ -1202,4 +1203,36 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
         out.push(handle.await.unwrap());
     }
     out
+}
+
+/// Maria is booked at 12:00 and Nikos is free then: a second booking asking for Maria at
+/// 12:00 is refused with Maria's free times only (not Nikos's 12:00); one asking for no
+/// artist is placed with Nikos.
+pub async fn a_refusal_for_an_artist_offers_that_artists_times(cal: Arc<dyn Calendar>) {
+    let start = at(wednesday(), 12, 0);
+    cal.create(booking_with("conv-a", start, 60, Some("maria")))
+        .await
+        .unwrap();
+    let Err(CalendarError::SlotTaken { alternatives }) = cal
+        .create(booking_with("conv-b", start, 60, Some("maria")))
+        .await
+    else {
+        panic!("Maria's 12:00 was booked twice");
+    };
+    assert!(!alternatives.is_empty());
+    assert!(
+        alternatives
+            .iter()
+            .all(|slot| slot.artist == Some(artist("maria"))),
+        "{alternatives:?}"
+    );
+    assert!(
+        alternatives.iter().all(|slot| slot.start != start),
+        "{alternatives:?}"
+    );
+    let placed = cal
+        .create(booking_with("conv-c", start, 60, None))
+        .await
+        .unwrap();
+    assert_eq!(placed.artist, Some(artist("nikos")));
 }

@@ -587,7 +587,15 @@ impl Calendar for GoogleCalendar {
         )?
         else {
             drop(guard);
-            return Err(slot_taken(self, &self.profile, start, duration, now).await);
+            return Err(slot_taken(
+                self,
+                &self.profile,
+                start,
+                duration,
+                booking.artist.as_ref(),
+                now,
+            )
+            .await);
         };
         booking.artist = artist;
         let body =
@@ -655,7 +663,15 @@ impl Calendar for GoogleCalendar {
         )?
         else {
             drop(guard);
-            return Err(slot_taken(self, &self.profile, start, duration, now).await);
+            return Err(slot_taken(
+                self,
+                &self.profile,
+                start,
+                duration,
+                current.artist.as_ref(),
+                now,
+            )
+            .await);
         };
         let moved = Booking {
             start,
