@@ -434,6 +434,10 @@ async fn manual_instructions_in_the_dm_and_staff_mark_the_deposit_received() {
         .unwrap();
     let action = format!("/admin/bookings/{}/deposit-received", booking.id);
     assert!(page.contains(&action), "{page}");
+    assert!(
+        page.contains("Αναμένει προκαταβολή") || page.contains("Waiting for the deposit"),
+        "{page}"
+    );
     let csrf = crate::admin::csrf_in(&page);
     // Without the session's CSRF token: refused, nothing changes.
     let forged = reqwest::Client::builder()
