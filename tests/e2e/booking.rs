@@ -61,7 +61,13 @@ async fn a_booking_over_two_webhooks_inserts_one_google_event() {
     .unwrap();
     let day = next_tuesday();
     let date = day.format("%Y-%m-%d").to_string();
+    // The price is quoted first (7×7 cm light shading: 60 € as described, `q1`); the
+    // booking names that quote, never an amount.
     let script = Arc::new(Mutex::new(VecDeque::from([
+        tool_call(
+            "quote",
+            json!({"pieces": [{"height_cm": 7, "width_cm": 7, "ink_coverage": 0.3, "style": "light_shading"}]}),
+        ),
         tool_call(
             "check_availability",
             json!({"from_date": date, "to_date": date, "price": 60}),
@@ -70,7 +76,7 @@ async fn a_booking_over_two_webhooks_inserts_one_google_event() {
         tool_call(
             "book_appointment",
             json!({"date": date, "time": "11:00", "name": "Γιάννης Παπαδόπουλος",
-            "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο στον καρπό", "price": 60}),
+            "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο στον καρπό", "quote_id": "q1"}),
         ),
         send_reply_completion("Κλείσαμε την Τρίτη στις 11:00! ❤️🐼"),
     ])));
@@ -138,4 +144,7 @@ async fn a_booking_over_two_webhooks_inserts_one_google_event() {
         json!({"method": "popup", "minutes": 60})
     );
     assert!(event.get("attendees").is_none());
+    // The quote's price is on the event for the studio.
+    let description = event["description"].as_str().unwrap_or_default();
+    assert!(description.contains("Τιμή: 60€"), "{description}");
 }

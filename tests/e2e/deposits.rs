@@ -67,14 +67,15 @@ fn next_tuesday() -> chrono::NaiveDate {
     day
 }
 
-/// The model books Tuesday 12:00 for 60 € and says so.
+/// The model books Tuesday 12:00 at the price guide's 60 € (`g3`, small with shading) and
+/// says so.
 async fn model_books(app: &TestApp) {
     let date = next_tuesday().format("%Y-%m-%d").to_string();
     let script = Arc::new(Mutex::new(VecDeque::from([
         tool_call(
             "book_appointment",
             json!({"date": date, "time": "12:00", "name": "Γιάννης Παπαδόπουλος",
-                   "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο", "price": 60}),
+                   "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο", "quote_id": "g3"}),
         ),
         send_reply_completion("Σας κρατήσαμε την Τρίτη στις 12:00! ❤️🐼"),
     ])));
@@ -433,6 +434,10 @@ async fn manual_instructions_in_the_dm_and_staff_mark_the_deposit_received() {
         .unwrap();
     let action = format!("/admin/bookings/{}/deposit-received", booking.id);
     assert!(page.contains(&action), "{page}");
+    assert!(
+        page.contains("Αναμένει προκαταβολή") || page.contains("Waiting for the deposit"),
+        "{page}"
+    );
     let csrf = crate::admin::csrf_in(&page);
     // Without the session's CSRF token: refused, nothing changes.
     let forged = reqwest::Client::builder()

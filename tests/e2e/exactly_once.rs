@@ -137,7 +137,7 @@ impl Respond for BookThenReply {
             tool_call(
                 "book_appointment",
                 json!({"date": self.date, "time": "11:00", "name": "Γιάννης Παπαδόπουλος",
-                       "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο", "price": 60}),
+                       "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο", "quote_id": "g3a"}),
             )
         };
         ResponseTemplate::new(200)

@@ -8,21 +8,33 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, Utc};
 use inkdesk_assistant::confirm::{ConfirmationStore, ConfirmationStoreError, PendingConfirmation};
-use inkdesk_assistant::holds::{HoldError, OfferHolds};
+use inkdesk_assistant::holds::{HeldSlot, HoldError, OfferHolds};
+use inkdesk_assistant::quotes::{QuoteBook, QuoteStore, QuoteStoreError};
 use inkdesk_calendar::Interval;
 use inkdesk_domain::ConversationId;
 use inkdesk_store::{HoldOutcome, Keyed, SlotHolds, SlotKey};
 
-/// Offered-slot holds kept in the shared store, so every replica sees them.
+/// Offered-slot holds kept in the shared store, so every replica sees them, keyed by
+/// interval and artist.
 pub struct StoreOfferHolds {
     holds: Arc<dyn SlotHolds>,
     capacity: u32,
 }
 
 impl StoreOfferHolds {
-    /// Holds over `holds`, never more than `capacity` conversations per slot.
+    /// Holds over `holds`, never more than `capacity` conversations per slot of the
+    /// studio, one per slot of an artist.
     pub fn new(holds: Arc<dyn SlotHolds>, capacity: u32) -> Self {
         Self { holds, capacity }
+    }
+}
+
+/// The store's key of a hold: its interval and artist.
+fn slot_key(slot: &HeldSlot) -> SlotKey {
+    SlotKey {
+        start: slot.interval.start,
+        end: slot.interval.end,
+        artist: slot.artist.clone(),
     }
 }
 
@@ -35,19 +47,21 @@ impl OfferHolds for StoreOfferHolds {
     async fn hold(
         &self,
         conversation: &ConversationId,
-        slots: &[Interval],
+        slots: &[HeldSlot],
         ttl: Duration,
         _now: DateTime<Utc>,
     ) -> Result<(), HoldError> {
         let ttl = ttl.to_std().unwrap_or(StdDuration::from_secs(60));
         for slot in slots {
-            let key = SlotKey {
-                start: slot.start,
-                end: slot.end,
+            // An artist takes one appointment at a time; the studio `capacity`.
+            let capacity = if slot.artist.is_some() {
+                1
+            } else {
+                self.capacity
             };
             let outcome = self
                 .holds
-                .hold(key, conversation, self.capacity, ttl)
+                .hold(slot_key(slot), conversation, capacity, ttl)
                 .await
                 .map_err(hold_error)?;
             if outcome == HoldOutcome::Full {
@@ -64,7 +78,7 @@ impl OfferHolds for StoreOfferHolds {
         conversation: &ConversationId,
         range: Interval,
         _now: DateTime<Utc>,
-    ) -> Result<Vec<Interval>, HoldError> {
+    ) -> Result<Vec<HeldSlot>, HoldError> {
         let holds = self
             .holds
             .active(range.start, range.end)
@@ -73,14 +87,14 @@ impl OfferHolds for StoreOfferHolds {
         Ok(holds
             .into_iter()
             .filter(|h| &h.conversation != conversation)
-            .map(|h| Interval::new(h.slot.start, h.slot.end))
+            .map(|h| HeldSlot::new(Interval::new(h.slot.start, h.slot.end), h.slot.artist))
             .collect())
     }
 
     async fn reserve(
         &self,
         conversation: &ConversationId,
-        slot: Interval,
+        slot: HeldSlot,
         free_units: u32,
         ttl: Duration,
         _now: DateTime<Utc>,
@@ -88,10 +102,7 @@ impl OfferHolds for StoreOfferHolds {
         if free_units == 0 {
             return Ok(false);
         }
-        let key = SlotKey {
-            start: slot.start,
-            end: slot.end,
-        };
+        let key = slot_key(&slot);
         // The store's hold refreshes a conversation that already holds the slot without
         // counting: an offer hold would let two conversations offered the last unit both
         // reserve it. Giving ours up first makes the atomic count decide between them.
@@ -182,6 +193,63 @@ impl ConfirmationStore for StoreConfirmations {
     }
 }
 
+/// The quotes each conversation was given, kept in the shared store under
+/// `quotes:<conversation>` (scoped to the conversation, so they are deleted with it and no
+/// other conversation's booking can name them), until the latest one expires.
+pub struct StoreQuotes {
+    keyed: Arc<dyn Keyed>,
+}
+
+impl StoreQuotes {
+    /// Quote books over `keyed`.
+    pub fn new(keyed: Arc<dyn Keyed>) -> Self {
+        Self { keyed }
+    }
+}
+
+/// Where a conversation's quote book is kept.
+fn quotes_key(conversation: &ConversationId) -> String {
+    format!("quotes:{conversation}")
+}
+
+fn quote_error(error: impl std::error::Error + Send + Sync + 'static) -> QuoteStoreError {
+    QuoteStoreError(Box::new(error))
+}
+
+#[async_trait]
+impl QuoteStore for StoreQuotes {
+    async fn load(&self, conversation: &ConversationId) -> Result<QuoteBook, QuoteStoreError> {
+        match self
+            .keyed
+            .get(conversation, &quotes_key(conversation))
+            .await
+            .map_err(quote_error)?
+        {
+            Some(value) => serde_json::from_value(value).map_err(quote_error),
+            None => Ok(QuoteBook::default()),
+        }
+    }
+
+    async fn save(
+        &self,
+        conversation: &ConversationId,
+        book: &QuoteBook,
+        keep_for: Duration,
+    ) -> Result<(), QuoteStoreError> {
+        let value = serde_json::to_value(book).map_err(quote_error)?;
+        // The engine checks each quote's own expiry; the store only has to keep the book
+        // at least that long (never under a minute).
+        let ttl = keep_for
+            .to_std()
+            .unwrap_or_default()
+            .max(StdDuration::from_secs(60));
+        self.keyed
+            .put(conversation, &quotes_key(conversation), value, ttl)
+            .await
+            .map_err(quote_error)
+    }
+}
+
 /// Query embeddings of tone retrieval, cached in the shared store so replicas and restarts
 /// reuse them. They live under one reserved scope of the `Keyed` port (`inkdesk-tone-cache`;
 /// no conversation id can name a reserved scope), as little-endian `f32` bytes in base64, for a
@@ -251,28 +319,39 @@ mod tests {
         let ttl = Duration::minutes(5);
         for round in 0..20 {
             let start = now + Duration::days(2) + Duration::hours(round);
-            let slot = Interval::new(start, start + Duration::minutes(60));
+            let slot = HeldSlot::new(Interval::new(start, start + Duration::minutes(60)), None);
             let (a, b) = (
                 ConversationId::parse(format!("81{round:03}")).unwrap(),
                 ConversationId::parse(format!("82{round:03}")).unwrap(),
             );
-            holds.hold(&a, &[slot], ttl, now).await.unwrap();
-            holds.hold(&b, &[slot], ttl, now).await.unwrap();
+            holds
+                .hold(&a, std::slice::from_ref(&slot), ttl, now)
+                .await
+                .unwrap();
+            holds
+                .hold(&b, std::slice::from_ref(&slot), ttl, now)
+                .await
+                .unwrap();
             let (got_a, got_b) = tokio::join!(
-                holds.reserve(&a, slot, 1, ttl, now),
-                holds.reserve(&b, slot, 1, ttl, now)
+                holds.reserve(&a, slot.clone(), 1, ttl, now),
+                holds.reserve(&b, slot.clone(), 1, ttl, now)
             );
             let (got_a, got_b) = (got_a.unwrap(), got_b.unwrap());
             assert!(got_a ^ got_b, "round {round}: {got_a} {got_b}");
             let winner = if got_a { &a } else { &b };
             // The winner reserving again (a retry) keeps it; a third party is refused.
-            assert!(holds.reserve(winner, slot, 1, ttl, now).await.unwrap());
+            assert!(
+                holds
+                    .reserve(winner, slot.clone(), 1, ttl, now)
+                    .await
+                    .unwrap()
+            );
             let c = ConversationId::parse(format!("83{round:03}")).unwrap();
-            assert!(!holds.reserve(&c, slot, 1, ttl, now).await.unwrap());
-            assert!(!holds.reserve(&c, slot, 0, ttl, now).await.unwrap());
+            assert!(!holds.reserve(&c, slot.clone(), 1, ttl, now).await.unwrap());
+            assert!(!holds.reserve(&c, slot.clone(), 0, ttl, now).await.unwrap());
             // Once it booked and let go, the slot's room is the calendar's to tell.
             holds.release(winner).await.unwrap();
-            assert!(holds.reserve(&c, slot, 1, ttl, now).await.unwrap());
+            assert!(holds.reserve(&c, slot.clone(), 1, ttl, now).await.unwrap());
         }
     }
 

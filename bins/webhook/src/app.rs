@@ -20,7 +20,7 @@ use inkdesk_openai::{ChatModel, OpenAiClient, OpenAiConfig, Transcriber};
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::adapters::{StoreConfirmations, StoreOfferHolds};
+use crate::adapters::{StoreConfirmations, StoreOfferHolds, StoreQuotes};
 use crate::metrics::Metrics;
 use crate::settings::{RedisSettings, Settings};
 
@@ -295,6 +295,7 @@ impl App {
                         profile.booking.capacity,
                     )),
                     confirmations: Arc::new(StoreConfirmations::new(stores.keyed.clone())),
+                    quotes: Arc::new(StoreQuotes::new(stores.keyed.clone())),
                     fetcher,
                     tone: tone_retriever(settings, &stores).await,
                 };

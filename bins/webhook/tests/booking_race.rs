@@ -24,7 +24,7 @@ use inkdesk_messaging::StaticFetcher;
 use inkdesk_openai::{ChatResponse, Message, ScriptedModel, ToolCall};
 use inkdesk_store::testing::redis_server;
 use inkdesk_store::{RedisConfig, StoreOptions, Stores};
-use inkdesk_webhook::adapters::StoreOfferHolds;
+use inkdesk_webhook::adapters::{StoreOfferHolds, StoreQuotes};
 use serde_json::{Value, json};
 
 const CALENDAR_ID: &str = "studio@group.calendar.google.com";
@@ -95,6 +95,7 @@ async fn replica_of(
                 profile.booking.capacity,
             )),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
+            quotes: Arc::new(StoreQuotes::new(stores.keyed.clone())),
             fetcher: Arc::new(StaticFetcher::new()),
             tone: None,
         },
@@ -133,7 +134,7 @@ fn script_booking(replica: &Replica, date: &str, name: &str, phone: &str) {
     script_booking_with(
         replica,
         json!({"date": date, "time": "11:00", "name": name, "phone": phone,
-                   "design": "μικρό κλαδί ελιάς", "price": 100}),
+                   "design": "μικρό κλαδί ελιάς", "quote_id": "g7b"}),
     );
 }
 
@@ -327,7 +328,7 @@ async fn two_replicas_booking_the_same_artist_at_once_book_that_artist_once() {
         script_booking_with(
             replica,
             json!({"date": date, "time": "11:00", "name": name, "phone": phone,
-                   "design": "μικρό κλαδί ελιάς", "price": 100, "artist": "maria"}),
+                   "design": "μικρό κλαδί ελιάς", "quote_id": "g7b", "artist": "maria"}),
         );
     }
     let (_, _) = tokio::join!(
@@ -350,4 +351,99 @@ async fn two_replicas_booking_the_same_artist_at_once_book_that_artist_once() {
         results.iter().any(|r| r["error"] == "slot_taken"),
         "{results:?}"
     );
+}
+
+/// The two-artist studio of the test above, on two replicas.
+async fn two_artist_replicas(
+    prefix: &str,
+) -> Option<(
+    Replica,
+    Replica,
+    FakeGoogle,
+    String,
+    Option<redis_server::RedisServer>,
+)> {
+    let (redis_url, redis) = redis_server::server()?;
+    let fake = FakeGoogle::start(50).await;
+    let mut profile = StudioProfile::example();
+    for (key, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
+        profile.artists.push(inkdesk_domain::profile::Artist {
+            key: inkdesk_domain::ArtistKey::parse(key).unwrap(),
+            name: name.to_owned(),
+            styles: Vec::new(),
+            hours: inkdesk_domain::profile::HoursOverride::default(),
+            google_calendar_id: None,
+        });
+    }
+    let a = replica_of(profile.clone(), &redis_url, prefix, &fake).await;
+    let b = replica_of(profile.clone(), &redis_url, prefix, &fake).await;
+    fake.set_list_delay(Duration::from_millis(250));
+    let date = next_tuesday(&profile).format("%Y-%m-%d").to_string();
+    Some((a, b, fake, date, redis))
+}
+
+/// Holds carry the artist: two replicas booking *different* artists for the same hour at
+/// once both book, each with the artist asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_booking_different_artists_at_once_both_book() {
+    let prefix = format!("inkdesk-race-two-artists:{}", std::process::id());
+    let Some((a, b, fake, date, _redis)) = two_artist_replicas(&prefix).await else {
+        return;
+    };
+    for (replica, name, phone, artist) in [
+        (&a, "Άννα Παπά", "6912345671", "maria"),
+        (&b, "Βασίλης Κ", "6912345672", "nikos"),
+    ] {
+        script_booking_with(
+            replica,
+            json!({"date": date, "time": "11:00", "name": name, "phone": phone,
+                   "design": "μικρό κλαδί ελιάς", "quote_id": "g7b", "artist": artist}),
+        );
+    }
+    tokio::join!(
+        turn(&a, "7201", "7201-t1", "Τρίτη 11:00 με τη Μαρία"),
+        turn(&b, "7202", "7202-t1", "Τρίτη 11:00 με τον Νίκο"),
+    );
+    let results = [booking_result(&a), booking_result(&b)];
+    assert!(results.iter().all(|r| r["booked"] == true), "{results:?}");
+    let mut artists: Vec<String> = bookings_in(&fake)
+        .iter()
+        .map(|e| {
+            e["extendedProperties"]["private"]["inkdeskArtist"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    artists.sort();
+    assert_eq!(artists, ["maria", "nikos"]);
+}
+
+/// Two replicas booking the same hour with no artist named at once: each reserves the
+/// first artist whose hold it wins, so they get one artist each, never the same one twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_booking_any_artist_at_once_get_one_artist_each() {
+    let prefix = format!("inkdesk-race-any-artist:{}", std::process::id());
+    let Some((a, b, fake, date, _redis)) = two_artist_replicas(&prefix).await else {
+        return;
+    };
+    script_booking(&a, &date, "Άννα Παπά", "6912345671");
+    script_booking(&b, &date, "Βασίλης Κ", "6912345672");
+    tokio::join!(
+        turn(&a, "7301", "7301-t1", "Τρίτη 11:00"),
+        turn(&b, "7302", "7302-t1", "Τρίτη 11:00"),
+    );
+    let results = [booking_result(&a), booking_result(&b)];
+    assert!(results.iter().all(|r| r["booked"] == true), "{results:?}");
+    let mut artists: Vec<String> = bookings_in(&fake)
+        .iter()
+        .map(|e| {
+            e["extendedProperties"]["private"]["inkdeskArtist"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    artists.sort();
+    assert_eq!(artists, ["maria", "nikos"]);
 }

@@ -266,6 +266,7 @@ async fn table(tone: Option<Arc<dyn ToneSource>>) {
             calendar: calendar.clone(),
             holds: Arc::new(MemoryOfferHolds::new()),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
+            quotes: Arc::new(inkdesk_assistant::quotes::MemoryQuoteStore::new()),
             fetcher,
             tone,
         },
@@ -440,7 +441,7 @@ fn script(n: usize, rose: &str, booking: &str) -> (&'static str, bool, Vec<ChatR
             reply("c7", "Τέλεια! Θα χρειαστούμε το ονοματεπώνυμό σας και ένα τηλέφωνο. ❤️🐼", &["booking_new"]),
         ]),
         4 => ("Γιάννης Παπαδόπουλος, 6912345678", false, vec![
-            tool("c8", "book_appointment", json!({"date": "2026-11-20", "time": "17:00", "name": "Γιάννης Παπαδόπουλος", "phone": "6912345678", "design": "τριαντάφυλλο με απαλή σκίαση", "price": 60})),
+            tool("c8", "book_appointment", json!({"date": "2026-11-20", "time": "17:00", "name": "Γιάννης Παπαδόπουλος", "phone": "6912345678", "design": "τριαντάφυλλο με απαλή σκίαση", "quote_id": "q1"})),
             reply("c9", "Κλείσαμε! Παρασκευή 20 Νοεμβρίου στις 17:00. Σας περιμένουμε! ❤️🐼", &["booking_details", "booking_confirmation"]),
         ]),
         5 => ("Πού ακριβώς είστε;", false, vec![

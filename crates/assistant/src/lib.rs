@@ -11,6 +11,8 @@
 //!   types (errors the model can act on), the quote tool on inkdesk-pricing.
 //! - [`confirm`]: the two-step cancel/reschedule check and the `ConfirmationStore` port
 //!   (memory impl; the store crate has no port for it).
+//! - [`quotes`]: the prices the engine stated in a conversation (`q1`, …) and the
+//!   price-guide line ids (`g3a`) that `book_appointment` refers to; the `QuoteStore` port.
 //! - [`holds`]: the `OfferHolds` port the engine uses for offered slots (memory impl; the
 //!   store's `SlotHolds` plugs in behind it).
 //! - [`takeover`]: what the webhook path does with echoes and reactions (mute, or queue a
@@ -62,6 +64,7 @@ pub mod locale;
 pub mod message;
 pub mod noshow;
 pub mod prompt;
+pub mod quotes;
 pub mod reminders;
 pub mod runner;
 pub mod takeover;

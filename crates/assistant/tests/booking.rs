@@ -20,10 +20,16 @@ async fn greek_booking_from_slots_to_a_stored_event() {
     let mut chat = world.conversation("1001");
 
     // Turn 1: asks for Friday; the model checks availability, then replies.
-    world.then_tools(vec![call(
-        "check_availability",
-        json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "price": 60}),
-    )]);
+    world.then_tools(vec![
+        call(
+            "quote",
+            json!({"pieces": [{"height_cm": 7, "width_cm": 7, "ink_coverage": 0.3, "style": "light_shading"}]}),
+        ),
+        call(
+            "check_availability",
+            json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "price": 60}),
+        ),
+    ]);
     world.then_reply(
         "Την Παρασκευή 20 Νοεμβρίου έχουμε 11:00, 12:00 ή 13:00. Ποια ώρα σας βολεύει; ❤️🐼",
         &["booking_available_slots"],
@@ -33,7 +39,9 @@ async fn greek_booking_from_slots_to_a_stored_event() {
     assert_eq!(outcome.record.outcome, TurnOutcomeKind::Replied);
     assert_eq!(outcome.record.intents, [Intent::BookingAvailableSlots]);
     assert_eq!(outcome.language, inkdesk_domain::Language::El);
-    let slots = &world.last_tool_results()[0];
+    let results = world.last_tool_results();
+    assert_eq!(results[0]["quote_id_as_measured"], "q1", "{}", results[0]);
+    let slots = &results[1];
     let times: Vec<&str> = slots["slots"]
         .as_array()
         .unwrap()
@@ -72,7 +80,7 @@ async fn greek_booking_from_slots_to_a_stored_event() {
     world.then_tools(vec![call(
         "book_appointment",
         json!({"date": "2026-11-20", "time": "12:00", "name": "Γιάννης Παπαδόπουλος",
-               "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο με σκίαση, καρπός", "price": 60}),
+               "phone": "691 234 5678", "design": "μικρό τριαντάφυλλο με σκίαση, καρπός", "quote_id": "q1"}),
     )]);
     world.then_reply(
         "Κλείσαμε! Παρασκευή 20 Νοεμβρίου στις 12:00. Σας περιμένουμε ❤️🐼",
@@ -86,6 +94,7 @@ async fn greek_booking_from_slots_to_a_stored_event() {
     assert_eq!(outcome.record.outcome, TurnOutcomeKind::Replied);
     let booked = &world.last_tool_results()[0];
     assert_eq!(booked["booked"], true, "{booked}");
+    assert_eq!(booked["price"], "60");
     assert_eq!(booked["when"], "Παρασκευή, 20 Νοεμβρίου 12:00");
 
     let bookings = world.bookings_of("1001").await;
@@ -121,10 +130,13 @@ async fn greek_booking_from_slots_to_a_stored_event() {
 async fn english_booking_keeps_two_model_calls_per_ordinary_turn() {
     let world = World::new();
     let mut chat = world.conversation("1003");
-    world.then_tools(vec![call(
-        "check_availability",
-        json!({"from_date": "2026-11-23", "preferred_time": "15:00", "duration_minutes": 60}),
-    )]);
+    world.then_tools(vec![
+        support::quote_95(),
+        call(
+            "check_availability",
+            json!({"from_date": "2026-11-23", "preferred_time": "15:00", "price": 95}),
+        ),
+    ]);
     world.then_reply(
         "Monday 23 November: 15:00, 16:00 or 17:00. ❤️🐼",
         &["booking_new"],
@@ -133,14 +145,14 @@ async fn english_booking_keeps_two_model_calls_per_ordinary_turn() {
     let outcome = chat.turn(&world, vec![msg]).await;
     assert_eq!(outcome.language, inkdesk_domain::Language::En);
     assert_eq!(outcome.record.reply_calls(), 2);
-    let slots = &world.last_tool_results()[0];
+    let slots = &world.last_tool_results()[1];
     assert_eq!(slots["slots"][0], "2026-11-23 15:00");
     assert!(slots["formatted"].as_str().unwrap().contains("Monday"));
 
     world.then_tools(vec![call(
         "book_appointment",
         json!({"date": "2026-11-23", "time": "16:00", "name": "John Smith",
-               "phone": "+44 7911 123456", "design": "small compass, forearm", "price": "95", "duration_minutes": 60}),
+               "phone": "+44 7911 123456", "design": "small compass, forearm", "quote_id": "q1"}),
     )]);
     world.then_reply(
         "Booked: Monday 23 November at 16:00. ❤️🐼",
@@ -162,10 +174,13 @@ async fn english_booking_keeps_two_model_calls_per_ordinary_turn() {
 async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternatives() {
     let world = World::new();
     let mut anna = world.conversation("3001");
-    world.then_tools(vec![call(
-        "check_availability",
-        json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "duration_minutes": 60}),
-    )]);
+    world.then_tools(vec![
+        support::quote_95(),
+        call(
+            "check_availability",
+            json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "duration_minutes": 60}),
+        ),
+    ]);
     world.then_reply("11:00, 12:00, 13:00 ❤️🐼", &["booking_available_slots"]);
     let msg = anna.text(&world, "Παρασκευή;");
     anna.turn(&world, vec![msg]).await;
@@ -195,7 +210,7 @@ async fn a_slot_taken_between_offer_and_booking_comes_back_with_fresh_alternativ
     world.then_tools(vec![call(
         "book_appointment",
         json!({"date": "2026-11-20", "time": "11:00", "name": "Άννα Παπά",
-               "phone": "6912345678", "design": "γραμμές", "price": 95}),
+               "phone": "6912345678", "design": "γραμμές", "quote_id": "q1"}),
     )]);
     world.then_reply(
         "Η 11:00 μόλις έκλεισε· έχουμε 12:00 ή 13:00 ❤️🐼",
@@ -238,7 +253,7 @@ async fn a_repeated_booking_turn_finds_its_own_booking_and_books_nothing_twice()
         call(
             "book_appointment",
             json!({"date": "2026-11-20", "time": "11:00", "name": "Νίκος Ρ",
-                   "phone": "6912345678", "design": "άγκυρα", "price": 95}),
+                   "phone": "6912345678", "design": "άγκυρα", "quote_id": "g7b"}),
         )
     };
     let turn = inkdesk_assistant::confirm::TurnId("4001-resumed".to_owned());
@@ -311,7 +326,7 @@ async fn the_customers_yes_to_an_sms_reminder_is_stored_with_the_booking() {
     ] {
         let mut chat = world.conversation(conversation);
         let mut args = json!({"date": "2026-11-20", "time": time, "name": "Γιάννης Παπαδόπουλος",
-               "phone": "691 234 5678", "design": "τριαντάφυλλο", "price": 60});
+               "phone": "691 234 5678", "design": "τριαντάφυλλο", "quote_id": "g3a"});
         if !consent.is_null() {
             args["sms_reminder"] = consent;
         }
@@ -326,4 +341,125 @@ async fn the_customers_yes_to_an_sms_reminder_is_stored_with_the_booking() {
         assert_eq!(bookings.len(), 1, "{conversation}");
         assert_eq!(bookings[0].sms_consent, expected, "{conversation}");
     }
+}
+
+fn two_artist_profile() -> inkdesk_domain::StudioProfile {
+    let mut profile = inkdesk_domain::StudioProfile::example();
+    for (key, name) in [("maria", "Μαρία"), ("nikos", "Νίκος")] {
+        profile.artists.push(inkdesk_domain::profile::Artist {
+            key: inkdesk_domain::ArtistKey::parse(key).unwrap(),
+            name: name.to_owned(),
+            styles: Vec::new(),
+            hours: inkdesk_domain::profile::HoursOverride::default(),
+            google_calendar_id: None,
+        });
+    }
+    profile
+}
+
+/// Offers are held for their artist: while Μαρία's Friday times are held for one
+/// customer, another asking for anyone is offered the same times with Νίκος, and one
+/// asking for Μαρία is offered none of the held ones.
+#[tokio::test]
+async fn a_held_offer_keeps_only_its_artist_from_other_customers() {
+    let world = World::with_profile(two_artist_profile());
+    let friday = |args: serde_json::Value| {
+        let mut base =
+            json!({"from_date": "2026-11-20", "to_date": "2026-11-20", "duration_minutes": 60});
+        base.as_object_mut()
+            .unwrap()
+            .extend(args.as_object().unwrap().clone());
+        call("check_availability", base)
+    };
+    let slots_of = |result: &serde_json::Value| -> Vec<String> {
+        result["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut anna = world.conversation("9201");
+    world.then_tools(vec![friday(json!({"artist": "Μαρία"}))]);
+    world.then_reply("11:00, 12:00, 13:00 ❤️🐼", &["booking_available_slots"]);
+    let msg = anna.text(&world, "Παρασκευή με τη Μαρία;");
+    anna.turn(&world, vec![msg]).await;
+    let held = slots_of(&world.last_tool_results()[0]);
+    assert_eq!(
+        held,
+        [
+            "2026-11-20 11:00 Μαρία",
+            "2026-11-20 12:00 Μαρία",
+            "2026-11-20 13:00 Μαρία"
+        ]
+    );
+
+    let mut bill = world.conversation("9202");
+    world.then_tools(vec![friday(json!({}))]);
+    world.then_reply("11:00, 12:00, 13:00 ❤️🐼", &["booking_available_slots"]);
+    let msg = bill.text(&world, "Friday, anyone?");
+    bill.turn(&world, vec![msg]).await;
+    assert_eq!(
+        slots_of(&world.last_tool_results()[0]),
+        [
+            "2026-11-20 11:00 Νίκος",
+            "2026-11-20 12:00 Νίκος",
+            "2026-11-20 13:00 Νίκος"
+        ]
+    );
+
+    let mut chris = world.conversation("9203");
+    world.then_tools(vec![friday(json!({"artist": "maria"}))]);
+    world.then_reply("Η Μαρία είναι κλεισμένη ❤️🐼", &["booking_available_slots"]);
+    let msg = chris.text(&world, "Παρασκευή με τη Μαρία;");
+    chris.turn(&world, vec![msg]).await;
+    let offered = slots_of(&world.last_tool_results()[0]);
+    assert!(offered.iter().all(|s| !held.contains(s)), "{offered:?}");
+}
+
+/// A studio with two artists: the customer asked for Μαρία, whose 12:00 is taken while
+/// Νίκος is free then. The refusal offers Μαρία's free times, never Νίκος's.
+#[tokio::test]
+async fn a_refusal_for_an_asked_artist_offers_that_artists_times_only() {
+    let world = World::with_profile(two_artist_profile());
+    let friday_noon = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap();
+    world
+        .calendar
+        .create(inkdesk_calendar::NewBooking {
+            conversation: ConversationId::parse("9101").unwrap(),
+            customer: inkdesk_domain::CustomerName::parse("Walk In").unwrap(),
+            phone: inkdesk_domain::PhoneNumber::parse("6912345679", Default::default()).unwrap(),
+            design: None,
+            price: None,
+            start: friday_noon,
+            duration: inkdesk_domain::AppointmentDuration::from_minutes(60, 600).unwrap(),
+            artist: Some(inkdesk_domain::ArtistKey::parse("maria").unwrap()),
+            idempotency_key: None,
+            deposit: None,
+            sms_consent: false,
+        })
+        .await
+        .unwrap();
+    let mut eleni = world.conversation("9102");
+    world.then_tools(vec![call(
+        "book_appointment",
+        json!({"date": "2026-11-20", "time": "12:00", "name": "Ελένη Μάρκου",
+               "phone": "6972222222", "design": "άγκυρα", "quote_id": "g7b", "artist": "Μαρία"}),
+    )]);
+    world.then_reply(
+        "Η Μαρία δεν είναι διαθέσιμη στις 12:00 ❤️🐼",
+        &["booking_new"],
+    );
+    let msg = eleni.text(&world, "Παρασκευή 12:00 με τη Μαρία");
+    eleni.turn(&world, vec![msg]).await;
+    let refused = world.last_tool_results()[0].clone();
+    assert_eq!(refused["error"], "slot_taken", "{refused}");
+    let alternatives = refused["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty(), "{refused}");
+    for slot in alternatives {
+        let slot = slot.as_str().unwrap();
+        assert!(slot.ends_with("Μαρία"), "{slot} is not Μαρία's");
+        assert!(!slot.starts_with("2026-11-20 12:00"), "{slot}");
+    }
+    assert!(world.bookings_of("9102").await.is_empty());
 }

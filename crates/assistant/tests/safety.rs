@@ -85,7 +85,7 @@ async fn malformed_tool_arguments_go_back_to_the_model_which_recovers() {
     )]);
     world.then_tools(vec![call(
         "book_appointment",
-        json!({"date": "2026-11-20", "time": "12:00", "name": "John Smith", "phone": "12345", "design": "x", "price": 60}),
+        json!({"date": "2026-11-20", "time": "12:00", "name": "John Smith", "phone": "12345", "design": "x", "quote_id": "g3a"}),
     )]);
     world.then_reply(
         "Could you send a full phone number? ❤️🐼",

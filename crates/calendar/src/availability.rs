@@ -23,9 +23,10 @@
 //!   time and `capacity` is not used: an entry with an artist keeps that artist busy, an
 //!   entry without one (the studio's own, or an event a person added by hand) keeps every
 //!   artist busy. A request names the artists it accepts (`None`: any); each slot carries
-//!   the artist free then, the first in the profile's order when several are. Other
-//!   conversations' holds carry no artist: each one takes one artist out of the pool while
-//!   it runs (a slot is offered only while more artists are free than holds overlap it).
+//!   the artist free then, the first in the profile's order when several are. The
+//!   `holds_of_others` passed here carry no artist: each one takes one artist out of the
+//!   pool while it runs (a slot is offered only while more artists are free than holds
+//!   overlap it). A hold for one artist is passed as a busy entry of that artist instead.
 //! - **Closures.** The profile's `[[closures]]` and the calendar's stored ones (all-day
 //!   entries with their artist) close their dates for the studio, or for one artist.
 //! - **Calendar entries.** Transparent entries never block. All-day entries close every

@@ -489,6 +489,7 @@ impl Calendar for EmbeddedCalendar {
         let now = self.clock.now();
         let profile = Arc::clone(&self.profile);
         let (start, duration) = (new.start, new.duration);
+        let asked = new.artist.clone();
         let row = Booking::from_new(new.event_id()?, new);
         let outcome = self
             .run_checked(move |conn| {
@@ -553,7 +554,9 @@ impl Calendar for EmbeddedCalendar {
                 tracing::info!(booking = %existing.id, "booking already made with this key");
                 Ok(existing)
             }
-            Created::Full => Err(slot_taken(self, &self.profile, start, duration, now).await),
+            Created::Full => {
+                Err(slot_taken(self, &self.profile, start, duration, asked.as_ref(), now).await)
+            }
         }
     }
 
@@ -572,7 +575,7 @@ impl Calendar for EmbeddedCalendar {
         let now = self.clock.now();
         let profile = Arc::clone(&self.profile);
         let owned_id = id.clone();
-        // Ok(Err(duration)) means full: alternatives are read after the transaction.
+        // Ok(Err((duration, artist))) means full: alternatives are read after the transaction.
         let outcome = self
             .run_checked(move |conn| {
                 let tx = conn
@@ -594,7 +597,7 @@ impl Calendar for EmbeddedCalendar {
                     now,
                 )?
                 else {
-                    return Ok(Err(duration));
+                    return Ok(Err((duration, current.artist)));
                 };
                 let end = start + duration.as_chrono();
                 tx.execute(
@@ -621,7 +624,9 @@ impl Calendar for EmbeddedCalendar {
             .await?;
         match outcome {
             Ok(booking) => Ok(booking),
-            Err(duration) => Err(slot_taken(self, &self.profile, start, duration, now).await),
+            Err((duration, artist)) => {
+                Err(slot_taken(self, &self.profile, start, duration, artist.as_ref(), now).await)
+            }
         }
     }
 

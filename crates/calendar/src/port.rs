@@ -411,19 +411,25 @@ pub fn check_bookable(
 }
 
 /// The `SlotTaken` error for a full slot at `start`: free times from the requested time
-/// on that day and the next [`ALTERNATIVE_DAYS`] days, read fresh from `calendar`.
+/// on that day and the next [`ALTERNATIVE_DAYS`] days, read fresh from `calendar` — of
+/// `artist` when the booking asked for one (a customer who asked for an artist is offered
+/// that artist's times, not another's), of any artist otherwise.
 /// A failed read gives no alternatives rather than hiding the clash.
 pub async fn slot_taken(
     calendar: &(impl Calendar + ?Sized),
     profile: &StudioProfile,
     start: DateTime<Utc>,
     duration: AppointmentDuration,
+    artist: Option<&ArtistKey>,
     now: DateTime<Utc>,
 ) -> CalendarError {
     let local = start.with_timezone(&profile.time_zone);
     let from = local.date_naive();
     let to = from + Duration::days(ALTERNATIVE_DAYS);
-    let request = SlotRequest::range(from, to, duration).with_preferred_time(local.time());
+    let mut request = SlotRequest::range(from, to, duration).with_preferred_time(local.time());
+    if let Some(artist) = artist.filter(|a| profile.artist(a).is_some()) {
+        request = request.with_artists(vec![artist.clone()]);
+    }
     let window = Interval::new(
         recheck_window(profile, start, duration).start,
         recheck_window(

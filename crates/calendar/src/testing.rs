@@ -189,6 +189,7 @@ macro_rules! calendar_behaviour_suite {
             a_deposit_received_confirms_and_a_hold_expiry_frees_the_slot,
             changes_the_lifecycle_forbids_are_refused,
             bookings_between_and_of_read_every_status_but_cancelled,
+            racing_status_changes_apply_once,
         );
     };
     // `$make` returns `Option<(calendar, keep_alive)>`; `None` skips the test (a backend
@@ -710,6 +711,7 @@ macro_rules! calendar_artist_suite {
             an_artists_own_split_hours_are_enforced,
             an_artists_closure_keeps_only_them_away,
             reschedule_keeps_the_artist,
+            a_refusal_for_an_artist_offers_that_artists_times,
         );
     };
     // As in `calendar_behaviour_suite!`: `None` from `$make` skips.
@@ -1138,4 +1140,99 @@ pub async fn completed_and_no_show_are_marked_after_the_start(
             .unwrap()
             .is_empty()
     );
+}
+
+/// Racing changes of one booking's status — the hold's expiry against a payment, two
+/// workers on one expiry — take effect once: of eight unpaid cancels exactly one succeeds
+/// (the others find it gone), and a payment racing a cancel either confirms it (and every
+/// cancel as unpaid is refused) or finds it gone.
+pub async fn racing_status_changes_apply_once(cal: Arc<dyn Calendar>) {
+    let hold = suite_now() + Duration::hours(24);
+    let booking = cal
+        .create(pending_booking("conv-a", at(tuesday(), 12, 0), 60, hold))
+        .await
+        .unwrap();
+    let cancels = (0..8).map(|_| {
+        let cal = Arc::clone(&cal);
+        let id = booking.id.clone();
+        tokio::spawn(async move {
+            cal.set_status(&id, StatusChange::Cancel(CancelledBy::Unpaid))
+                .await
+        })
+    });
+    let results = futures_join(cancels.collect()).await;
+    let done = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(done, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(CalendarError::Gone(_)))),
+        "{results:?}"
+    );
+
+    let other = cal
+        .create(pending_booking("conv-b", at(tuesday(), 14, 0), 60, hold))
+        .await
+        .unwrap();
+    let (pay, expire) = {
+        let (a, b) = (Arc::clone(&cal), Arc::clone(&cal));
+        let (x, y) = (other.id.clone(), other.id.clone());
+        (
+            tokio::spawn(async move { a.set_status(&x, StatusChange::Confirm).await }),
+            tokio::spawn(async move {
+                b.set_status(&y, StatusChange::Cancel(CancelledBy::Unpaid))
+                    .await
+            }),
+        )
+    };
+    let (pay, expire) = (pay.await.unwrap(), expire.await.unwrap());
+    assert!(pay.is_ok() != expire.is_ok(), "{pay:?} {expire:?}");
+    match cal.get(&other.id).await {
+        Ok(b) => {
+            assert!(pay.is_ok());
+            assert_eq!(b.status, BookingStatus::Confirmed);
+        }
+        Err(CalendarError::Gone(_)) => assert!(expire.is_ok()),
+        unexpected => panic!("{unexpected:?}"),
+    }
+}
+
+async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+/// Maria is booked at 12:00 and Nikos is free then: a second booking asking for Maria at
+/// 12:00 is refused with Maria's free times only (not Nikos's 12:00); one asking for no
+/// artist is placed with Nikos.
+pub async fn a_refusal_for_an_artist_offers_that_artists_times(cal: Arc<dyn Calendar>) {
+    let start = at(wednesday(), 12, 0);
+    cal.create(booking_with("conv-a", start, 60, Some("maria")))
+        .await
+        .unwrap();
+    let Err(CalendarError::SlotTaken { alternatives }) = cal
+        .create(booking_with("conv-b", start, 60, Some("maria")))
+        .await
+    else {
+        panic!("Maria's 12:00 was booked twice");
+    };
+    assert!(!alternatives.is_empty());
+    assert!(
+        alternatives
+            .iter()
+            .all(|slot| slot.artist == Some(artist("maria"))),
+        "{alternatives:?}"
+    );
+    assert!(
+        alternatives.iter().all(|slot| slot.start != start),
+        "{alternatives:?}"
+    );
+    let placed = cal
+        .create(booking_with("conv-c", start, 60, None))
+        .await
+        .unwrap();
+    assert_eq!(placed.artist, Some(artist("nikos")));
 }

@@ -244,3 +244,47 @@ async fn a_pending_booking_is_a_tentative_banana_event_and_confirmed_turns_basil
         "cancelled_unpaid"
     );
 }
+
+/// Two processes (two adapters on one calendar, no shared lock) racing status changes of
+/// one booking: the etag makes one of them win and the other read again and be refused.
+#[tokio::test]
+async fn two_replicas_racing_a_status_change_apply_it_once() {
+    let fake = FakeGoogle::start(10).await;
+    let first = Arc::new(calendar(&fake.server));
+    let second = Arc::new(calendar(&fake.server));
+    for hour in [12, 14, 16] {
+        let booking = first
+            .create(inkdesk_calendar::testing::pending_booking(
+                "conv-a",
+                at(december(1), hour, 0),
+                60,
+                suite_now() + chrono::Duration::hours(24),
+            ))
+            .await
+            .unwrap();
+        let (a, b) = (first.clone(), second.clone());
+        let (x, y) = (booking.id.clone(), booking.id.clone());
+        let pay = tokio::spawn(async move {
+            a.set_status(&x, inkdesk_calendar::StatusChange::Confirm)
+                .await
+        });
+        let expire = tokio::spawn(async move {
+            b.set_status(
+                &y,
+                inkdesk_calendar::StatusChange::Cancel(inkdesk_calendar::CancelledBy::Unpaid),
+            )
+            .await
+        });
+        let (pay, expire) = (pay.await.unwrap(), expire.await.unwrap());
+        assert!(pay.is_ok() != expire.is_ok(), "{pay:?} {expire:?}");
+        let event = fake.event(booking.id.as_str()).unwrap();
+        let stored = event["extendedProperties"]["private"]["inkdeskStatus"].clone();
+        if pay.is_ok() {
+            assert_eq!(stored, "confirmed");
+            assert_eq!(event["status"], "confirmed");
+        } else {
+            assert_eq!(stored, "cancelled_unpaid");
+            assert_eq!(event["status"], "cancelled");
+        }
+    }
+}

@@ -616,7 +616,7 @@ impl SlotHolds for MemoryStore {
                 let mut convs: Vec<_> = holders.keys().cloned().collect();
                 convs.sort();
                 out.extend(convs.into_iter().map(|conversation| Hold {
-                    slot: *slot,
+                    slot: slot.clone(),
                     conversation,
                 }));
             }

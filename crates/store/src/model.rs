@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use inkdesk_domain::ConversationId;
+use inkdesk_domain::{ArtistKey, ConversationId};
 use serde::{Deserialize, Serialize};
 
 /// Who said a turn.
@@ -204,13 +204,29 @@ pub struct Mute {
     pub reason: String,
 }
 
-/// A bookable slot, identified by its bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A bookable slot, identified by its bounds and the artist it is held for. Holds of one
+/// key count against each other: an artist's key against that artist's one appointment at
+/// a time, the artist-less key against the studio's capacity (the caller passes the
+/// matching `capacity`), so two artists' holds at the same time never block each other.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotKey {
     /// Start of the slot.
     pub start: DateTime<Utc>,
     /// End of the slot.
     pub end: DateTime<Utc>,
+    /// The artist held; `None`: a unit of the studio (no artists, or none chosen).
+    pub artist: Option<ArtistKey>,
+}
+
+impl SlotKey {
+    /// A key of the studio's capacity (no artist).
+    pub fn studio(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Self {
+            start,
+            end,
+            artist: None,
+        }
+    }
 }
 
 /// An unexpired hold of one unit of a slot.

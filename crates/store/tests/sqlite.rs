@@ -107,3 +107,53 @@ async fn schedule_harness(options: StoreOptions) -> (Harness, Arc<dyn inkdesk_st
 inkdesk_store::schedule_suite!(schedule, |options| async move {
     Some(schedule_harness(options).await)
 });
+
+/// A file made before holds carried the artist: opening it replaces the holds table (holds
+/// last minutes), and holds of two artists at one time then both take.
+#[tokio::test]
+async fn an_older_holds_table_is_replaced_by_one_keyed_by_artist() {
+    use inkdesk_store::testing::conv;
+    use inkdesk_store::{HoldOutcome, SlotKey};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inkdesk.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE holds (slot_start INTEGER NOT NULL, slot_end INTEGER NOT NULL,
+                 conv TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                 PRIMARY KEY (slot_start, slot_end, conv));
+             INSERT INTO holds VALUES (1, 2, 'old', 9999999999999);",
+        )
+        .unwrap();
+    }
+    let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2031, 5, 6, 8, 0, 0).unwrap());
+    let stores = Stores::sqlite(&path, Arc::new(clock), StoreOptions::default())
+        .await
+        .unwrap();
+    let start = chrono::Utc.with_ymd_and_hms(2031, 5, 7, 10, 0, 0).unwrap();
+    let end = start + chrono::Duration::hours(1);
+    let key = |artist: &str| SlotKey {
+        artist: Some(inkdesk_domain::ArtistKey::parse(artist).unwrap()),
+        ..SlotKey::studio(start, end)
+    };
+    let ttl = std::time::Duration::from_secs(600);
+    for (artist, who) in [("maria", "a"), ("nikos", "b")] {
+        assert_eq!(
+            stores
+                .holds
+                .hold(key(artist), &conv(who), 1, ttl)
+                .await
+                .unwrap(),
+            HoldOutcome::Held
+        );
+    }
+    assert_eq!(
+        stores
+            .holds
+            .hold(key("maria"), &conv("c"), 1, ttl)
+            .await
+            .unwrap(),
+        HoldOutcome::Full
+    );
+    assert_eq!(stores.holds.active(start, end).await.unwrap().len(), 2);
+}

@@ -392,7 +392,7 @@ fn model_answer(body: &Value, args: &Args) -> Value {
         return completion(
             "book_appointment",
             json!({"date": date, "time": time, "name": name, "phone": phone,
-                   "design": "μικρό τριαντάφυλλο στον καρπό", "price": 60}),
+                   "design": "μικρό τριαντάφυλλο στον καρπό", "quote_id": "g3a"}),
         );
     }
     let (i, k) = marker(&last_text).unwrap_or((0, 0));

@@ -388,8 +388,13 @@ pub async fn bookings(args: &BookingsArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|a| format!("  {a}"))
             .unwrap_or_default();
+        // Only a booking that is not simply confirmed says where it is (`pending_deposit`).
+        let status = match booking.status {
+            inkdesk_calendar::BookingStatus::Confirmed => String::new(),
+            other => format!("  {other}"),
+        };
         println!(
-            "{}  {}  {} min{artist}  {}  {}",
+            "{}  {}  {} min{artist}  {}  {}{status}",
             booking.id,
             start.format("%Y-%m-%d %H:%M"),
             booking.duration.minutes(),

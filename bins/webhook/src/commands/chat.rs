@@ -15,6 +15,7 @@ use inkdesk_assistant::confirm::{MemoryConfirmationStore, TurnId};
 use inkdesk_assistant::engine::TurnInput;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
+use inkdesk_assistant::quotes::{MemoryQuoteStore, QuoteBook, QuoteStore};
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
@@ -59,11 +60,13 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
         Arc::new(EmbeddedCalendar::open(&settings.data_dir, profile.clone(), clock.clone()).await?)
     };
     let fetcher = Arc::new(StaticFetcher::new());
+    let quotes = Arc::new(MemoryQuoteStore::new());
     let deps = EngineDeps {
         model,
         calendar: calendar.clone(),
         holds: Arc::new(MemoryOfferHolds::new()),
         confirmations: Arc::new(MemoryConfirmationStore::new()),
+        quotes: quotes.clone(),
         fetcher: fetcher.clone(),
         tone: crate::commands::tone::retriever(&settings, crate::commands::tone::memory_cache())
             .await
@@ -100,6 +103,14 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
             ("/reset", _) => {
                 history.clear();
                 known_images.clear();
+                // The quotes given so far go with the conversation.
+                quotes
+                    .save(
+                        &conversation,
+                        &QuoteBook::default(),
+                        chrono::Duration::zero(),
+                    )
+                    .await?;
                 println!("(conversation forgotten)");
                 continue;
             }
@@ -110,8 +121,12 @@ pub async fn run(args: &ChatArgs) -> anyhow::Result<ExitCode> {
                 }
                 for b in bookings {
                     let start = b.start.with_timezone(&profile.time_zone);
+                    let price = b
+                        .price
+                        .map(|p| format!("{} {}  ", p.amount(), profile.currency_symbol))
+                        .unwrap_or_default();
                     println!(
-                        "({}  {}  {} min  {})",
+                        "({}  {}  {} min  {price}{})",
                         b.id,
                         start.format("%Y-%m-%d %H:%M"),
                         b.duration.minutes(),

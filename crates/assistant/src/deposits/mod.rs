@@ -203,9 +203,14 @@ impl Deposits {
         };
         self.schedule_expiry(booking, hold_until, offer.as_ref())
             .await;
+        // A link may die before the hold (Stripe's 24-hour limit): the customer is given
+        // the earlier end, which is also when the booking is cancelled unpaid.
+        let pay_by = offer
+            .as_ref()
+            .map_or(hold_until, |o| o.expires_at.min(hold_until));
         let fill = Fill {
             amount: Some((amount.amount(), symbol)),
-            pay_by: Some(hold_until),
+            pay_by: Some(pay_by),
             when: Some(booking.start),
             link: None,
         };
@@ -240,7 +245,7 @@ impl Deposits {
                 "status": booking.status.code(),
                 "deposit": amount.amount(),
                 "currency": symbol,
-                "pay_by": self.texts.instant(hold_until, language),
+                "pay_by": self.texts.instant(pay_by, language),
                 "how": how,
                 "note": "the payment text is added to your reply word for word; do not repeat it, and do not call the booking confirmed before the deposit is received",
             }),

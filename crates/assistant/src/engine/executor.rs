@@ -11,8 +11,8 @@ use inkdesk_calendar::availability::place;
 use inkdesk_calendar::format::{format_appointment, format_date, format_slots};
 use inkdesk_calendar::port::recheck_window;
 use inkdesk_calendar::{
-    Booking, CalendarError, Interval, NewBooking, Slot, SlotRequest, event_id_for_key, find_slots,
-    free_units,
+    Booking, BusyInterval, CalendarError, Interval, NewBooking, Slot, SlotRequest,
+    event_id_for_key, find_slots, free_units,
 };
 use inkdesk_domain::schedule::resolve_local;
 use inkdesk_domain::{
@@ -26,9 +26,10 @@ use crate::confirm::{
     ChangeKind, ConfirmationStoreError, PendingChange, PendingConfirmation, TurnId,
     check_confirmation,
 };
-use crate::holds::HoldError;
+use crate::holds::{HeldSlot, HoldError};
 use crate::message::Measurements;
-use crate::tools::quote::price_pieces;
+use crate::quotes::{QuoteRef, QuoteStoreError};
+use crate::tools::quote::{PricedQuote, price_pieces};
 use crate::tools::{
     AppointmentLength, AvailabilityArgs, BookingArgs, RescheduleArgs, ToolArgError, ToolCommand,
 };
@@ -45,6 +46,9 @@ pub enum ToolFailure {
     /// The confirmation store failed.
     #[error(transparent)]
     Confirmations(#[from] ConfirmationStoreError),
+    /// The quote store failed.
+    #[error(transparent)]
+    Quotes(#[from] QuoteStoreError),
     /// The turn lost the right to act (lease gone, or a person took over): nothing more
     /// may happen in it.
     #[error(transparent)]
@@ -98,11 +102,10 @@ impl From<ToolArgError> for ToolAnswer {
 fn effect_key(command: &ToolCommand) -> Option<String> {
     match command {
         ToolCommand::BookAppointment(args) => Some(format!(
-            "book:{}T{}:{:?}:{}{}",
+            "book:{}T{}:{}{}",
             args.date,
             args.time,
-            args.duration.map(|d| d.minutes()),
-            args.price.amount(),
+            args.quote.as_text(),
             args.artist
                 .as_ref()
                 .map(|a| format!(":{a}"))
@@ -138,6 +141,26 @@ fn booking_key(
         start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration.minutes()
     )
+}
+
+/// Other conversations' holds as availability takes them: a hold for an artist keeps
+/// that artist busy then (like a booking with them); a hold without an artist is a unit
+/// of the studio's pool (see `inkdesk_calendar::availability`).
+fn with_holds(
+    mut busy: Vec<BusyInterval>,
+    holds: Vec<HeldSlot>,
+) -> (Vec<BusyInterval>, Vec<Interval>) {
+    let mut pool = Vec::new();
+    for hold in holds {
+        match hold.artist {
+            Some(artist) => busy.push(BusyInterval {
+                artist: Some(artist),
+                ..BusyInterval::timed(hold.interval.start, hold.interval.end)
+            }),
+            None => pool.push(hold.interval),
+        }
+    }
+    (busy, pool)
 }
 
 fn not_found() -> ToolAnswer {
@@ -182,17 +205,15 @@ impl Engine {
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
         match command {
-            ToolCommand::Quote(pieces) => Ok(
-                match price_pieces(
-                    &pieces,
-                    ctx.images,
-                    &self.pricing,
-                    &self.profile.currency_symbol,
-                ) {
-                    Ok(priced) => ToolAnswer::ok(priced.result),
-                    Err(e) => e.into(),
-                },
-            ),
+            ToolCommand::Quote(pieces) => match price_pieces(
+                &pieces,
+                ctx.images,
+                &self.pricing,
+                &self.profile.currency_symbol,
+            ) {
+                Ok(priced) => self.record_quote(priced, ctx).await,
+                Err(e) => Ok(e.into()),
+            },
             ToolCommand::CheckAvailability(args) => self.check_availability(args, ctx).await,
             ToolCommand::BookAppointment(args) => self.book(*args, ctx).await,
             ToolCommand::FindMyBookings => self.find_bookings(ctx).await,
@@ -223,6 +244,95 @@ impl Engine {
 
     fn price_minutes(&self, price: Price) -> u32 {
         self.pricing.duration_for_price(Euros::new(price.amount()))
+    }
+
+    /// Records every amount of `priced` in the conversation's quote book and answers with
+    /// their ids: `quote_id` for a total, one id per size for a single piece.
+    async fn record_quote(
+        &self,
+        priced: PricedQuote,
+        ctx: &ToolContext<'_>,
+    ) -> Result<ToolAnswer, ToolFailure> {
+        let quote = &priced.quote;
+        let ttl = self.config.quote_ttl;
+        let mut book = self.quotes.load(ctx.conversation).await?;
+        let mut result = priced.result;
+        if quote.has_two_sizes() {
+            let measured = book.record(
+                quote.low().amount(),
+                quote.duration_minutes(),
+                &format!("{} (as measured)", priced.what),
+                ctx.now,
+                ttl,
+            );
+            // The larger size takes the larger amount's time.
+            let larger = book.record(
+                quote.high().amount(),
+                self.pricing.duration_for_price(quote.high()),
+                &format!("{} (slightly larger)", priced.what),
+                ctx.now,
+                ttl,
+            );
+            result["quote_id_as_measured"] = json!(measured);
+            result["quote_id_slightly_larger"] = json!(larger);
+        } else {
+            let id = book.record(
+                quote.total().amount(),
+                quote.duration_minutes(),
+                &priced.what,
+                ctx.now,
+                ttl,
+            );
+            result["quote_id"] = json!(id);
+        }
+        if let Some(until) = book.expires_at() {
+            self.quotes
+                .save(ctx.conversation, &book, until - ctx.now)
+                .await?;
+        }
+        Ok(ToolAnswer::ok(result))
+    }
+
+    /// The price and length `reference` names: a quote of this conversation's book (only
+    /// this conversation's: the book is looked up by the engine's conversation id), or a
+    /// line of the studio's price guide. A refusal goes back to the model.
+    async fn quoted(
+        &self,
+        reference: &QuoteRef,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Result<(Price, AppointmentDuration), ToolArgError>, ToolFailure> {
+        let refused = |message: String| ToolArgError {
+            field: "quote_id".to_owned(),
+            message,
+        };
+        let (amount, minutes) = match reference {
+            QuoteRef::Quote(id) => {
+                let book = self.quotes.load(ctx.conversation).await?;
+                match book.find(id, ctx.now) {
+                    Ok(q) => (q.price, q.minutes),
+                    Err(refusal) => return Ok(Err(refused(refusal.to_string()))),
+                }
+            }
+            QuoteRef::Guide(line) => match line.price(&self.profile.price_guide) {
+                Some(amount) => (amount, self.pricing.duration_for_price(Euros::new(amount))),
+                None => {
+                    return Ok(Err(refused(format!(
+                        "no price-guide line `{}`: lines are g1 to g{}, and b only where the \
+                         guide gives two sizes",
+                        reference.as_text(),
+                        self.profile.price_guide.len()
+                    ))));
+                }
+            },
+        };
+        let price =
+            Price::new(amount, self.profile.pricing.max_price).map_err(|e| refused(e.to_string()));
+        let duration = AppointmentDuration::from_minutes(
+            i64::from(minutes),
+            self.profile.booking.max_appointment_minutes,
+        )
+        .map_err(|e| refused(e.to_string()));
+        Ok(price.and_then(|p| duration.map(|d| (p, d))))
     }
 
     fn day_range(&self, from: NaiveDate, to: NaiveDate) -> Interval {
@@ -317,11 +427,15 @@ impl Engine {
             .holds
             .held_by_others(ctx.conversation, range, ctx.now)
             .await?;
-        let slots = find_slots(&self.profile, &busy, &others, request, ctx.now);
-        let intervals: Vec<Interval> = slots.iter().map(Slot::interval).collect();
+        let (busy, pool) = with_holds(busy, others);
+        let slots = find_slots(&self.profile, &busy, &pool, request, ctx.now);
+        let held: Vec<HeldSlot> = slots
+            .iter()
+            .map(|s| HeldSlot::new(s.interval(), s.artist.clone()))
+            .collect();
         let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
         self.holds
-            .hold(ctx.conversation, &intervals, ttl, ctx.now)
+            .hold(ctx.conversation, &held, ttl, ctx.now)
             .await?;
         Ok(slots)
     }
@@ -374,16 +488,22 @@ impl Engine {
         Ok(ToolAnswer::ok(answer))
     }
 
+    /// Free times near `start` for a refused booking: of `artist` when the customer asked
+    /// for one (or the booking being moved has one), of any artist otherwise.
     async fn alternatives(
         &self,
         start: DateTime<Utc>,
         duration: AppointmentDuration,
+        artist: Option<&ArtistKey>,
         ctx: &ToolContext<'_>,
     ) -> Result<Vec<Slot>, ToolFailure> {
         let local = start.with_timezone(&self.profile.time_zone);
         let from = local.date_naive();
-        let request = SlotRequest::range(from, from + Duration::days(7), duration)
+        let mut request = SlotRequest::range(from, from + Duration::days(7), duration)
             .with_preferred_time(local.time());
+        if let Some(artist) = artist.filter(|a| self.profile.artist(a).is_some()) {
+            request = request.with_artists(vec![artist.clone()]);
+        }
         self.offer(&request, ctx).await
     }
 
@@ -391,9 +511,10 @@ impl Engine {
         &self,
         start: DateTime<Utc>,
         duration: AppointmentDuration,
+        artist: Option<&ArtistKey>,
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
-        let alternatives = self.alternatives(start, duration, ctx).await?;
+        let alternatives = self.alternatives(start, duration, artist, ctx).await?;
         let mut answer = self.slots_answer(&alternatives, ctx, "alternatives");
         answer["error"] = json!("slot_taken");
         answer["message"] = json!("that time was just taken; offer these alternatives");
@@ -421,11 +542,12 @@ impl Engine {
             .holds
             .held_by_others(ctx.conversation, window, ctx.now)
             .await?;
+        let (busy, pool) = with_holds(busy, others);
         // The rules were checked before; a refusal here counts as taken.
         Ok(place(
             &self.profile,
             &busy,
-            &others,
+            &pool,
             start,
             duration,
             artist,
@@ -455,12 +577,10 @@ impl Engine {
         args: BookingArgs,
         ctx: &ToolContext<'_>,
     ) -> Result<ToolAnswer, ToolFailure> {
-        let duration = match args.duration {
-            Some(d) => d,
-            None => match self.duration_for(AppointmentLength::Price(args.price)) {
-                Ok(d) => d,
-                Err(e) => return Ok(e.into()),
-            },
+        // The price and length are the quote's, never a number from the model.
+        let (price, duration) = match self.quoted(&args.quote, ctx).await? {
+            Ok(found) => found,
+            Err(e) => return Ok(e.into()),
         };
         let start = match self.resolve_start(args.date, args.time, "time") {
             Ok(s) => s,
@@ -484,7 +604,7 @@ impl Engine {
             Ok(booking) if &booking.conversation == ctx.conversation => {
                 tracing::info!(booking = %booking.id, "this turn booked already");
                 self.release_after_booking(ctx).await;
-                let answer = self.booked_answer(&booking, args.price, ctx);
+                let answer = self.booked_answer(&booking, price, ctx);
                 return Ok(self.with_deposit(&booking, answer, ctx).await);
             }
             // Someone else's under our id cannot happen with keys naming the conversation;
@@ -493,32 +613,39 @@ impl Engine {
             Err(e) => return Err(ToolFailure::Calendar(e)),
         }
         let slot = Interval::new(start, start + duration.as_chrono());
-        if !self.reserve(slot, duration, &own, ctx).await? {
-            return self.taken_answer(start, duration, ctx).await;
-        }
+        let Some(reserved) = self
+            .reserve(slot, duration, args.artist.as_ref(), &own, ctx)
+            .await?
+        else {
+            return self
+                .taken_answer(start, duration, args.artist.as_ref(), ctx)
+                .await;
+        };
         // Fresh re-check under the reservation: the calendar and every other
         // conversation's holds (one that reserved this slot and has not inserted yet is
-        // only a hold). Our own booking, should it exist by now, does not count. It also
-        // picks the artist when the customer named none.
+        // only a hold). Our own booking, should it exist by now, does not count. With
+        // artists it is for the artist reserved (the one asked for, or the one picked).
         let Some(artist) = self
-            .placement(start, duration, args.artist.as_ref(), Some(&own), ctx)
+            .placement(start, duration, reserved.as_ref(), Some(&own), ctx)
             .await?
         else {
             self.holds.release(ctx.conversation).await?;
-            return self.taken_answer(start, duration, ctx).await;
+            return self
+                .taken_answer(start, duration, args.artist.as_ref(), ctx)
+                .await;
         };
         let new = NewBooking {
             conversation: ctx.conversation.clone(),
             customer: args.name,
             phone: args.phone,
             design: Some(args.design),
-            price: Some(args.price),
+            price: Some(price),
             start,
             duration,
             artist,
             idempotency_key: Some(key),
             deposit: self
-                .deposit_hold(ctx.conversation, args.price, start, ctx.now)
+                .deposit_hold(ctx.conversation, price, start, ctx.now)
                 .await,
             sms_consent: args.sms_consent,
         };
@@ -526,12 +653,13 @@ impl Engine {
         match created {
             Ok(booking) => {
                 self.release_after_booking(ctx).await;
-                let answer = self.booked_answer(&booking, args.price, ctx);
+                let answer = self.booked_answer(&booking, price, ctx);
                 Ok(self.with_deposit(&booking, answer, ctx).await)
             }
             Err(CalendarError::SlotTaken { .. }) => {
                 self.holds.release(ctx.conversation).await?;
-                self.taken_answer(start, duration, ctx).await
+                self.taken_answer(start, duration, args.artist.as_ref(), ctx)
+                    .await
             }
             Err(CalendarError::Invalid(e)) => {
                 self.holds.release(ctx.conversation).await?;
@@ -551,38 +679,76 @@ impl Engine {
     }
 
     /// Takes the store's atomic hold on exactly `slot` for this conversation, limited to
-    /// the units the calendar has free there (its own booking `own` not counted): two
-    /// replicas booking the last unit cannot both pass. `false` = the slot is taken.
+    /// the room the calendar has there (its own booking `own` not counted): two replicas
+    /// booking the last unit cannot both pass. Without artists that is the studio's free
+    /// units; with artists it is one hold per artist — the one asked for, or else the
+    /// first (in the profile's order) free in the calendar whose hold this conversation
+    /// wins — so customers of different artists at the same time never block each other
+    /// and two of one artist never both pass. `Some(artist)` is what was reserved
+    /// (`Some(None)` without artists); `None` = the slot is taken.
     async fn reserve(
         &self,
         slot: Interval,
         duration: AppointmentDuration,
+        asked: Option<&ArtistKey>,
         own: &EventId,
         ctx: &ToolContext<'_>,
-    ) -> Result<bool, ToolFailure> {
+    ) -> Result<Option<Option<ArtistKey>>, ToolFailure> {
         let busy = self
             .calendar
             .busy(recheck_window(&self.profile, slot.start, duration))
             .await
             .map_err(ToolFailure::Calendar)?;
-        let free = free_units(&self.profile, &busy, slot.start, duration, Some(own));
-        if free == 0 {
-            return Ok(false);
+        if self.profile.artists.is_empty() {
+            let free = free_units(&self.profile, &busy, slot.start, duration, Some(own));
+            let held = free > 0
+                && self
+                    .holds
+                    .reserve(
+                        ctx.conversation,
+                        HeldSlot::new(slot, None),
+                        free,
+                        RESERVATION_TTL,
+                        ctx.now,
+                    )
+                    .await?;
+            return Ok(held.then_some(None));
         }
-        // The store's holds count units of an interval, not artists: two replicas holding
-        // two units could still both place their booking with the same (first free)
-        // artist, and a calendar that does not check on insert (Google) would take both.
-        // With artists, one booking of an interval is in flight at a time; a second one
-        // racing it is refused with alternatives, never double-booked.
-        let units = if self.profile.artists.is_empty() {
-            free
-        } else {
-            1
+        let candidates: Vec<&ArtistKey> = match asked {
+            Some(artist) => vec![artist],
+            None => self.profile.artists.iter().map(|a| &a.key).collect(),
         };
-        Ok(self
-            .holds
-            .reserve(ctx.conversation, slot, units, RESERVATION_TTL, ctx.now)
-            .await?)
+        for artist in candidates {
+            // Free in the calendar (holds aside: the reservation below counts them).
+            let free = matches!(
+                place(
+                    &self.profile,
+                    &busy,
+                    &[],
+                    slot.start,
+                    duration,
+                    Some(artist),
+                    Some(own),
+                    ctx.now,
+                ),
+                Ok(Some(_))
+            );
+            if free
+                && self
+                    .holds
+                    .reserve(
+                        ctx.conversation,
+                        HeldSlot::new(slot, Some(artist.clone())),
+                        1,
+                        RESERVATION_TTL,
+                        ctx.now,
+                    )
+                    .await?
+            {
+                return Ok(Some(Some(artist.clone())));
+            }
+        }
+        Ok(None)
     }
 
     /// Drops the conversation's holds once its booking exists. A failure here must not
@@ -827,12 +993,15 @@ impl Engine {
             .await?
             .is_none()
         {
-            return self.taken_answer(start, booking.duration, ctx).await;
+            return self
+                .taken_answer(start, booking.duration, booking.artist.as_ref(), ctx)
+                .await;
         }
         let ttl = Duration::minutes(i64::from(self.profile.booking.hold_minutes));
         let interval = Interval::new(start, start + booking.duration.as_chrono());
+        let held = HeldSlot::new(interval, booking.artist.clone());
         self.holds
-            .hold(ctx.conversation, &[interval], ttl, ctx.now)
+            .hold(ctx.conversation, &[held], ttl, ctx.now)
             .await?;
         self.remember(
             PendingChange::Reschedule {
@@ -899,7 +1068,8 @@ impl Engine {
             }
             Err(CalendarError::SlotTaken { .. }) => {
                 self.confirmations.clear(ctx.conversation).await?;
-                self.taken_answer(to, current.duration, ctx).await
+                self.taken_answer(to, current.duration, current.artist.as_ref(), ctx)
+                    .await
             }
             Err(CalendarError::Invalid(e)) => Ok(ToolArgError {
                 field: "new_time".to_owned(),

@@ -35,6 +35,7 @@ pub use voice::NewTranscript;
 use crate::confirm::ConfirmationStore;
 use crate::holds::OfferHolds;
 use crate::prompt::{PromptError, StudioPrompts};
+use crate::quotes::QuoteStore;
 use crate::tone::ToneSource;
 use crate::tools::tool_specs_for;
 
@@ -47,6 +48,10 @@ pub struct EngineConfig {
     pub confirmation_ttl: Duration,
     /// Appointment length when neither price nor duration is known (default 60 min).
     pub default_appointment_minutes: u32,
+    /// How long a stated price can be booked by its quote id (default 14 days): long
+    /// enough for a customer who comes back the next week, short enough that a price the
+    /// studio has changed since is quoted again.
+    pub quote_ttl: Duration,
     /// Image detail for vision. Default low: on gpt-4o-mini a 1080×1350 photo costs 2,833
     /// tokens at low against about 25,500 at high, and a reference design's motif, size
     /// clues and coverage survive the 512-px view the model gets at low.
@@ -61,6 +66,7 @@ impl Default for EngineConfig {
             max_tool_rounds: 4,
             confirmation_ttl: Duration::hours(24),
             default_appointment_minutes: 60,
+            quote_ttl: Duration::days(14),
             vision_detail: ImageDetail::Low,
             tool_choice: ToolChoice::Auto,
         }
@@ -78,6 +84,8 @@ pub struct EngineDeps {
     pub holds: Arc<dyn OfferHolds>,
     /// Pending cancel/reschedule confirmations.
     pub confirmations: Arc<dyn ConfirmationStore>,
+    /// The prices stated in each conversation, which bookings refer to.
+    pub quotes: Arc<dyn QuoteStore>,
     /// Downloads image attachments.
     pub fetcher: Arc<dyn AttachmentFetcher>,
     /// The studio's past replies as tone examples; `None` = no tone examples.
@@ -95,6 +103,7 @@ pub struct Engine {
     calendar: Arc<dyn Calendar>,
     holds: Arc<dyn OfferHolds>,
     confirmations: Arc<dyn ConfirmationStore>,
+    quotes: Arc<dyn QuoteStore>,
     fetcher: Arc<dyn AttachmentFetcher>,
     tone: Option<Arc<dyn ToneSource>>,
     transcriber: Option<Arc<dyn Transcriber>>,
@@ -143,6 +152,7 @@ impl Engine {
             calendar: deps.calendar,
             holds: deps.holds,
             confirmations: deps.confirmations,
+            quotes: deps.quotes,
             fetcher: deps.fetcher,
             tone: deps.tone,
             transcriber: None,

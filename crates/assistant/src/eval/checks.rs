@@ -241,6 +241,8 @@ pub struct TurnView<'a> {
     pub tools: &'a [ToolRecord],
     /// This customer's upcoming bookings after the turn, as local `(YYYY-MM-DD, HH:MM)`.
     pub bookings: &'a [(String, String)],
+    /// The price of each of those bookings, in the same order (`None`: none recorded).
+    pub booking_prices: &'a [Option<Decimal>],
     /// Whether other customers' bookings are as they were.
     pub others_unchanged: Result<(), String>,
     /// For the scripted model: answers left over after the turn.
@@ -407,6 +409,27 @@ pub fn check_turn(
                 )
             }),
         ));
+        if expected.iter().any(|b| b.price.is_some()) {
+            let wrong: Vec<String> = expected
+                .iter()
+                .zip(view.booking_prices)
+                .filter_map(|(booking, got)| {
+                    let want = Decimal::from(booking.price?);
+                    (Some(want) != got.map(|d| d.normalize())).then(|| {
+                        format!(
+                            "{} {} costs {} instead of {want}",
+                            booking.date.format("%Y-%m-%d"),
+                            booking.time.format("%H:%M"),
+                            got.map_or("nothing".to_owned(), |d| d.to_string()),
+                        )
+                    })
+                })
+                .collect();
+            checks.push(Check::verdict(
+                "booking prices from the quote",
+                (!wrong.is_empty()).then(|| wrong.join("; ")),
+            ));
+        }
     }
     checks
 }
@@ -584,6 +607,7 @@ mod tests {
             handoff: None,
             tools: &[],
             bookings: &[],
+            booking_prices: &[],
             others_unchanged: Ok(()),
             script_left: Some(0),
         }

@@ -200,6 +200,7 @@ pub async fn run_scenario(
             calendar: calendar.clone(),
             holds: Arc::new(MemoryOfferHolds::new()),
             confirmations: Arc::new(MemoryConfirmationStore::new()),
+            quotes: Arc::new(crate::quotes::MemoryQuoteStore::new()),
             fetcher: fetcher.clone(),
             tone: None,
         },
@@ -284,6 +285,8 @@ pub async fn run_scenario(
                 )
             })
             .collect();
+        let booking_prices: Vec<Option<rust_decimal::Decimal>> =
+            mine.iter().map(|b| b.price.map(|p| p.amount())).collect();
         let others_unchanged = others_as_seeded(calendar.as_ref(), &others).await;
 
         let record = &outcome.record;
@@ -300,6 +303,7 @@ pub async fn run_scenario(
             handoff,
             tools: &record.tools,
             bookings: &bookings,
+            booking_prices: &booking_prices,
             others_unchanged,
             script_left: matches!(model, EvalModel::Scripted).then(|| scripted.remaining()),
         };

@@ -265,6 +265,10 @@ pub struct ExpectedBooking {
     /// Start time.
     #[serde(deserialize_with = "clock_time")]
     pub time: NaiveTime,
+    /// The booking's price, when the scenario says (it comes from the quote the booking
+    /// named, never from the model).
+    #[serde(default)]
+    pub price: Option<u32>,
 }
 
 /// What must be true after a turn, besides the checks every turn gets.

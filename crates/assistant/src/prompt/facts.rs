@@ -5,6 +5,7 @@ use inkdesk_domain::{Language, StudioProfile};
 use serde::Serialize;
 
 use crate::locale;
+use crate::quotes::GuideRef;
 
 /// Everything the system prompt shows, in one language.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +38,8 @@ pub struct StudioView {
     pub notes: Vec<String>,
     /// Price guide lines.
     pub price_guide: Vec<GuideLine>,
+    /// The currency symbol the guide's amounts are in.
+    pub currency: String,
     /// The artists as `Name (style, style)`; empty when the studio has none.
     pub artists: Vec<String>,
 }
@@ -64,9 +67,11 @@ pub enum DepositWay {
 /// One line of the price guide.
 #[derive(Debug, Clone, Serialize)]
 pub struct GuideLine {
+    /// The line's id for `book_appointment` (`g3`; `g3a`/`g3b` name its sizes).
+    pub id: String,
     /// The kind of request.
     pub label: String,
-    /// `40/45 €` or `180 €`.
+    /// `40/45` or `180` (the currency is in the guide's heading).
     pub price: String,
 }
 
@@ -111,21 +116,21 @@ impl StudioFacts {
         let price_guide = profile
             .price_guide
             .iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(index, item)| {
                 let label = match language {
                     Language::El => &item.label_el,
                     Language::En => &item.label_en,
                 };
-                // `40/45 €`: the symbol once, so the guide stays short in every request.
+                // `40/45`: the currency is named once in the guide's heading, so the guide
+                // stays short in every request.
+                let amount = |a| locale::amount_text(language, a, "").trim_end().to_owned();
                 let price = match item.high {
-                    Some(high) => {
-                        let high = locale::amount_text(language, high, symbol);
-                        let low = locale::amount_text(language, item.low, "");
-                        format!("{}/{high}", low.trim_end())
-                    }
-                    None => locale::amount_text(language, item.low, symbol),
+                    Some(high) => format!("{}/{}", amount(item.low), amount(high)),
+                    None => amount(item.low),
                 };
                 GuideLine {
+                    id: GuideRef::line_id(index),
                     label: label.clone(),
                     price,
                 }
@@ -146,6 +151,7 @@ impl StudioFacts {
                 minimum_age: profile.policies.minimum_age,
                 notes,
                 price_guide,
+                currency: symbol.clone(),
                 artists: profile
                     .artists
                     .iter()

@@ -17,6 +17,9 @@ pub struct PricedQuote {
     pub quote: Quote,
     /// What the model is told.
     pub result: Value,
+    /// What was priced, in a few words (`rose 7×7 cm + 10×8 cm heavy_shading`): kept with
+    /// the recorded quote for the studio.
+    pub what: String,
 }
 
 /// Prices `pieces`, looking image references up in `images` (this conversation's analysed
@@ -28,6 +31,7 @@ pub fn price_pieces(
     currency_symbol: &str,
 ) -> Result<PricedQuote, ToolArgError> {
     let mut priced = Vec::with_capacity(pieces.len());
+    let mut what = Vec::with_capacity(pieces.len());
     for (index, piece) in pieces.iter().enumerate() {
         let field = |name: &str| format!("pieces[{index}].{name}");
         let built = match piece {
@@ -43,6 +47,8 @@ pub fn price_pieces(
                     field: field("image_ref"),
                     message: e.to_string(),
                 })?;
+                let text: String = m.description.chars().take(60).collect();
+                what.push(format!("{text} {}×{} cm", m.height_cm, m.width_cm));
                 Piece::new(m.height_cm, m.width_cm, m.ink_coverage, difficulty)
             }
             PieceArg::Stated {
@@ -55,6 +61,7 @@ pub fn price_pieces(
                     field: field("style"),
                     message: e.to_string(),
                 })?;
+                what.push(format!("{height_cm}×{width_cm} cm {style}"));
                 Piece::new(*height_cm, *width_cm, *ink, difficulty)
             }
         }
@@ -86,7 +93,11 @@ pub fn price_pieces(
             "say": "only this total, exactly",
         })
     };
-    Ok(PricedQuote { quote, result })
+    Ok(PricedQuote {
+        quote,
+        result,
+        what: what.join(" + "),
+    })
 }
 
 #[cfg(test)]
@@ -147,6 +158,7 @@ mod tests {
         // 45 + 130 = 175, −10 % = 157.5, down to 5 → 155.
         assert_eq!(priced.result["total"], json!(155));
         assert!(!priced.result.to_string().contains("130"));
+        assert_eq!(priced.what, "5×5 cm line_work + 10×8 cm heavy_shading");
     }
 
     #[test]

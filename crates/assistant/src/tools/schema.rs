@@ -130,11 +130,10 @@ pub fn tool_specs_for(with_artists: bool) -> Vec<ToolSpec> {
                     "name": string(),
                     "phone": string(),
                     "design": string(),
-                    "price": number(),
-                    "duration_minutes": number(),
+                    "quote_id": string(),
                     "sms_reminder": {"type": "boolean"},
                 }),
-                &["date", "time", "name", "phone", "design", "price"],
+                &["date", "time", "name", "phone", "design", "quote_id"],
             ),
         },
         ToolSpec {
@@ -234,6 +233,22 @@ mod tests {
         assert!(availability.parameters["properties"]["style"].is_object());
         let book = with.iter().find(|s| s.name == BOOK_APPOINTMENT).unwrap();
         assert!(book.parameters["properties"]["artist"].is_object());
+    }
+
+    #[test]
+    fn a_booking_names_a_quote_never_an_amount() {
+        let specs = tool_specs();
+        let book = specs.iter().find(|s| s.name == BOOK_APPOINTMENT).unwrap();
+        let properties = &book.parameters["properties"];
+        assert!(properties["quote_id"].is_object());
+        assert!(properties.get("price").is_none());
+        assert!(properties.get("duration_minutes").is_none());
+        assert!(
+            book.parameters["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("quote_id"))
+        );
     }
 
     #[test]

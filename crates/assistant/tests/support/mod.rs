@@ -11,6 +11,7 @@ use inkdesk_assistant::engine::NewAnalysis;
 use inkdesk_assistant::history::HistoryEntry;
 use inkdesk_assistant::holds::MemoryOfferHolds;
 use inkdesk_assistant::message::{CustomerMessage, ImageAnalysis, image_ref};
+use inkdesk_assistant::quotes::{MemoryQuoteStore, QuoteStore};
 use inkdesk_assistant::tone::ToneSource;
 use inkdesk_assistant::{Engine, EngineConfig, EngineDeps, TurnInput, TurnOutcome};
 use inkdesk_calendar::{Calendar, EmbeddedCalendar};
@@ -40,6 +41,7 @@ pub struct World {
     pub calendar: Arc<EmbeddedCalendar>,
     pub holds: Arc<MemoryOfferHolds>,
     pub confirmations: Arc<MemoryConfirmationStore>,
+    pub quotes: Arc<dyn QuoteStore>,
     pub fetcher: Arc<StaticFetcher>,
     pub clock: ManualClock,
 }
@@ -58,8 +60,20 @@ impl World {
         Self::build(EngineConfig::default(), Some(tone))
     }
 
+    /// An engine for `profile` (e.g. one with artists).
+    pub fn with_profile(profile: StudioProfile) -> Self {
+        Self::build_for(profile, EngineConfig::default(), None)
+    }
+
     fn build(config: EngineConfig, tone: Option<Arc<dyn ToneSource>>) -> Self {
-        let profile = StudioProfile::example();
+        Self::build_for(StudioProfile::example(), config, tone)
+    }
+
+    fn build_for(
+        profile: StudioProfile,
+        config: EngineConfig,
+        tone: Option<Arc<dyn ToneSource>>,
+    ) -> Self {
         let clock = ManualClock::new(start());
         let model = Arc::new(ScriptedModel::new());
         let calendar = Arc::new(
@@ -68,6 +82,7 @@ impl World {
         );
         let holds = Arc::new(MemoryOfferHolds::new());
         let confirmations = Arc::new(MemoryConfirmationStore::new());
+        let quotes: Arc<dyn QuoteStore> = Arc::new(MemoryQuoteStore::new());
         let fetcher = Arc::new(StaticFetcher::new());
         let engine = Engine::new(
             profile,
@@ -76,6 +91,7 @@ impl World {
                 calendar: calendar.clone(),
                 holds: holds.clone(),
                 confirmations: confirmations.clone(),
+                quotes: quotes.clone(),
                 fetcher: fetcher.clone(),
                 tone,
             },
@@ -88,6 +104,7 @@ impl World {
             calendar,
             holds,
             confirmations,
+            quotes,
             fetcher,
             clock,
         }
@@ -163,6 +180,15 @@ static CALL_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 pub fn call(name: &str, arguments: Value) -> ToolCall {
     let n = CALL_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     ToolCall::new(format!("call_{n}"), name, arguments)
+}
+
+/// A `quote` call for a stated piece priced 95 as measured (`q1`, 60 min) and 105 a
+/// little larger (`q2`, 65 min) in a conversation with no earlier quote.
+pub fn quote_95() -> ToolCall {
+    call(
+        "quote",
+        serde_json::json!({"pieces": [{"height_cm": 3, "width_cm": 8, "ink_coverage": 0.2, "style": "tiny_script"}]}),
+    )
 }
 
 /// One customer conversation: keeps its history between turns like the store would.

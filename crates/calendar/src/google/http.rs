@@ -88,6 +88,18 @@ impl GoogleCalendar {
         url: Url,
         body: Option<serde_json::Value>,
     ) -> Result<Reply, CalendarError> {
+        self.send_if_match(method, url, body, None).await
+    }
+
+    /// [`Self::send`] with `If-Match: <etag>` when given: Google answers 412 (returned as a
+    /// reply, not retried) when the event changed since that etag was read.
+    pub(super) async fn send_if_match(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<serde_json::Value>,
+        etag: Option<&str>,
+    ) -> Result<Reply, CalendarError> {
         let retry = &self.config.retry;
         let policy = ExponentialBuilder::default()
             .with_min_delay(retry.min_delay)
@@ -95,7 +107,7 @@ impl GoogleCalendar {
             .with_max_times(retry.max_retries)
             .with_jitter();
         let cap = retry.max_retry_after;
-        (|| self.attempt(&method, &url, body.as_ref()))
+        (|| self.attempt(&method, &url, body.as_ref(), etag))
             .retry(policy)
             .sleep(tokio::time::sleep)
             .when(|f: &Failure| f.transient)
@@ -120,6 +132,7 @@ impl GoogleCalendar {
         method: &Method,
         url: &Url,
         body: Option<&serde_json::Value>,
+        etag: Option<&str>,
     ) -> Result<Reply, Failure> {
         let mut refreshed = false;
         loop {
@@ -134,6 +147,9 @@ impl GoogleCalendar {
                 .timeout(self.config.request_timeout);
             if let Some(body) = body {
                 request = request.json(body);
+            }
+            if let Some(etag) = etag {
+                request = request.header(reqwest::header::IF_MATCH, etag);
             }
             let response = match request.send().await {
                 Ok(response) => response,
@@ -154,7 +170,10 @@ impl GoogleCalendar {
             if status.is_success()
                 || matches!(
                     status,
-                    StatusCode::NOT_FOUND | StatusCode::CONFLICT | StatusCode::GONE
+                    StatusCode::NOT_FOUND
+                        | StatusCode::CONFLICT
+                        | StatusCode::GONE
+                        | StatusCode::PRECONDITION_FAILED
                 )
             {
                 return Ok(Reply { status, body });

@@ -96,6 +96,9 @@ fn event_colour(status: BookingStatus) -> Option<&'static str> {
     }
 }
 
+/// How often a status change overtaken by another writer reads and judges again.
+const STATUS_ATTEMPTS: usize = 8;
+
 /// Most pages read by one listing (250 events a page).
 const MAX_PAGES: usize = 200;
 
@@ -299,6 +302,14 @@ impl GoogleCalendar {
     }
 
     async fn fetch(&self, id: &EventId) -> Result<Booking, CalendarError> {
+        self.fetch_versioned(id).await.map(|(booking, _)| booking)
+    }
+
+    /// The booking and its event's etag.
+    async fn fetch_versioned(
+        &self,
+        id: &EventId,
+    ) -> Result<(Booking, Option<String>), CalendarError> {
         let reply = self
             .send(Method::GET, self.events_url(Some(id))?, None)
             .await?;
@@ -311,7 +322,9 @@ impl GoogleCalendar {
                 if !is_live(&event) {
                     return Err(CalendarError::Gone(id.clone()));
                 }
-                to_booking(&event, &self.profile).ok_or_else(|| CalendarError::NotFound(id.clone()))
+                let booking = to_booking(&event, &self.profile)
+                    .ok_or_else(|| CalendarError::NotFound(id.clone()))?;
+                Ok((booking, event.etag))
             }
             status => Err(CalendarError::Unavailable(
                 format!("reading event answered HTTP {status}").into(),
@@ -574,7 +587,15 @@ impl Calendar for GoogleCalendar {
         )?
         else {
             drop(guard);
-            return Err(slot_taken(self, &self.profile, start, duration, now).await);
+            return Err(slot_taken(
+                self,
+                &self.profile,
+                start,
+                duration,
+                booking.artist.as_ref(),
+                now,
+            )
+            .await);
         };
         booking.artist = artist;
         let body =
@@ -642,7 +663,15 @@ impl Calendar for GoogleCalendar {
         )?
         else {
             drop(guard);
-            return Err(slot_taken(self, &self.profile, start, duration, now).await);
+            return Err(slot_taken(
+                self,
+                &self.profile,
+                start,
+                duration,
+                current.artist.as_ref(),
+                now,
+            )
+            .await);
         };
         let moved = Booking {
             start,
@@ -684,49 +713,64 @@ impl Calendar for GoogleCalendar {
     ) -> Result<Booking, CalendarError> {
         let now = self.clock.now();
         let _guard = self.write.lock().await;
-        // Only inkdesk's own bookings can be changed through the port.
-        let current = self.fetch(id).await?;
-        let status = current.status.apply(change, current.start, now)?;
-        let changed = Booking { status, ..current };
-        // The status goes in the properties first (a cancel too, so who cancelled is kept
-        // with the deleted event), then a cancel deletes the event.
-        let mut body = serde_json::json!({
-            "extendedProperties": Self::properties(&changed),
-        });
-        if !status.is_cancelled() {
-            body["status"] = serde_json::json!(event_status(status));
-            body["colorId"] = serde_json::json!(event_colour(status));
-        }
-        let reply = self
-            .send(Method::PATCH, self.events_url(Some(id))?, Some(body))
-            .await?;
-        match reply.status {
-            StatusCode::NOT_FOUND => return Err(CalendarError::NotFound(id.clone())),
-            StatusCode::GONE => return Err(CalendarError::Gone(id.clone())),
-            status if status.is_success() => {}
-            status => {
-                return Err(CalendarError::Unavailable(
-                    format!("changing the event's status answered HTTP {status}").into(),
-                ));
+        // Compare and set across processes: the PATCH carries the etag read, and an event
+        // changed meanwhile (another replica's status change) answers 412 — read again and
+        // judge again, so of two racing changes one wins and the other is refused.
+        for _ in 0..STATUS_ATTEMPTS {
+            // Only inkdesk's own bookings can be changed through the port.
+            let (current, etag) = self.fetch_versioned(id).await?;
+            let status = current.status.apply(change, current.start, now)?;
+            let changed = Booking { status, ..current };
+            // The status goes in the properties first (a cancel too, so who cancelled is
+            // kept with the deleted event), then a cancel deletes the event.
+            let mut body = serde_json::json!({
+                "extendedProperties": Self::properties(&changed),
+            });
+            if !status.is_cancelled() {
+                body["status"] = serde_json::json!(event_status(status));
+                body["colorId"] = serde_json::json!(event_colour(status));
             }
-        }
-        if status.is_cancelled() {
             let reply = self
-                .send(Method::DELETE, self.events_url(Some(id))?, None)
+                .send_if_match(
+                    Method::PATCH,
+                    self.events_url(Some(id))?,
+                    Some(body),
+                    etag.as_deref(),
+                )
                 .await?;
             match reply.status {
+                StatusCode::PRECONDITION_FAILED => continue,
                 StatusCode::NOT_FOUND => return Err(CalendarError::NotFound(id.clone())),
                 StatusCode::GONE => return Err(CalendarError::Gone(id.clone())),
                 status if status.is_success() => {}
                 status => {
                     return Err(CalendarError::Unavailable(
-                        format!("deleting the event answered HTTP {status}").into(),
+                        format!("changing the event's status answered HTTP {status}").into(),
                     ));
                 }
             }
+            if status.is_cancelled() {
+                let reply = self
+                    .send(Method::DELETE, self.events_url(Some(id))?, None)
+                    .await?;
+                match reply.status {
+                    StatusCode::NOT_FOUND => return Err(CalendarError::NotFound(id.clone())),
+                    // Deleted meanwhile: the recorded cancellation is ours.
+                    StatusCode::GONE => {}
+                    status if status.is_success() => {}
+                    status => {
+                        return Err(CalendarError::Unavailable(
+                            format!("deleting the event answered HTTP {status}").into(),
+                        ));
+                    }
+                }
+            }
+            tracing::info!(booking = %id, status = %changed.status, "booking status changed in Google Calendar");
+            return Ok(changed);
         }
-        tracing::info!(booking = %id, status = %changed.status, "booking status changed in Google Calendar");
-        Ok(changed)
+        Err(CalendarError::Unavailable(
+            "the event kept changing while its status was changed".into(),
+        ))
     }
 
     async fn bookings_between(&self, range: Interval) -> Result<Vec<Booking>, CalendarError> {

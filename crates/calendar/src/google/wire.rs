@@ -20,6 +20,9 @@ pub(super) struct EventList {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Event {
     pub id: Option<String>,
+    /// The version of the event; sent back as `If-Match` to change it only if unchanged.
+    #[serde(default)]
+    pub etag: Option<String>,
     pub status: Option<String>,
     pub start: Option<EventTime>,
     pub end: Option<EventTime>,

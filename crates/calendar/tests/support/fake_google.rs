@@ -201,12 +201,26 @@ impl Respond for Api {
                     Some(event) if event["status"] == "cancelled" => {
                         error(410, "deleted", "Resource has been deleted")
                     }
+                    // `If-Match` with an older etag: the event changed since it was read.
+                    Some(event)
+                        if request
+                            .headers
+                            .get("if-match")
+                            .and_then(|v| v.to_str().ok())
+                            .is_some_and(|etag| Some(etag) != event["etag"].as_str()) =>
+                    {
+                        error(412, "conditionNotMet", "Precondition Failed")
+                    }
                     Some(event) => {
                         // Patch semantics: the fields sent replace those stored (our
                         // writes always send the whole private property map).
                         for (key, value) in patch.as_object().cloned().unwrap_or_default() {
                             event[key.as_str()] = value;
                         }
+                        // Every change gives the event a new version.
+                        let version = event["sequence"].as_i64().unwrap_or(0) + 1;
+                        event["sequence"] = json!(version);
+                        event["etag"] = json!(format!("\"{}-{version}\"", id.len()));
                         ResponseTemplate::new(200).set_body_json(event.clone())
                     }
                 }

@@ -569,7 +569,15 @@ impl Calendar for RedisCalendar {
                 tracing::info!(booking = %existing.id, "booking already made with this key");
                 same_request(existing, &booking)
             }
-            Placed::Full => Err(slot_taken(self, &self.profile, start, duration, now).await),
+            Placed::Full => Err(slot_taken(
+                self,
+                &self.profile,
+                start,
+                duration,
+                booking.artist.as_ref(),
+                now,
+            )
+            .await),
         }
     }
 
@@ -589,6 +597,7 @@ impl Calendar for RedisCalendar {
         for _ in 0..ATTEMPTS {
             let (_, current) = self.found(id, &raw)?;
             let duration = duration.unwrap_or(current.duration);
+            let artist = current.artist.clone();
             let moved = Booking {
                 start,
                 end: start + duration.as_chrono(),
@@ -598,7 +607,15 @@ impl Calendar for RedisCalendar {
             match self.place(moved, raw.clone()).await? {
                 Placed::Done(booking) => return Ok(*booking),
                 Placed::Full => {
-                    return Err(slot_taken(self, &self.profile, start, duration, now).await);
+                    return Err(slot_taken(
+                        self,
+                        &self.profile,
+                        start,
+                        duration,
+                        artist.as_ref(),
+                        now,
+                    )
+                    .await);
                 }
                 Placed::Existing(current) | Placed::Changed(current) => raw = current,
             }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_redis::redis;
-use inkdesk_domain::ConversationId;
+use inkdesk_domain::{ArtistKey, ConversationId};
 use serde::{Deserialize, Serialize};
 
 use super::inbox::parse_conv;
@@ -135,20 +135,33 @@ impl Takeover for RedisStore {
     }
 }
 
+/// `start:end` for the studio, `start:end:artist` for an artist (keys never hold `:`).
 fn slot_member(slot: &SlotKey) -> String {
-    format!(
+    let bounds = format!(
         "{}:{}",
         slot.start.timestamp_millis(),
         slot.end.timestamp_millis()
-    )
+    );
+    match &slot.artist {
+        Some(artist) => format!("{bounds}:{artist}"),
+        None => bounds,
+    }
 }
 
 fn parse_member(member: &str) -> Result<SlotKey, StoreError> {
     let bad = || StoreError::Corrupt(format!("slot {member}"));
-    let (s, e) = member.split_once(':').ok_or_else(bad)?;
+    let mut parts = member.splitn(3, ':');
+    let (Some(s), Some(e)) = (parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let artist = parts
+        .next()
+        .map(|a| ArtistKey::parse(a).map_err(|_| bad()))
+        .transpose()?;
     Ok(SlotKey {
         start: from_ms(s.parse().map_err(|_| bad())?)?,
         end: from_ms(e.parse().map_err(|_| bad())?)?,
+        artist,
     })
 }
 
@@ -234,7 +247,7 @@ impl SlotHolds for RedisStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        out.sort_by(|a, b| (a.slot, &a.conversation).cmp(&(b.slot, &b.conversation)));
+        out.sort_by(|a, b| (&a.slot, &a.conversation).cmp(&(&b.slot, &b.conversation)));
         Ok(out)
     }
 }

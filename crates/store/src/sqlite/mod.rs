@@ -85,9 +85,10 @@ CREATE TABLE IF NOT EXISTS mutes (conv TEXT PRIMARY KEY, until INTEGER NOT NULL,
 CREATE TABLE IF NOT EXISTS holds (
     slot_start INTEGER NOT NULL,
     slot_end INTEGER NOT NULL,
+    artist TEXT NOT NULL DEFAULT '',
     conv TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
-    PRIMARY KEY (slot_start, slot_end, conv)
+    PRIMARY KEY (slot_start, slot_end, artist, conv)
 );
 CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);
 CREATE TABLE IF NOT EXISTS turn_journals (conv TEXT PRIMARY KEY, token INTEGER NOT NULL, body TEXT NOT NULL);
@@ -206,6 +207,28 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     )?;
     if !has_progress {
         conn.execute_batch("ALTER TABLE jobs ADD COLUMN progress TEXT")?;
+    }
+    // Holds gained the artist in their key. They last minutes, so an older table is
+    // replaced rather than converted: at worst an offer made just before the upgrade is
+    // no longer held, and booking re-checks the calendar anyway.
+    let holds_have_artist: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('holds') WHERE name = 'artist')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !holds_have_artist {
+        conn.execute_batch(
+            "DROP TABLE holds;
+             CREATE TABLE holds (
+                 slot_start INTEGER NOT NULL,
+                 slot_end INTEGER NOT NULL,
+                 artist TEXT NOT NULL DEFAULT '',
+                 conv TEXT NOT NULL,
+                 expires_at INTEGER NOT NULL,
+                 PRIMARY KEY (slot_start, slot_end, artist, conv)
+             );
+             CREATE INDEX IF NOT EXISTS holds_by_conv ON holds(conv);",
+        )?;
     }
     Ok(())
 }

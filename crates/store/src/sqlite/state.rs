@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use inkdesk_domain::ConversationId;
+use inkdesk_domain::{ArtistKey, ConversationId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::log::parse_conv;
@@ -262,6 +262,14 @@ impl Takeover for SqliteStore {
     }
 }
 
+/// The `artist` column of a hold: the key, or `''` for the studio's capacity.
+fn artist_column(slot: &SlotKey) -> String {
+    slot.artist
+        .as_ref()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default()
+}
+
 #[async_trait]
 impl SlotHolds for SqliteStore {
     async fn hold(
@@ -273,32 +281,35 @@ impl SlotHolds for SqliteStore {
     ) -> Result<HoldOutcome, StoreError> {
         let conv = conversation.as_str().to_owned();
         let (start, end) = (ms(slot.start), ms(slot.end));
+        let artist = artist_column(&slot);
         let ttl = dur_ms(ttl);
         self.run(move |conn, now| {
             let tx = conn.savepoint()?;
             tx.prepare_cached(
-                "DELETE FROM holds WHERE slot_start = ?1 AND slot_end = ?2 AND expires_at <= ?3",
+                "DELETE FROM holds WHERE slot_start = ?1 AND slot_end = ?2 AND artist = ?3 AND expires_at <= ?4",
             )?
-            .execute(params![start, end, now])?;
+            .execute(params![start, end, artist, now])?;
             let expires = now.saturating_add(ttl);
             let refreshed = tx
                 .prepare_cached(
-                    "UPDATE holds SET expires_at = ?4 WHERE slot_start = ?1 AND slot_end = ?2 AND conv = ?3",
+                    "UPDATE holds SET expires_at = ?5 WHERE slot_start = ?1 AND slot_end = ?2 AND artist = ?3 AND conv = ?4",
                 )?
-                .execute(params![start, end, conv, expires])?;
+                .execute(params![start, end, artist, conv, expires])?;
             let outcome = if refreshed == 1 {
                 HoldOutcome::Refreshed
             } else {
                 let held: i64 = tx
-                    .prepare_cached("SELECT count(*) FROM holds WHERE slot_start = ?1 AND slot_end = ?2")?
-                    .query_row(params![start, end], |r| r.get(0))?;
+                    .prepare_cached(
+                        "SELECT count(*) FROM holds WHERE slot_start = ?1 AND slot_end = ?2 AND artist = ?3",
+                    )?
+                    .query_row(params![start, end, artist], |r| r.get(0))?;
                 if held >= i64::from(capacity) {
                     HoldOutcome::Full
                 } else {
                     tx.prepare_cached(
-                        "INSERT INTO holds(slot_start, slot_end, conv, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO holds(slot_start, slot_end, artist, conv, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
-                    .execute(params![start, end, conv, expires])?;
+                    .execute(params![start, end, artist, conv, expires])?;
                     HoldOutcome::Held
                 }
             };
@@ -315,11 +326,12 @@ impl SlotHolds for SqliteStore {
     ) -> Result<(), StoreError> {
         let conv = conversation.as_str().to_owned();
         let (start, end) = (ms(slot.start), ms(slot.end));
+        let artist = artist_column(slot);
         self.run(move |conn, _| {
             conn.prepare_cached(
-                "DELETE FROM holds WHERE slot_start = ?1 AND slot_end = ?2 AND conv = ?3",
+                "DELETE FROM holds WHERE slot_start = ?1 AND slot_end = ?2 AND artist = ?3 AND conv = ?4",
             )?
-            .execute(params![start, end, conv])?;
+            .execute(params![start, end, artist, conv])?;
             Ok(())
         })
         .await
@@ -341,22 +353,32 @@ impl SlotHolds for SqliteStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<Hold>, StoreError> {
         let (from, to) = (ms(from), ms(to));
-        let rows: Vec<(i64, i64, String)> = self
+        let rows: Vec<(i64, i64, String, String)> = self
             .run(move |conn, now| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT slot_start, slot_end, conv FROM holds WHERE slot_start < ?1 AND slot_end > ?2 \
-                     AND expires_at > ?3 ORDER BY slot_start, slot_end, conv",
+                    "SELECT slot_start, slot_end, artist, conv FROM holds WHERE slot_start < ?1 AND slot_end > ?2 \
+                     AND expires_at > ?3 ORDER BY slot_start, slot_end, artist, conv",
                 )?;
-                let rows = stmt.query_map(params![to, from, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                let rows = stmt.query_map(params![to, from, now], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await?;
         rows.into_iter()
-            .map(|(start, end, conv)| {
+            .map(|(start, end, artist, conv)| {
+                let artist = match artist.as_str() {
+                    "" => None,
+                    key => Some(
+                        ArtistKey::parse(key)
+                            .map_err(|_| StoreError::Corrupt(format!("hold artist {key}")))?,
+                    ),
+                };
                 Ok(Hold {
                     slot: SlotKey {
                         start: from_ms(start)?,
                         end: from_ms(end)?,
+                        artist,
                     },
                     conversation: parse_conv(conv)?,
                 })

@@ -159,6 +159,7 @@ macro_rules! conformance_suite {
                 next_due_reports_earliest_claimable_time,
                 holds_never_exceed_capacity_under_50_tasks,
                 hold_refresh_release_and_active_range,
+                holds_of_different_artists_never_block_each_other,
                 ttls_expire,
                 history_is_ordered_listed_and_capped,
                 retention_drops_idle_conversations,

@@ -13,10 +13,81 @@ fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 }
 
 fn slot(from: u32, to: u32) -> SlotKey {
+    SlotKey::studio(at(from, 0), at(to, 0))
+}
+
+fn artist_slot(from: u32, to: u32, artist: &str) -> SlotKey {
     SlotKey {
-        start: at(from, 0),
-        end: at(to, 0),
+        artist: Some(inkdesk_domain::ArtistKey::parse(artist).unwrap()),
+        ..slot(from, to)
     }
+}
+
+/// Holds carry the artist: one artist's holds count against that artist only, the
+/// studio's (artist-less) holds against the studio's capacity, and `active` names the
+/// artist of each hold.
+pub async fn holds_of_different_artists_never_block_each_other(h: Harness) {
+    let holds = &h.stores.holds;
+    let (maria, nikos, studio) = (
+        artist_slot(10, 11, "maria"),
+        artist_slot(10, 11, "nikos"),
+        slot(10, 11),
+    );
+    let (a, b, c) = (conv("ha1"), conv("ha2"), conv("ha3"));
+    assert_eq!(
+        holds.hold(maria.clone(), &a, 1, TTL).await.unwrap(),
+        HoldOutcome::Held
+    );
+    assert_eq!(
+        holds.hold(maria.clone(), &b, 1, TTL).await.unwrap(),
+        HoldOutcome::Full
+    );
+    assert_eq!(
+        holds.hold(nikos.clone(), &b, 1, TTL).await.unwrap(),
+        HoldOutcome::Held
+    );
+    assert_eq!(
+        holds.hold(studio.clone(), &c, 1, TTL).await.unwrap(),
+        HoldOutcome::Held
+    );
+    let mut listed: Vec<(Option<String>, String)> = holds
+        .active(at(9, 0), at(12, 0))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| {
+            (
+                h.slot.artist.map(|a| a.as_str().to_owned()),
+                h.conversation.as_str().to_owned(),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            (None, c.as_str().to_owned()),
+            (Some("maria".to_owned()), a.as_str().to_owned()),
+            (Some("nikos".to_owned()), b.as_str().to_owned()),
+        ]
+    );
+    // Releasing one artist's hold leaves the other's.
+    holds.release(&maria, &a).await.unwrap();
+    assert_eq!(
+        holds.hold(maria.clone(), &c, 1, TTL).await.unwrap(),
+        HoldOutcome::Held
+    );
+    assert_eq!(
+        holds.hold(nikos, &a, 1, TTL).await.unwrap(),
+        HoldOutcome::Full
+    );
+    holds.release_all(&c).await.unwrap();
+    let left = holds.active(at(9, 0), at(12, 0)).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].slot.artist.as_ref().map(|a| a.as_str()),
+        Some("nikos")
+    );
 }
 
 pub async fn holds_never_exceed_capacity_under_50_tasks(h: Harness) {
@@ -25,9 +96,10 @@ pub async fn holds_never_exceed_capacity_under_50_tasks(h: Harness) {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let holds = holds.clone();
+            let s = s.clone();
             tokio::spawn(async move {
                 holds
-                    .hold(s, &conv(&format!("h{i}")), 3, LONG)
+                    .hold(s.clone(), &conv(&format!("h{i}")), 3, LONG)
                     .await
                     .unwrap()
             })
@@ -50,28 +122,43 @@ pub async fn hold_refresh_release_and_active_range(h: Harness) {
     let (a, b) = (slot(10, 11), slot(12, 13));
     let (c1, c2) = (conv("hr1"), conv("hr2"));
     let ttl = TTL + STEP;
-    assert_eq!(holds.hold(a, &c1, 1, ttl).await.unwrap(), HoldOutcome::Held);
-    assert_eq!(holds.hold(a, &c2, 1, ttl).await.unwrap(), HoldOutcome::Full);
+    assert_eq!(
+        holds.hold(a.clone(), &c1, 1, ttl).await.unwrap(),
+        HoldOutcome::Held
+    );
+    assert_eq!(
+        holds.hold(a.clone(), &c2, 1, ttl).await.unwrap(),
+        HoldOutcome::Full
+    );
     h.advance(STEP).await;
     assert_eq!(
-        holds.hold(a, &c1, 1, ttl).await.unwrap(),
+        holds.hold(a.clone(), &c1, 1, ttl).await.unwrap(),
         HoldOutcome::Refreshed
     );
     h.advance(STEP).await;
     // Past the first expiry, inside the refreshed one.
     assert_eq!(
-        holds.hold(a, &c2, 1, ttl).await.unwrap(),
+        holds.hold(a.clone(), &c2, 1, ttl).await.unwrap(),
         HoldOutcome::Full,
         "refresh lost"
     );
     holds.release(&a, &c1).await.unwrap();
-    assert_eq!(holds.hold(a, &c2, 1, ttl).await.unwrap(), HoldOutcome::Held);
-    assert_eq!(holds.hold(b, &c2, 2, ttl).await.unwrap(), HoldOutcome::Held);
-    assert_eq!(holds.hold(b, &c1, 2, ttl).await.unwrap(), HoldOutcome::Held);
+    assert_eq!(
+        holds.hold(a.clone(), &c2, 1, ttl).await.unwrap(),
+        HoldOutcome::Held
+    );
+    assert_eq!(
+        holds.hold(b.clone(), &c2, 2, ttl).await.unwrap(),
+        HoldOutcome::Held
+    );
+    assert_eq!(
+        holds.hold(b.clone(), &c1, 2, ttl).await.unwrap(),
+        HoldOutcome::Held
+    );
 
     let in_a = holds.active(at(10, 30), at(11, 30)).await.unwrap();
     assert_eq!(in_a.len(), 1);
-    assert_eq!((in_a[0].slot, &in_a[0].conversation), (a, &c2));
+    assert_eq!((&in_a[0].slot, &in_a[0].conversation), (&a, &c2));
     assert!(
         holds.active(at(11, 0), at(12, 0)).await.unwrap().is_empty(),
         "ranges are half-open"
@@ -80,7 +167,7 @@ pub async fn hold_refresh_release_and_active_range(h: Harness) {
     holds.release_all(&c2).await.unwrap();
     let left = holds.active(at(0, 0), at(23, 0)).await.unwrap();
     assert_eq!(left.len(), 1);
-    assert_eq!((left[0].slot, &left[0].conversation), (b, &c1));
+    assert_eq!((&left[0].slot, &left[0].conversation), (&b, &c1));
 }
 
 pub async fn ttls_expire(h: Harness) {

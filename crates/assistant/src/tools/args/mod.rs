@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::schema::{self, STYLES};
 use crate::intent::Intent;
+use crate::quotes::QuoteRef;
 
 /// What the validation needs to know: the studio's rules and the turn's instant.
 #[derive(Debug, Clone, Copy)]
@@ -101,10 +102,9 @@ pub struct BookingArgs {
     pub phone: PhoneNumber,
     /// Design note.
     pub design: FreeText,
-    /// Quoted price.
-    pub price: Price,
-    /// A length other than the price's, if given.
-    pub duration: Option<AppointmentDuration>,
+    /// The quote (or price-guide line) the booking is for: its price and length are the
+    /// booking's. The model never passes an amount.
+    pub quote: QuoteRef,
     /// The artist asked for (by name or key); `None`: the first free one.
     pub artist: Option<ArtistKey>,
     /// The customer agreed to a reminder by SMS (`sms_reminder`; absent: no).
@@ -278,6 +278,19 @@ impl Args<'_> {
             .transpose()
     }
 
+    /// A `quote_id`: a quote the engine gave (`q1`) or a price-guide line (`g3a`). Whether
+    /// it exists in this conversation is the executor's check.
+    fn quote_ref(&self, field: &str) -> Result<QuoteRef, ToolArgError> {
+        let raw = self.required_text(field)?;
+        QuoteRef::parse(raw).ok_or_else(|| {
+            ToolArgError::new(
+                field,
+                "must be the quote_id a quote answer gave (e.g. q1) or a price-guide line id \
+                 with a or b for the size (e.g. g3a); call quote first if there is none",
+            )
+        })
+    }
+
     fn price(&self, field: &str) -> Result<Option<Price>, ToolArgError> {
         let max = self.ctx.profile.pricing.max_price;
         self.decimal(field)?
@@ -397,10 +410,7 @@ impl Args<'_> {
             phone: PhoneNumber::parse(self.required_text("phone")?, region)
                 .map_err(field_err("phone"))?,
             design: FreeText::parse(self.required_text("design")?).map_err(field_err("design"))?,
-            price: self
-                .price("price")?
-                .ok_or_else(|| ToolArgError::missing("price"))?,
-            duration: self.duration("duration_minutes")?,
+            quote: self.quote_ref("quote_id")?,
             artist: self.artist("artist")?,
             sms_consent: self.map.get("sms_reminder").and_then(Value::as_bool) == Some(true),
         })

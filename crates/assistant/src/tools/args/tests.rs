@@ -20,7 +20,7 @@ fn parse(name: &str, args: Value) -> Result<ToolCommand, ToolArgError> {
 fn booking_args() -> Value {
     json!({
         "date": "2026-11-20", "time": "14:00", "name": "Γιάννης Παπαδόπουλος",
-        "phone": "+30 691 234 5678", "design": "rose on the wrist", "price": 60
+        "phone": "+30 691 234 5678", "design": "rose on the wrist", "quote_id": "q1"
     })
 }
 
@@ -31,9 +31,8 @@ fn a_valid_booking_becomes_domain_values() {
     };
     assert_eq!(b.phone.national(), "6912345678");
     assert_eq!(b.name.as_str(), "Γιάννης Παπαδόπουλος");
-    assert_eq!(b.price.amount(), dec!(60));
+    assert_eq!(b.quote, QuoteRef::Quote("q1".to_owned()));
     assert_eq!(b.time.format("%H:%M").to_string(), "14:00");
-    assert_eq!(b.duration, None);
 }
 
 #[test]
@@ -48,8 +47,9 @@ fn each_invalid_booking_field_is_named_with_what_is_accepted() {
             "in the past; today is 2026-11-18",
         ),
         ("time", json!("2:30 PM"), "HH:MM"),
-        ("price", json!(6000), "at most 5000"),
-        ("price", json!("a lot"), "must be a number"),
+        ("quote_id", json!("60"), "the quote_id a quote answer gave"),
+        ("quote_id", json!(60), "must be a string"),
+        ("quote_id", json!("g3c"), "price-guide line id"),
         ("design", json!(42), "must be a string"),
     ] {
         let mut args = booking_args();
@@ -72,6 +72,12 @@ fn missing_booking_fields_are_reported() {
         (err.field.as_str(), err.message.as_str()),
         ("phone", "is required")
     );
+    // A price instead of a quote id is not a booking.
+    let mut args = booking_args();
+    args.as_object_mut().unwrap().remove("quote_id");
+    args["price"] = json!(60);
+    let err = parse("book_appointment", args).unwrap_err();
+    assert_eq!(err.field, "quote_id");
 }
 
 #[test]
