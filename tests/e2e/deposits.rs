@@ -235,6 +235,18 @@ async fn a_paid_checkout_confirms_the_booking_once_and_bad_signatures_are_refuse
         "{booking:?}"
     );
     assert_eq!(booking.deposit.unwrap().amount().to_string(), "18");
+    // Nobody is reminded of a booking that is not yet theirs.
+    let reminder_key = inkdesk_assistant::reminders::job_key(&booking.id);
+    assert!(
+        app.running
+            .app
+            .stores
+            .schedule
+            .job(&reminder_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The DM carries the Checkout link, word for word, before the sign-off.
     assert!(
         reply.contains("https://checkout.stripe.com/c/pay/cs_test_"),
@@ -347,6 +359,18 @@ async fn a_paid_checkout_confirms_the_booking_once_and_bad_signatures_are_refuse
             .unwrap()
             .is_none()
     );
+    // Paid, so confirmed: the customer's reminder is now scheduled, `reminder_hours` (24 in
+    // the example profile) before the start, through the service's calendar.
+    let reminder = app
+        .running
+        .app
+        .stores
+        .schedule
+        .job(&reminder_key)
+        .await
+        .unwrap()
+        .expect("a paid booking has its reminder");
+    assert_eq!(reminder.due, booking.start - ChronoDuration::hours(24));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -316,7 +316,11 @@ async fn replica(
             store: StoreChoice::RedisUrl(url.to_owned()),
             key_prefix: Some(prefix.to_owned()),
             with_model: false,
-            lease: Duration::from_secs(1),
+            // Long enough that Meta's echo (posted by the test right after the crash) is
+            // in before the survivor's claim: in service the lease is 60 s and the echo
+            // comes within a second. With 1 s, a loaded machine let the survivor claim
+            // first, find no echo and send again — the named window, not a fault here.
+            lease: Duration::from_secs(4),
             profile: Some(profile.clone()),
             reminder_faults: faults.clone(),
             ..Options::default()
