@@ -531,6 +531,19 @@ async fn staff_see_a_reminder_to_make_by_hand_and_mark_a_no_show_in_a_real_brows
         let list = wait_text(browser, Locator::Id("reminders"), "6912345678").await;
         assert!(list.contains("Μαρία Παπαδοπούλου"), "{list}");
         assert!(list.contains("SMS is not configured"), "{list}");
+        // A person called: "Reminded" takes it off the list.
+        browser
+            .find(Locator::Css("form[action$='/done'] button"))
+            .await?
+            .click()
+            .await?;
+        let body = wait_text(
+            browser,
+            Locator::Css("main"),
+            "No reminders to make by hand",
+        )
+        .await;
+        assert!(!body.contains("6912345678"), "{body}");
 
         // After the appointment (days later: the login has expired) mark it a no-show.
         clock.set(start + chrono::Duration::hours(2));

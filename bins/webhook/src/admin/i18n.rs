@@ -243,6 +243,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "No upcoming bookings.",
     ),
     ("remind_by_hand", "Υπενθύμιση με το χέρι", "Remind by hand"),
+    ("mark_reminded", "Έγινε υπενθύμιση", "Reminded"),
     (
         "past_appointments",
         "Περασμένα ραντεβού",

@@ -201,6 +201,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         )
         .route("/bookings", get(pages::bookings))
         .route("/reminders", get(reminders::page))
+        .route("/reminders/{booking}/done", post(reminders::form_done))
         .route("/past", get(attendance::page))
         .route("/past/{id}/{outcome}", post(attendance::form_mark))
         .route(

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
 use chrono::{DateTime, Utc};
 use inkdesk_assistant::reminders::{ReminderProgress, Settled, job_key};
 use inkdesk_domain::EventId;
@@ -17,9 +17,9 @@ use minijinja::value::Serde;
 use serde::Serialize;
 use serde_json::json;
 
-use super::AdminState;
 use super::auth::{Bearer, Staff};
-use super::pages::{PageQuery, render};
+use super::pages::{CsrfForm, PageQuery, error_page, forbidden, render};
+use super::{AdminState, csrf};
 use crate::app::App;
 
 /// How many upcoming bookings the list looks through.
@@ -162,4 +162,30 @@ pub async fn page(
     };
     let ctx = context! { csrf => session.csrf, reminders => Serde(&list), error => error };
     render(&state, &query, &headers, "reminders.html", ctx)
+}
+
+/// `POST /admin/reminders/{booking}/done` (form, CSRF-checked): the page's "reminded"
+/// button; back to the list, which no longer shows it.
+pub async fn form_done(
+    State(state): State<AdminState>,
+    Staff(session): Staff,
+    Path(booking): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf::valid(&session, &form.csrf) {
+        return forbidden(&state, &headers);
+    }
+    let Ok(id) = EventId::parse(&booking) else {
+        return error_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "not a booking id".to_owned(),
+        );
+    };
+    match mark_done(&state.app, &id).await {
+        Ok(()) => Redirect::to("/admin/reminders").into_response(),
+        Err((status, message)) => error_page(&state, &headers, status, message),
+    }
 }
