@@ -78,4 +78,4 @@ pub use redis::{RedisConfig, RedisStore};
 pub use schedule::MockSchedule;
 pub use schedule::{JobClaim, JobInfo, JobState, MemorySchedule, Schedule};
 pub use sqlite::SqliteStore;
-pub use stores::Stores;
+pub use stores::{AdapterPorts, Stores};

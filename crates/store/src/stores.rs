@@ -15,6 +15,40 @@ use crate::redis::{RedisConfig, RedisStore};
 use crate::schedule::{MemorySchedule, Schedule};
 use crate::sqlite::SqliteStore;
 
+/// Every port but the schedule, implemented by one adapter value (the memory store keeps
+/// its schedule apart, see [`Stores::memory`]).
+pub trait AdapterPorts:
+    ConversationLog
+    + Inbox
+    + Dedupe
+    + Takeover
+    + SlotHolds
+    + Outbox
+    + Health
+    + Keyed
+    + Intake
+    + TurnJournal
+    + UsageTotals
+    + 'static
+{
+}
+
+impl<T> AdapterPorts for T where
+    T: ConversationLog
+        + Inbox
+        + Dedupe
+        + Takeover
+        + SlotHolds
+        + Outbox
+        + Health
+        + Keyed
+        + Intake
+        + TurnJournal
+        + UsageTotals
+        + 'static
+{
+}
+
 /// Every port, each as `Arc<dyn Port>`; usually all backed by one adapter.
 #[derive(Clone)]
 pub struct Stores {
@@ -54,19 +88,7 @@ impl Stores {
     /// Every port backed by one adapter value.
     pub fn from_adapter<A>(adapter: A) -> Self
     where
-        A: ConversationLog
-            + Inbox
-            + Dedupe
-            + Takeover
-            + SlotHolds
-            + Outbox
-            + Health
-            + Keyed
-            + Intake
-            + TurnJournal
-            + UsageTotals
-            + Schedule
-            + 'static,
+        A: AdapterPorts + Schedule,
     {
         Self::from_shared(Arc::new(adapter))
     }
@@ -75,19 +97,7 @@ impl Stores {
     /// store whose connection the calendar shares).
     pub fn from_shared<A>(a: Arc<A>) -> Self
     where
-        A: ConversationLog
-            + Inbox
-            + Dedupe
-            + Takeover
-            + SlotHolds
-            + Outbox
-            + Health
-            + Keyed
-            + Intake
-            + TurnJournal
-            + UsageTotals
-            + Schedule
-            + 'static,
+        A: AdapterPorts + Schedule,
     {
         let schedule: Arc<dyn Schedule> = a.clone();
         Self::with_schedule(a, schedule)
@@ -96,18 +106,7 @@ impl Stores {
     /// Every port but the schedule backed by `a`, the schedule by `schedule`.
     fn with_schedule<A>(a: Arc<A>, schedule: Arc<dyn Schedule>) -> Self
     where
-        A: ConversationLog
-            + Inbox
-            + Dedupe
-            + Takeover
-            + SlotHolds
-            + Outbox
-            + Health
-            + Keyed
-            + Intake
-            + TurnJournal
-            + UsageTotals
-            + 'static,
+        A: AdapterPorts,
     {
         Self {
             log: a.clone(),
