@@ -100,6 +100,11 @@ wrk_run() {
         wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 10s \
         -s scripts/webhook.lua "http://127.0.0.1:$PORT/webhook" | grep '^RAW')
     echo "[$label #$round] wrk -c$connections ${seconds}s: ${line#RAW }"
+    # A repeat is only a dedupe hit, far cheaper than a new message: say so loudly, since
+    # such a run's throughput is not comparable (a faster machine needs a larger BODIES).
+    if [ "$(field repeats "$line")" != 0 ]; then
+        echo "[$label #$round] warning: $(field repeats "$line") requests repeated a body; raise BODIES (now $BODIES) to compare this run" >&2
+    fi
     for key in throughput p50 p99 p99.9 max errors repeats; do
         record "$label" "$round" "${name}_$key" "$(field "$key" "$line")"
     done
