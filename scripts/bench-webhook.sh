@@ -7,6 +7,7 @@
 #   BURST_SECONDS=20   length of the -c32 throughput run (the burst)
 #   SERVERS="embedded redis ceiling"   which servers, in this order within each round
 #   BODIES=300000      signed bodies per wrk run (unique message ids, 500 senders)
+#                      (a run that sends more repeats them, which inkdesk only dedupes: it warns)
 #
 # Each round starts every server afresh and runs, against each:
 #   1. ready: exec to the first /health answer;
