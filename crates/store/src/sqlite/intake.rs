@@ -1,5 +1,6 @@
 //! Intake on SQLite: the webhook's dedupe mark, history append, pause/mute check and
-//! queue push for one message, in one savepoint of one writer-thread call.
+//! queue push for one message, in one writer-thread call (atomic without a savepoint of
+//! its own: see `SqliteStore::run_bare`).
 
 use async_trait::async_trait;
 use inkdesk_domain::ConversationId;
@@ -26,22 +27,21 @@ impl Intake for SqliteStore {
         let pending_body = serde_json::to_string(&message.pending)?;
         let retention = dur_ms(self.options.retention);
         let max_turns = i64::try_from(self.options.max_turns).unwrap_or(i64::MAX);
-        self.run(move |conn, now| {
-            let tx = conn.savepoint()?;
-            if !mark_seen(&tx, &message.event_key, now, dur_ms(message.dedupe_ttl))? {
+        // The hot path: no savepoint of its own (see `run_bare`); a duplicate returns
+        // before writing anything.
+        self.run_bare(move |tx, now| {
+            if !mark_seen(tx, &message.event_key, now, dur_ms(message.dedupe_ttl))? {
                 return Ok(IntakeOutcome::Duplicate);
             }
-            append_turn(&tx, &conv, &turn_body, turn_at, now, retention, max_turns)?;
-            let outcome = match held(&tx, &conv, now, message.answerable)? {
+            append_turn(tx, &conv, &turn_body, turn_at, now, retention, max_turns)?;
+            Ok(match held(tx, &conv, now, message.answerable)? {
                 Some(reason) => IntakeOutcome::Recorded(reason),
                 None => {
                     let id = &message.pending.message_id;
-                    push_message(&tx, &conv, id, &pending_body, now, dur_ms(message.debounce))?;
+                    push_message(tx, &conv, id, &pending_body, now, dur_ms(message.debounce))?;
                     IntakeOutcome::Queued
                 }
-            };
-            tx.commit()?;
-            Ok(outcome)
+            })
         })
         .await
     }
