@@ -22,8 +22,9 @@
 /// jemalloc for the whole process, SQLite's allocations included (the crate's unprefixed
 /// `malloc`). With glibc's allocator the SQLite writer thread freeing what the runtime's
 /// workers allocated cost a tenth of the server's time on a burst of webhooks; jemalloc
-/// made the embedded store 10–16 % faster and left the bare ceiling handler where it was
-/// (docs/PERFORMANCE.md).
+/// made the embedded store 10–16 % faster (docs/PERFORMANCE.md). The `inkdesk-ceiling`
+/// bench binary does not link this library and keeps glibc's: under jemalloc it measured
+/// the same.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
