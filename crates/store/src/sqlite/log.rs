@@ -45,6 +45,10 @@ pub(super) fn append_turn(
         .execute(params![conv, max_turns])?;
         count = max_turns;
     }
+    // Never later than now: the purge finds expired conversations through this column
+    // (`last_at <= now - retention`), which is exact only if no row's last activity is
+    // later than the time it was written (a message dated ahead of our clock).
+    let last_at = last_at.min(now);
     tx.prepare_cached(
         "INSERT INTO conversations(conv, last_at, last_body, turns, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(conv) DO UPDATE SET \

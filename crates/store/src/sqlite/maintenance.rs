@@ -65,7 +65,18 @@ const MAX_CONVERGE_ROUNDS: usize = 8;
 /// Deletes expired rows, at most `limit` per table (and [`PURGE_CONVERSATIONS`]
 /// conversations with their turns), in one savepoint. Returns whether some table had
 /// more than that, i.e. another step has work.
-pub(super) fn purge(conn: &mut Connection, now: i64, limit: i64) -> Result<bool, StoreError> {
+///
+/// Expired conversations are found through their last-activity index, which the webhook
+/// updates anyway, rather than an expiry index of their own: every row has
+/// `last_at <= expires_at - retention` (`append_turn` clamps `last_at` to the time of
+/// writing, and opening the store brings older rows down to that), so every row with
+/// `expires_at <= now` has `last_at <= now - retention` and none is missed.
+pub(super) fn purge(
+    conn: &mut Connection,
+    now: i64,
+    limit: i64,
+    retention: i64,
+) -> Result<bool, StoreError> {
     let tx = conn.savepoint()?;
     let mut more = false;
     // Conversations past their retention: their turns first, then the conversation.
@@ -75,8 +86,13 @@ pub(super) fn purge(conn: &mut Connection, now: i64, limit: i64) -> Result<bool,
     )?;
     tx.execute("DELETE FROM expired_convs", [])?;
     let convs = tx.execute(
-        "INSERT INTO expired_convs SELECT conv FROM conversations WHERE expires_at <= ?1 LIMIT ?2",
-        params![now, limit.min(PURGE_CONVERSATIONS)],
+        "INSERT INTO expired_convs SELECT conv FROM conversations \
+         WHERE last_at <= ?1 AND expires_at <= ?2 LIMIT ?3",
+        params![
+            now.saturating_sub(retention),
+            now,
+            limit.min(PURGE_CONVERSATIONS)
+        ],
     )?;
     more |= i64::try_from(convs).unwrap_or(i64::MAX) >= limit.min(PURGE_CONVERSATIONS);
     tx.execute(
@@ -114,18 +130,19 @@ pub(super) fn purge(conn: &mut Connection, now: i64, limit: i64) -> Result<bool,
 pub(super) struct Purger {
     /// The next step is due at this instant.
     next: Instant,
-}
-
-impl Default for Purger {
-    /// Due at once: what the bounded purge at start-up left goes while the writer idles.
-    fn default() -> Self {
-        Self {
-            next: Instant::now(),
-        }
-    }
+    /// The conversations' retention (ms), which bounds their last activity (see [`purge`]).
+    retention: i64,
 }
 
 impl Purger {
+    /// Due at once: what the bounded purge at start-up left goes while the writer idles.
+    pub(super) fn new(retention: i64) -> Self {
+        Self {
+            next: Instant::now(),
+            retention,
+        }
+    }
+
     /// Whether a step is due (the writer runs it only while no call waits).
     pub(super) fn due(&self) -> bool {
         Instant::now() >= self.next
@@ -149,7 +166,7 @@ impl Purger {
         // then find the snapshot stale when upgrading (SQLITE_BUSY at once).
         let step = |conn: &mut Connection| -> Result<bool, StoreError> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
-            match purge(conn, now, PURGE_STEP) {
+            match purge(conn, now, PURGE_STEP, self.retention) {
                 Ok(more) => {
                     conn.execute_batch("COMMIT")?;
                     Ok(more)
@@ -295,7 +312,10 @@ mod tests {
             conn.execute("INSERT INTO turns(conv, body) VALUES (?1, '{}')", [id])
                 .unwrap();
         }
-        assert!(!purge(&mut conn, 200, PURGE_STEP).unwrap(), "nothing left");
+        assert!(
+            !purge(&mut conn, 200, PURGE_STEP, 1).unwrap(),
+            "nothing left"
+        );
         for table in ["dedupe", "outbox", "conversations", "turns"] {
             assert_eq!(count(&conn, table), 1, "{table}");
         }
@@ -303,6 +323,44 @@ mod tests {
             .query_row("SELECT conv FROM turns", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, "live");
+    }
+
+    #[test]
+    fn a_conversation_dated_ahead_of_the_clock_is_purged_when_it_expires() {
+        let (_dir, mut conn) = fresh();
+        let retention = 1_000;
+        // A message dated a day ahead of the clock, written at 0: it expires at 1,000.
+        super::super::log::append_turn(&conn, "ahead", "{}", 86_400_000, 0, retention, 200)
+            .unwrap();
+        // The same row as an older version wrote it, before `last_at` was clamped.
+        conn.execute(
+            "INSERT INTO conversations VALUES ('legacy', 86400000, '{}', 1, 1000)",
+            [],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO turns(conv, body) VALUES ('legacy', '{}')", [])
+            .unwrap();
+        // What opening the store does.
+        super::super::bound_last_activity(&conn, retention).unwrap();
+        assert!(!purge(&mut conn, 999, PURGE_STEP, retention).unwrap());
+        assert_eq!(count(&conn, "conversations"), 2, "not expired yet");
+        assert!(!purge(&mut conn, 1_000, PURGE_STEP, retention).unwrap());
+        assert_eq!(count(&conn, "conversations"), 0, "both expired at 1,000");
+        assert_eq!(count(&conn, "turns"), 0);
+    }
+
+    #[test]
+    fn the_expiry_scan_uses_the_last_activity_index() {
+        let (_dir, conn) = fresh();
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT conv FROM conversations \
+                 WHERE last_at <= 1 AND expires_at <= 2 LIMIT 5",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("conversations_by_last"), "{plan}");
     }
 
     #[test]
@@ -320,10 +378,10 @@ mod tests {
             )
             .unwrap();
         }
-        assert!(purge(&mut conn, 200, PURGE_STEP).unwrap(), "more to do");
+        assert!(purge(&mut conn, 200, PURGE_STEP, 1).unwrap(), "more to do");
         assert_eq!(count(&conn, "dedupe"), 10);
         assert_eq!(count(&conn, "conversations"), 1);
-        assert!(!purge(&mut conn, 200, PURGE_STEP).unwrap(), "done");
+        assert!(!purge(&mut conn, 200, PURGE_STEP, 1).unwrap(), "done");
         assert_eq!(count(&conn, "dedupe"), 0);
         assert_eq!(count(&conn, "conversations"), 0);
     }
