@@ -264,6 +264,10 @@ async fn queue(
             tracing::debug!(kind = kind_name(&event.kind), "redelivered event ignored");
         }
         IntakeOutcome::Queued => tracing::info!(%conversation, "message queued"),
+        IntakeOutcome::Spooled => tracing::info!(
+            %conversation,
+            "message kept in the intake spool; the store records it as soon as its writer is free"
+        ),
         IntakeOutcome::Recorded(reason) => {
             let reason = match reason {
                 NotQueued::NotAnswerable => "standby or a reaction needing no answer",

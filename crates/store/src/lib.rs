@@ -60,8 +60,9 @@ pub use change::MessageChange;
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use model::{
-    Claim, ConversationSummary, Hold, HoldOutcome, IncomingMessage, IntakeOutcome, JournalEntry,
-    ModelUsage, Mute, NotQueued, PendingMessage, Role, SlotKey, StoreOptions, Turn,
+    Claim, ConversationSummary, DEFAULT_INTAKE_ACK_WITHIN, Hold, HoldOutcome, IncomingMessage,
+    IntakeOutcome, JournalEntry, ModelUsage, Mute, NotQueued, PendingMessage, Role, SlotKey,
+    StoreOptions, Turn,
 };
 pub use ports::{
     ConversationLog, Dedupe, Health, Inbox, Intake, Keyed, Outbox, SlotHolds, Takeover,

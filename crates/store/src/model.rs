@@ -182,6 +182,12 @@ pub enum IntakeOutcome {
     Queued,
     /// Recorded in the history only, for the reason given.
     Recorded(NotQueued),
+    /// Made durable in the embedded store's intake spool because its writer could not
+    /// commit within [`StoreOptions::intake_ack_within`] (a WAL restart held the lock, say).
+    /// The message's call is already queued, ahead of any call made after this answer,
+    /// which therefore sees the message recorded (or found a duplicate) as usual. Only
+    /// the SQLite adapter answers this.
+    Spooled,
 }
 
 /// Why a recorded message was not queued for the assistant.
@@ -258,7 +264,16 @@ pub struct StoreOptions {
     pub max_turns: usize,
     /// Prefix of every Redis key (ignored by the embedded and memory adapters).
     pub key_prefix: String,
+    /// Embedded store only: the longest [`crate::Intake::record_message`] waits for its
+    /// commit before it makes the message durable in the intake spool instead and answers
+    /// [`IntakeOutcome::Spooled`], so a webhook is never kept waiting by a WAL restart or
+    /// the fsync that follows it. `None`: always wait for the commit.
+    pub intake_ack_within: Option<Duration>,
 }
+
+/// [`StoreOptions::intake_ack_within`] by default: an ordinary commit takes well under a
+/// millisecond; a WAL restart holds the writer for 13–18 ms (docs/PERFORMANCE.md).
+pub const DEFAULT_INTAKE_ACK_WITHIN: Duration = Duration::from_millis(2);
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -266,6 +281,7 @@ impl Default for StoreOptions {
             retention: Duration::from_secs(20 * 24 * 3600),
             max_turns: 200,
             key_prefix: "inkdesk".to_owned(),
+            intake_ack_within: Some(DEFAULT_INTAKE_ACK_WITHIN),
         }
     }
 }

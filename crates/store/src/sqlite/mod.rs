@@ -27,6 +27,7 @@ mod journal;
 mod log;
 mod maintenance;
 mod schedule;
+mod spool;
 mod state;
 mod usage;
 
@@ -117,7 +118,7 @@ const BATCH: usize = 256;
 
 /// How many calls may wait for the writer, and how long one waits for its answer.
 #[derive(Debug, Clone, Copy)]
-struct Limits {
+pub(super) struct Limits {
     queue: usize,
     call_timeout: Duration,
 }
@@ -155,8 +156,9 @@ enum Ran {
 /// Results are reported only after the commit succeeded.
 #[derive(Debug)]
 pub struct SqliteStore {
-    jobs: mpsc::SyncSender<Job>,
-    call_timeout: Duration,
+    writer: Writer,
+    /// Where a message the writer cannot commit promptly is made durable (see `spool`).
+    spool: Arc<spool::Spool>,
     /// Dropped with the store, which stops the checkpointer thread.
     _checkpoints: mpsc::Sender<()>,
     clock: Arc<dyn Clock>,
@@ -391,7 +393,7 @@ impl SqliteStore {
         options: StoreOptions,
         limits: Limits,
     ) -> Result<Self, StoreError> {
-        let path = path.to_owned();
+        let db_path = path.to_owned();
         let writer_clock = clock.clone();
         let retention = dur_ms(options.retention);
         let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(limits.queue);
@@ -400,11 +402,11 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("inkdesk-sqlite".into())
             .spawn(move || {
-                let started = open_connection(&path).and_then(|mut conn| {
+                let started = open_connection(&db_path).and_then(|mut conn| {
                     bound_last_activity(&conn, retention)?;
                     let now = ms(writer_clock.now());
                     maintenance::purge(&mut conn, now, maintenance::PURGE_STEP, retention)?;
-                    maintenance::spawn_checkpointer(&path, stop_rx)?;
+                    maintenance::spawn_checkpointer(&db_path, stop_rx)?;
                     Ok(conn)
                 });
                 match started {
@@ -419,13 +421,24 @@ impl SqliteStore {
             })
             .map_err(StoreError::unavailable)?;
         ready_rx.await.map_err(StoreError::unavailable)??;
-        Ok(Self {
-            jobs: jobs_tx,
-            call_timeout: limits.call_timeout,
+        let spool_path = spool::path_for(path);
+        let (spool, left) = tokio::task::spawn_blocking(move || spool::Spool::open(&spool_path))
+            .await
+            .map_err(StoreError::unavailable)?
+            .map_err(StoreError::unavailable)?;
+        let store = Self {
+            writer: Writer {
+                jobs: jobs_tx,
+                call_timeout: limits.call_timeout,
+            },
+            spool: Arc::new(spool),
             _checkpoints: stop_tx,
             clock,
             options,
-        })
+        };
+        // Queued before any other call can be: whatever is made after `open` sees them.
+        store.replay_spool(left);
+        Ok(store)
     }
 
     /// Runs `f` on the writer thread with the connection and the clock's now (ms); the
@@ -439,44 +452,65 @@ impl SqliteStore {
             .await
     }
 
-    /// Like [`run`](Self::run), for the hot path, without a savepoint of its own: `f`
-    /// writes straight into the batch's transaction, which saves the savepoint's copy of
-    /// every page the batch had already changed (a fifth of the writer's time on a burst
-    /// of webhooks, docs/PERFORMANCE.md). If `f` fails, what it wrote cannot be undone on
-    /// its own, so the batch's transaction is rolled back and every call in it fails as
-    /// `Unavailable` — each still whole or not at all. Outside a transaction (the batch's
-    /// `BEGIN` failed) `f` gets a savepoint after all.
-    async fn run_bare<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection, i64) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.submit(Box::new(move |conn, now| {
-            if conn.is_autocommit() {
-                let result = conn.savepoint().map_err(StoreError::from).and_then(|sp| {
-                    let value = f(&sp, now)?;
-                    sp.commit()?;
-                    Ok(value)
-                });
-                return (result, Ran::Clean);
-            }
-            let result = f(conn, now);
-            let ran = if result.is_ok() {
-                Ran::Clean
-            } else {
-                Ran::Poisoned
-            };
-            (result, ran)
-        }))
-        .await
-    }
-
     /// Queues one call for the writer thread and waits for its answer.
     async fn submit<T>(&self, call: Call<T>) -> Result<T, StoreError>
     where
         T: Send + 'static,
     {
-        let now = ms(self.clock.now());
+        let answer = self.writer.enqueue(ms(self.clock.now()), call)?;
+        self.writer.answer(answer).await
+    }
+}
+
+/// `f` as a call that writes straight into the batch's transaction, without a savepoint
+/// of its own, which saves the savepoint's copy of every page the batch had already
+/// changed (a fifth of the writer's time on a burst of webhooks, docs/PERFORMANCE.md).
+/// If `f` fails, what it wrote cannot be undone on its own, so the batch's transaction
+/// is rolled back and every call in it fails as `Unavailable` — each still whole or not
+/// at all. Outside a transaction (the batch's `BEGIN` failed) `f` gets a savepoint after
+/// all.
+fn bare<T, F>(f: F) -> Call<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, i64) -> Result<T, StoreError> + Send + 'static,
+{
+    Box::new(move |conn, now| {
+        if conn.is_autocommit() {
+            let result = conn.savepoint().map_err(StoreError::from).and_then(|sp| {
+                let value = f(&sp, now)?;
+                sp.commit()?;
+                Ok(value)
+            });
+            return (result, Ran::Clean);
+        }
+        let result = f(conn, now);
+        let ran = if result.is_ok() {
+            Ran::Clean
+        } else {
+            Ran::Poisoned
+        };
+        (result, ran)
+    })
+}
+
+/// A call's answer, once its batch has committed (or failed).
+type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+/// The way to the writer thread: cloned into the tasks that see a spooled message
+/// through, so they can outlive a call (never the thread: it stops once every clone and
+/// the store are gone).
+#[derive(Debug, Clone)]
+struct Writer {
+    jobs: mpsc::SyncSender<Job>,
+    call_timeout: Duration,
+}
+
+impl Writer {
+    /// Queues one call, run as of `now` (ms); fails at once if the queue is full.
+    fn enqueue<T>(&self, now: i64, call: Call<T>) -> Result<Answer<T>, StoreError>
+    where
+        T: Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let (result, ran) = call(conn, now);
@@ -498,16 +532,26 @@ impl SqliteStore {
                 StoreError::unavailable("the SQLite writer thread stopped")
             }
         })?;
-        match tokio::time::timeout(self.call_timeout, rx).await {
-            Ok(answer) => {
-                answer.map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?
-            }
+        Ok(rx)
+    }
+
+    /// Waits for a queued call's answer, at most the call timeout.
+    async fn answer<T>(&self, answer: Answer<T>) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.call_timeout, answer).await {
+            Ok(answer) => answer_of(answer),
             Err(_) => Err(StoreError::unavailable(format!(
                 "the embedded store did not answer within {:?}",
                 self.call_timeout
             ))),
         }
     }
+}
+
+/// The answer the writer sent, or why none came.
+fn answer_of<T>(
+    answer: Result<Result<T, StoreError>, oneshot::error::RecvError>,
+) -> Result<T, StoreError> {
+    answer.map_err(|_| StoreError::unavailable("the SQLite writer thread stopped"))?
 }
 
 /// Milliseconds of a std duration, saturating.
@@ -533,23 +577,31 @@ mod tests {
     use super::*;
 
     /// A second connection holding the write lock, as another process could.
-    fn hold_write_lock(path: &Path) -> Connection {
+    pub(super) fn hold_write_lock(path: &Path) -> Connection {
         let other = Connection::open(path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         other
     }
 
     async fn store(dir: &tempfile::TempDir, limits: Limits) -> Arc<SqliteStore> {
-        let path = dir.path().join("store.sqlite3");
+        let options = StoreOptions {
+            intake_ack_within: None,
+            ..StoreOptions::default()
+        };
+        store_with(dir.path(), limits, options).await
+    }
+
+    /// A store in `dir` (`store.sqlite3`) on the system clock.
+    pub(super) async fn store_with(
+        dir: &Path,
+        limits: Limits,
+        options: StoreOptions,
+    ) -> Arc<SqliteStore> {
+        let path = dir.join("store.sqlite3");
         Arc::new(
-            SqliteStore::open_with(
-                &path,
-                Arc::new(SystemClock),
-                StoreOptions::default(),
-                limits,
-            )
-            .await
-            .unwrap(),
+            SqliteStore::open_with(&path, Arc::new(SystemClock), options, limits)
+                .await
+                .unwrap(),
         )
     }
 
@@ -574,7 +626,8 @@ mod tests {
         drop(lock);
     }
 
-    fn incoming(sender: &str) -> crate::IncomingMessage {
+    /// A message from `sender` (a conversation id), event key `mid:mid.<sender>`.
+    pub(super) fn incoming(sender: &str) -> crate::IncomingMessage {
         let at = chrono::Utc::now();
         let mid = format!("mid.{sender}");
         crate::IncomingMessage {
@@ -598,7 +651,7 @@ mod tests {
     }
 
     /// What a message left behind: (dedupe mark, turns, queued messages).
-    async fn traces(store: &SqliteStore, sender: &str) -> (bool, i64, i64) {
+    pub(super) async fn traces(store: &SqliteStore, sender: &str) -> (bool, i64, i64) {
         let sender = sender.to_owned();
         store
             .run(move |conn, _| {
