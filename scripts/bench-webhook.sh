@@ -6,6 +6,8 @@
 # Usage: scripts/bench-webhook.sh [seconds] [rounds]        (defaults: 60 s, 3 rounds)
 #   BURST_SECONDS=20   length of the -c32 throughput run (the burst)
 #   SERVERS="embedded redis ceiling"   which servers, in this order within each round
+#                      (also: embedded-wait, the embedded store with INKDESK_INTAKE_ACK_MS=0,
+#                      every webhook waiting for its commit as before the intake spool)
 #   BODIES=300000      signed bodies per wrk run (unique message ids, 500 senders)
 #                      (a run that sends more repeats them, which inkdesk only dedupes: it warns)
 #
@@ -65,6 +67,7 @@ start_server() {
             sleep 0.2
             env_vars+=(REDIS_URL=redis://127.0.0.1:$REDIS_PORT) ;;
         ceiling) cmd=("$CEILING") ;;
+        embedded-wait) env_vars+=(INKDESK_INTAKE_ACK_MS=0) ;;
     esac
     start_ns=$(date +%s%N)
     env -i "${env_vars[@]}" "${cmd[@]}" >"$WORK/$label-$round.log" 2>&1 &

@@ -185,6 +185,7 @@ impl App {
         });
         let mut options = StoreOptions {
             retention: history_retention(&profile),
+            intake_ack_within: settings.intake_ack_within,
             ..StoreOptions::default()
         };
         if let Some(prefix) = overrides.key_prefix {

@@ -237,6 +237,10 @@ pub struct Settings {
     pub server: ServerSettings,
     /// `INKDESK_DATA_DIR` (`./data`): embedded store and calendar files.
     pub data_dir: PathBuf,
+    /// `INKDESK_INTAKE_ACK_MS` (2): embedded store only, the longest a webhook waits for
+    /// its commit before its message is answered from the intake spool; `None` (`0`):
+    /// always wait for the commit.
+    pub intake_ack_within: Option<Duration>,
     /// `INKDESK_DEBOUNCE_SECONDS`: overrides the profile's debounce window.
     pub debounce: Option<Duration>,
     /// `DEBUG`: pretty logs and debug level.
@@ -393,6 +397,11 @@ impl Settings {
                 .get("INKDESK_DATA_DIR")
                 .unwrap_or_else(|| "./data".into())
                 .into(),
+            intake_ack_within: match number::<u64>(env, "INKDESK_INTAKE_ACK_MS")? {
+                None => Some(inkdesk_store::DEFAULT_INTAKE_ACK_WITHIN),
+                Some(0) => None,
+                Some(ms) => Some(Duration::from_millis(ms)),
+            },
             debounce: number::<u64>(env, "INKDESK_DEBOUNCE_SECONDS")?.map(Duration::from_secs),
             turns: TurnSettings::from_env(env)?,
             twilio: TwilioSettings::from_env(env)?,
@@ -564,6 +573,13 @@ impl Settings {
             (
                 "INKDESK_DATA_DIR".into(),
                 self.data_dir.display().to_string(),
+            ),
+            (
+                "INKDESK_INTAKE_ACK_MS".into(),
+                self.intake_ack_within
+                    .map_or("0 (always wait for the commit)".into(), |d| {
+                        d.as_millis().to_string()
+                    }),
             ),
             (
                 "INKDESK_DEBOUNCE_SECONDS".into(),

@@ -132,14 +132,9 @@ impl SqliteStore {
         answer: Answer<IntakeOutcome>,
     ) -> Result<IntakeOutcome, StoreError> {
         let body = serde_json::to_vec(&*record)?;
-        let spool = self.spool.clone();
-        let seq = match tokio::task::spawn_blocking(move || spool.append(&body)).await {
-            Ok(Ok(Some(seq))) => seq,
-            Ok(Ok(None)) => return self.writer.answer(answer).await,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "intake spool not written; waiting for the commit");
-                return self.writer.answer(answer).await;
-            }
+        let seq = match self.spool.append(body).await {
+            Ok(Some(seq)) => seq,
+            Ok(None) => return self.writer.answer(answer).await,
             Err(error) => {
                 tracing::warn!(%error, "intake spool not written; waiting for the commit");
                 return self.writer.answer(answer).await;
@@ -174,7 +169,7 @@ impl SqliteStore {
                     // Its checksum held, so this is a record of another version: say so
                     // rather than retry it forever.
                     tracing::error!(%error, "a spooled message cannot be read; dropped");
-                    settle(self.spool.clone(), seq);
+                    self.spool.settle(seq);
                     continue;
                 }
             };
@@ -195,7 +190,7 @@ impl SqliteStore {
 /// batch failed, then settles the record.
 async fn see_through(
     writer: Writer,
-    spool: Arc<Spool>,
+    spool: Spool,
     limits: Limits,
     seq: u64,
     record: Arc<IntakeRecord>,
@@ -210,7 +205,7 @@ async fn see_through(
         match outcome {
             Ok(outcome) => {
                 tracing::debug!(?outcome, "spooled message recorded");
-                settle(spool, seq);
+                spool.settle(seq);
                 return;
             }
             Err(error) if attempt < RETRIES => {
@@ -228,15 +223,6 @@ async fn see_through(
         wait = wait.saturating_mul(2);
         answer = writer.enqueue(record.now, limits.call(record.clone()));
     }
-}
-
-/// Settles `seq` off the runtime (emptying the file is a truncate).
-fn settle(spool: Arc<Spool>, seq: u64) {
-    tokio::task::spawn_blocking(move || {
-        if let Err(error) = spool.settle(seq) {
-            tracing::warn!(%error, "intake spool not emptied");
-        }
-    });
 }
 
 #[async_trait]
@@ -407,7 +393,8 @@ mod tests {
             assert_ne!(outcome, IntakeOutcome::Spooled, "the writer was free");
         }
         let record = IntakeRecord::new(&id, incoming(SENDER), now).unwrap();
-        let (spool, _) = Spool::open(&spool::path_for(&dir.path().join("store.sqlite3"))).unwrap();
+        let (mut spool, _) =
+            spool::SpoolFile::open(&spool::path_for(&dir.path().join("store.sqlite3"))).unwrap();
         spool
             .append(&serde_json::to_vec(&record).unwrap())
             .unwrap()

@@ -11,7 +11,10 @@
 //! A call waits for its batch's commit and nothing else: with `synchronous=NORMAL` a
 //! commit writes the WAL into the OS page cache without an fsync, so an acknowledged call
 //! survives a `kill -9`; a power loss can roll back the last commits, never corrupt the
-//! file. Expired rows are purged in small steps of their own while no call waits, and the
+//! file. The webhook's call waits for that commit only briefly: past
+//! [`StoreOptions::intake_ack_within`] its message is written to the intake spool (same
+//! guarantee) and answered from there (see `spool`), so no webhook waits for a WAL
+//! restart. Expired rows are purged in small steps of their own while no call waits, and the
 //! WAL is copied back into the database by a checkpointer thread of its own (see
 //! `maintenance` for what each used to cost the callers).
 //!
@@ -158,7 +161,7 @@ enum Ran {
 pub struct SqliteStore {
     writer: Writer,
     /// Where a message the writer cannot commit promptly is made durable (see `spool`).
-    spool: Arc<spool::Spool>,
+    spool: spool::Spool,
     /// Dropped with the store, which stops the checkpointer thread.
     _checkpoints: mpsc::Sender<()>,
     clock: Arc<dyn Clock>,
@@ -422,7 +425,7 @@ impl SqliteStore {
             .map_err(StoreError::unavailable)?;
         ready_rx.await.map_err(StoreError::unavailable)??;
         let spool_path = spool::path_for(path);
-        let (spool, left) = tokio::task::spawn_blocking(move || spool::Spool::open(&spool_path))
+        let (spool, left) = tokio::task::spawn_blocking(move || spool::Spool::start(&spool_path))
             .await
             .map_err(StoreError::unavailable)?
             .map_err(StoreError::unavailable)?;
@@ -431,7 +434,7 @@ impl SqliteStore {
                 jobs: jobs_tx,
                 call_timeout: limits.call_timeout,
             },
-            spool: Arc::new(spool),
+            spool,
             _checkpoints: stop_tx,
             clock,
             options,

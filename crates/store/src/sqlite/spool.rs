@@ -18,7 +18,9 @@ use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
 
 /// Most records left unsettled at once. At this many the spool stops taking records
 /// until every one of them is settled (and the file emptied), so under a sustained
@@ -32,14 +34,83 @@ pub(super) type Left = Vec<(u64, Vec<u8>)>;
 /// Bytes before a record's body: its length and checksum.
 const HEADER: usize = 4 + 8;
 
-/// The spool file and which of its records are not yet settled.
-#[derive(Debug)]
+/// The spool's thread, which owns the file: the runtime never waits on disk, and a burst
+/// of records costs one thread, not one blocking task each.
+#[derive(Debug, Clone)]
 pub(super) struct Spool {
-    state: Mutex<State>,
+    ops: mpsc::Sender<Op>,
 }
 
 #[derive(Debug)]
-struct State {
+enum Op {
+    Append(Vec<u8>, oneshot::Sender<io::Result<Option<u64>>>),
+    Settle(u64),
+}
+
+impl Spool {
+    /// Opens the spool file at `path` (see [`SpoolFile::open`]) and starts its thread,
+    /// which stops once every handle is gone.
+    pub(super) fn start(path: &Path) -> io::Result<(Self, Left)> {
+        let (mut file, left) = SpoolFile::open(path)?;
+        let (ops, queue) = mpsc::channel::<Op>();
+        std::thread::Builder::new()
+            .name("inkdesk-spool".into())
+            .spawn(move || serve(&mut file, &queue))?;
+        Ok((Self { ops }, left))
+    }
+
+    /// Appends `body`; its sequence number once it is in the file, or `None` when the
+    /// spool is full (the caller then waits for its commit instead).
+    pub(super) async fn append(&self, body: Vec<u8>) -> io::Result<Option<u64>> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::Append(body, reply))
+            .map_err(|_| io::Error::other("the intake spool's thread stopped"))?;
+        answer
+            .await
+            .map_err(|_| io::Error::other("the intake spool's thread stopped"))?
+    }
+
+    /// Marks record `seq` as committed to the database.
+    pub(super) fn settle(&self, seq: u64) {
+        if self.ops.send(Op::Settle(seq)).is_err() {
+            tracing::warn!(
+                "the intake spool's thread stopped; the record is applied again at the next start"
+            );
+        }
+    }
+}
+
+/// The spool thread: each op in turn; the file is emptied (if every record is settled)
+/// only once no op waits, since a settle is often followed at once by the next record.
+fn serve(file: &mut SpoolFile, queue: &mpsc::Receiver<Op>) {
+    let mut next = queue.recv().ok();
+    while let Some(op) = next {
+        match op {
+            Op::Append(body, reply) => {
+                let _ = reply.send(file.append(&body));
+            }
+            Op::Settle(seq) => file.settle(seq),
+        }
+        next = match queue.try_recv() {
+            Ok(op) => Some(op),
+            Err(mpsc::TryRecvError::Disconnected) => None,
+            Err(mpsc::TryRecvError::Empty) => {
+                if let Err(error) = file.empty_if_settled() {
+                    tracing::warn!(%error, "intake spool not emptied");
+                }
+                queue.recv().ok()
+            }
+        };
+    }
+    if let Err(error) = file.empty_if_settled() {
+        tracing::warn!(%error, "intake spool not emptied");
+    }
+}
+
+/// The spool file and which of its records are not yet settled.
+#[derive(Debug)]
+pub(super) struct SpoolFile {
     file: File,
     next: u64,
     unsettled: HashSet<u64>,
@@ -54,7 +125,7 @@ pub(super) fn path_for(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-impl Spool {
+impl SpoolFile {
     /// Opens the spool at `path` (creating it) and returns it with the bodies of the
     /// records left in it by an earlier process, in the order they were written, each
     /// already counted as unsettled under the sequence number returned beside it.
@@ -81,25 +152,20 @@ impl Spool {
             file.set_len(used as u64)?;
         }
         let left: Left = (0u64..).zip(bodies).collect();
-        let state = State {
+        let mut spool = Self {
             file,
             next: left.len() as u64,
             unsettled: left.iter().map(|(seq, _)| *seq).collect(),
             full: false,
         };
-        let spool = Self {
-            state: Mutex::new(state),
-        };
-        if left.is_empty() {
-            spool.empty_if_settled()?;
-        }
+        spool.empty_if_settled()?;
         Ok((spool, left))
     }
 
     /// Appends `body` and returns its sequence number, or `None` when the spool is full
     /// (the caller then waits for its commit instead).
-    pub(super) fn append(&self, body: &[u8]) -> io::Result<Option<u64>> {
-        let mut state = self.lock();
+    pub(super) fn append(&mut self, body: &[u8]) -> io::Result<Option<u64>> {
+        let state = self;
         if state.full {
             return Ok(None);
         }
@@ -121,21 +187,20 @@ impl Spool {
         Ok(Some(seq))
     }
 
-    /// Marks record `seq` as committed to the database; empties the file once no record
-    /// is left unsettled.
-    pub(super) fn settle(&self, seq: u64) -> io::Result<()> {
-        self.lock().unsettled.remove(&seq);
-        self.empty_if_settled()
+    /// Marks record `seq` as committed to the database.
+    pub(super) fn settle(&mut self, seq: u64) {
+        self.unsettled.remove(&seq);
     }
 
     /// How many records are not settled yet.
     #[cfg(test)]
     pub(super) fn unsettled(&self) -> usize {
-        self.lock().unsettled.len()
+        self.unsettled.len()
     }
 
-    fn empty_if_settled(&self) -> io::Result<()> {
-        let mut state = self.lock();
+    /// Empties the file if no record is left unsettled.
+    pub(super) fn empty_if_settled(&mut self) -> io::Result<()> {
+        let state = self;
         if state.unsettled.is_empty() {
             state.full = false;
             if state.file.metadata()?.len() > 0 {
@@ -145,12 +210,6 @@ impl Spool {
             }
         }
         Ok(())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state half-updated in a way
-        // that matters: at worst a record stays unsettled and is applied again at open.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -191,23 +250,24 @@ mod tests {
     fn records_left_unsettled_come_back_in_order_and_settled_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db-intake");
-        let (spool, left) = Spool::open(&path).unwrap();
+        let (mut spool, left) = SpoolFile::open(&path).unwrap();
         assert!(left.is_empty());
         let a = spool.append(b"first").unwrap().unwrap();
         let b = spool.append(b"second").unwrap().unwrap();
         assert_eq!(spool.unsettled(), 2);
         drop(spool);
-        let (spool, left) = Spool::open(&path).unwrap();
+        let (mut spool, left) = SpoolFile::open(&path).unwrap();
         let bodies: Vec<_> = left.iter().map(|(_, b)| b.as_slice()).collect();
         assert_eq!(bodies, [b"first".as_slice(), b"second".as_slice()]);
         assert_ne!(a, b);
         for (seq, _) in &left {
-            spool.settle(*seq).unwrap();
+            spool.settle(*seq);
+            spool.empty_if_settled().unwrap();
         }
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "emptied");
         let c = spool.append(b"third").unwrap().unwrap();
         drop(spool);
-        let (spool, left) = Spool::open(&path).unwrap();
+        let (spool, left) = SpoolFile::open(&path).unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].1, b"third");
         assert_eq!(spool.unsettled(), 1);
@@ -218,42 +278,44 @@ mod tests {
     fn a_record_cut_short_and_what_follows_it_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db-intake");
-        let (spool, _) = Spool::open(&path).unwrap();
+        let (mut spool, _) = SpoolFile::open(&path).unwrap();
         spool.append(b"whole").unwrap().unwrap();
         spool.append(b"cut short").unwrap().unwrap();
         drop(spool);
         let full = std::fs::read(&path).unwrap();
         // The second record loses its last byte, as a crash mid-write could leave it.
         std::fs::write(&path, &full[..full.len() - 1]).unwrap();
-        let (spool, left) = Spool::open(&path).unwrap();
+        let (mut spool, left) = SpoolFile::open(&path).unwrap();
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].1, b"whole");
         // The torn tail is gone, so a new record is read back after the whole one.
         spool.append(b"next").unwrap().unwrap();
         drop(spool);
-        let (_, left) = Spool::open(&path).unwrap();
+        let (_, left) = SpoolFile::open(&path).unwrap();
         let bodies: Vec<_> = left.iter().map(|(_, b)| b.clone()).collect();
         assert_eq!(bodies, [b"whole".to_vec(), b"next".to_vec()]);
         // A flipped byte inside a body fails its checksum.
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[HEADER] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
-        let (_, left) = Spool::open(&path).unwrap();
+        let (_, left) = SpoolFile::open(&path).unwrap();
         assert!(left.is_empty());
     }
 
     #[test]
     fn a_full_spool_takes_nothing_until_every_record_is_settled() {
         let dir = tempfile::tempdir().unwrap();
-        let (spool, _) = Spool::open(&dir.path().join("db-intake")).unwrap();
+        let (mut spool, _) = SpoolFile::open(&dir.path().join("db-intake")).unwrap();
         let seqs: Vec<u64> = (0..MOST_UNSETTLED)
             .map(|_| spool.append(b"m").unwrap().unwrap())
             .collect();
         assert_eq!(spool.append(b"m").unwrap(), None);
-        spool.settle(seqs[0]).unwrap();
+        spool.settle(seqs[0]);
+        spool.empty_if_settled().unwrap();
         assert_eq!(spool.append(b"m").unwrap(), None, "still full");
         for seq in &seqs[1..] {
-            spool.settle(*seq).unwrap();
+            spool.settle(*seq);
+            spool.empty_if_settled().unwrap();
         }
         assert!(spool.append(b"m").unwrap().is_some());
     }
