@@ -742,6 +742,20 @@ mod tests {
     }
 
     #[test]
+    fn the_intake_acknowledgement_waits_two_milliseconds_unless_told_otherwise() {
+        let wait = |value: Option<&str>| {
+            let pairs: Vec<(&str, &str)> = value
+                .map(|v| vec![("INKDESK_INTAKE_ACK_MS", v)])
+                .unwrap_or_default();
+            Settings::from_env(&env(&pairs)).map(|s| s.intake_ack_within)
+        };
+        assert_eq!(wait(None).unwrap(), Some(Duration::from_millis(2)));
+        assert_eq!(wait(Some("0")).unwrap(), None, "0: always the commit");
+        assert_eq!(wait(Some("5")).unwrap(), Some(Duration::from_millis(5)));
+        assert!(wait(Some("soon")).is_err());
+    }
+
+    #[test]
     fn twilio_needs_all_three_settings_and_a_real_account_sid() {
         let sid = "AC0123456789abcdef0123456789abcdef";
         let partial = Settings::from_env(&env(&[("TWILIO_ACCOUNT_SID", sid)])).unwrap_err();

@@ -26,7 +26,8 @@
 //! first commit into the fresh log fsyncs its header (SQLite does that in `NORMAL` so a
 //! power loss cannot mix old and new frames). When writes pause, that is one fsync paid
 //! by the next commit; under constant writes it is the RESTART's short hold of the writer
-//! lock plus that fsync, once per [`RESET_FRAMES`] pages written.
+//! lock plus that fsync, once per [`RESET_FRAMES`] pages written. The webhook no longer
+//! waits for either: past a short wait its message goes to the intake spool (`spool`).
 
 use std::path::Path;
 use std::sync::mpsc;
