@@ -225,7 +225,7 @@ pub trait Outbox: Send + Sync {
 /// message is not answerable, the assistant is paused or the conversation muted —
 /// [`Inbox::push`], but all or nothing and in one round trip: a failure leaves no dedupe mark
 /// behind (the redelivery is processed afresh) and a success leaves nothing half done.
-/// The embedded store may answer [`IntakeOutcome::Spooled`](crate::IntakeOutcome::Spooled)
+/// The embedded store may answer [`IntakeOutcome::Spooled`]
 /// before its commit: the message is then durable in its intake spool and recorded ahead of
 /// any later call.
 #[cfg_attr(feature = "testing", mockall::automock)]
