@@ -150,6 +150,9 @@ async fn kill_9_after_acknowledging(messages: usize, lock_held: bool) {
         .env("IG_APP_SECRET", APP_SECRET)
         .env("IG_ACCOUNT_ID", ACCOUNT)
         .env("INKDESK_DATA_DIR", dir.path())
+        // Without the lock, every answer waits for its commit (`0`), so this checks the
+        // commit's own durability; with it, the spool's (the default wait).
+        .env("INKDESK_INTAKE_ACK_MS", if lock_held { "2" } else { "0" })
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

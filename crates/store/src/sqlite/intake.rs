@@ -50,6 +50,7 @@ impl IntakeRecord {
         message: IncomingMessage,
         now: i64,
     ) -> Result<Self, StoreError> {
+        let pending_body = serde_json::to_string(&message.pending)?;
         Ok(Self {
             conv: conversation.as_str().to_owned(),
             now,
@@ -57,8 +58,8 @@ impl IntakeRecord {
             dedupe_ttl_ms: dur_ms(message.dedupe_ttl),
             turn_body: serde_json::to_string(&message.turn)?,
             turn_at: ms(message.turn.at),
-            message_id: message.pending.message_id.clone(),
-            pending_body: serde_json::to_string(&message.pending)?,
+            message_id: message.pending.message_id,
+            pending_body,
             debounce_ms: dur_ms(message.debounce),
             answerable: message.answerable,
         })
@@ -102,22 +103,22 @@ impl IntakeRecord {
     }
 }
 
-/// What a queued intake call needs besides its record.
+/// What a queued intake call needs besides its record: the history's bounds.
 #[derive(Debug, Clone, Copy)]
-struct Limits {
+struct HistoryBounds {
     retention: i64,
     max_turns: i64,
 }
 
-impl Limits {
+impl HistoryBounds {
     fn call(self, record: Arc<IntakeRecord>) -> Call<IntakeOutcome> {
         bare(move |tx, _| record.apply(tx, self.retention, self.max_turns))
     }
 }
 
 impl SqliteStore {
-    fn intake_limits(&self) -> Limits {
-        Limits {
+    fn history_bounds(&self) -> HistoryBounds {
+        HistoryBounds {
             retention: dur_ms(self.options.retention),
             max_turns: i64::try_from(self.options.max_turns).unwrap_or(i64::MAX),
         }
@@ -143,7 +144,7 @@ impl SqliteStore {
         tokio::spawn(see_through(
             self.writer.clone(),
             self.spool.clone(),
-            self.intake_limits(),
+            self.history_bounds(),
             seq,
             record,
             Ok(answer),
@@ -161,7 +162,7 @@ impl SqliteStore {
             records = left.len(),
             "recording the messages left in the intake spool"
         );
-        let limits = self.intake_limits();
+        let bounds = self.history_bounds();
         for (seq, body) in left {
             let record = match serde_json::from_slice::<IntakeRecord>(&body) {
                 Ok(record) => Arc::new(record),
@@ -173,11 +174,11 @@ impl SqliteStore {
                     continue;
                 }
             };
-            let answer = self.writer.enqueue(record.now, limits.call(record.clone()));
+            let answer = self.writer.enqueue(record.now, bounds.call(record.clone()));
             tokio::spawn(see_through(
                 self.writer.clone(),
                 self.spool.clone(),
-                limits,
+                bounds,
                 seq,
                 record,
                 answer,
@@ -191,7 +192,7 @@ impl SqliteStore {
 async fn see_through(
     writer: Writer,
     spool: Spool,
-    limits: Limits,
+    bounds: HistoryBounds,
     seq: u64,
     record: Arc<IntakeRecord>,
     mut answer: Result<Answer<IntakeOutcome>, StoreError>,
@@ -221,7 +222,7 @@ async fn see_through(
         }
         tokio::time::sleep(wait).await;
         wait = wait.saturating_mul(2);
-        answer = writer.enqueue(record.now, limits.call(record.clone()));
+        answer = writer.enqueue(record.now, bounds.call(record.clone()));
     }
 }
 
@@ -236,7 +237,7 @@ impl Intake for SqliteStore {
         let record = Arc::new(IntakeRecord::new(conversation, message, now)?);
         let mut answer = self
             .writer
-            .enqueue(now, self.intake_limits().call(record.clone()))?;
+            .enqueue(now, self.history_bounds().call(record.clone()))?;
         let Some(within) = self.options.intake_ack_within else {
             return self.writer.answer(answer).await;
         };

@@ -165,8 +165,7 @@ impl SpoolFile {
     /// Appends `body` and returns its sequence number, or `None` when the spool is full
     /// (the caller then waits for its commit instead).
     pub(super) fn append(&mut self, body: &[u8]) -> io::Result<Option<u64>> {
-        let state = self;
-        if state.full {
+        if self.full {
             return Ok(None);
         }
         let len = u32::try_from(body.len())
@@ -177,12 +176,12 @@ impl SpoolFile {
         record.extend_from_slice(body);
         // One write, so that a record is either whole in the file or (cut short by a
         // crash) fails its checks at the next open.
-        state.file.write_all(&record)?;
-        let seq = state.next;
-        state.next += 1;
-        state.unsettled.insert(seq);
-        if state.unsettled.len() >= MOST_UNSETTLED {
-            state.full = true;
+        self.file.write_all(&record)?;
+        let seq = self.next;
+        self.next += 1;
+        self.unsettled.insert(seq);
+        if self.unsettled.len() >= MOST_UNSETTLED {
+            self.full = true;
         }
         Ok(Some(seq))
     }
@@ -200,13 +199,12 @@ impl SpoolFile {
 
     /// Empties the file if no record is left unsettled.
     pub(super) fn empty_if_settled(&mut self) -> io::Result<()> {
-        let state = self;
-        if state.unsettled.is_empty() {
-            state.full = false;
-            if state.file.metadata()?.len() > 0 {
+        if self.unsettled.is_empty() {
+            self.full = false;
+            if self.file.metadata()?.len() > 0 {
                 // Small (at most MOST_UNSETTLED records): no long truncate. The file is
                 // opened for appending, so the next record goes to its start.
-                state.file.set_len(0)?;
+                self.file.set_len(0)?;
             }
         }
         Ok(())
