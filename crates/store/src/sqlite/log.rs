@@ -14,6 +14,10 @@ pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
     ConversationId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Drops a conversation's turns beyond the newest `?2`.
+const TRIM_TURNS: &str = "DELETE FROM turns WHERE conv = ?1 AND seq <= \
+     (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+
 /// Appends one turn (already JSON) and refreshes the conversation's retention; the caller
 /// owns the transaction.
 pub(super) fn append_turn(
@@ -38,11 +42,8 @@ pub(super) fn append_turn(
         .execute(params![conv, body])?;
     let mut count = live.unwrap_or(0) + 1;
     if count > max_turns {
-        tx.prepare_cached(
-            "DELETE FROM turns WHERE conv = ?1 AND seq <= \
-             (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-        )?
-        .execute(params![conv, max_turns])?;
+        tx.prepare_cached(TRIM_TURNS)?
+            .execute(params![conv, max_turns])?;
         count = max_turns;
     }
     // Never later than now: the purge finds expired conversations through this column
@@ -210,5 +211,38 @@ impl ConversationLog for SqliteStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    #[test]
+    fn trimming_keeps_the_newest_turns_without_re_preparing() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
+        for i in 0..50 {
+            append_turn(&conn, "c", &format!("{{\"n\":{i}}}"), i, 1_000, 10_000, 20).unwrap();
+        }
+        let kept: Vec<String> = conn
+            .prepare("SELECT body FROM turns WHERE conv = 'c' ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<String> = (30..50).map(|i| format!("{{\"n\":{i}}}")).collect();
+        assert_eq!(kept, expected);
+        // SQLite recompiles a statement on the next step whenever a parameter its plan
+        // read (a LIMIT or OFFSET among them) is bound again, unless the connection has
+        // the query planner stability guarantee: on every message, for the trim.
+        let trim = conn.prepare_cached(TRIM_TURNS).unwrap();
+        assert_eq!(trim.get_status(StatementStatus::RePrepare), 0);
+        assert!(trim.get_status(StatementStatus::Run) >= 30);
     }
 }
