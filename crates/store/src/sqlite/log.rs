@@ -14,9 +14,11 @@ pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
     ConversationId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Drops a conversation's turns beyond the newest `?2`.
-const TRIM_TURNS: &str = "DELETE FROM turns WHERE conv = ?1 AND seq <= \
-     (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)";
+/// Drops a conversation's oldest `?2` turns. Found from the start of the conversation's
+/// index range: finding the cut by stepping back over the newest `max_turns` (an
+/// `OFFSET`) walked 200 index entries on every message once a conversation was full.
+const TRIM_TURNS: &str = "DELETE FROM turns WHERE seq IN \
+     (SELECT seq FROM turns WHERE conv = ?1 ORDER BY seq LIMIT ?2)";
 
 /// Appends one turn (already JSON) and refreshes the conversation's retention; the caller
 /// owns the transaction.
@@ -40,10 +42,14 @@ pub(super) fn append_turn(
     }
     tx.prepare_cached("INSERT INTO turns(conv, body) VALUES (?1, ?2)")?
         .execute(params![conv, body])?;
+    // `conversations.turns` is the number of the conversation's rows in `turns`: every
+    // statement that adds or removes turns keeps it so in the same transaction (this
+    // function, or a delete of the whole conversation with its row), so the rows past
+    // the cap are exactly the oldest `count - max_turns`.
     let mut count = live.unwrap_or(0) + 1;
     if count > max_turns {
         tx.prepare_cached(TRIM_TURNS)?
-            .execute(params![conv, max_turns])?;
+            .execute(params![conv, count - max_turns])?;
         count = max_turns;
     }
     // Never later than now: the purge finds expired conversations through this column
@@ -222,13 +228,12 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn trimming_keeps_the_newest_turns_without_re_preparing() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
-        for i in 0..50 {
-            append_turn(&conn, "c", &format!("{{\"n\":{i}}}"), i, 1_000, 10_000, 20).unwrap();
-        }
+    fn bodies(range: std::ops::Range<i64>) -> Vec<String> {
+        range.map(|i| format!("{{\"n\":{i}}}")).collect()
+    }
+
+    /// The conversation's turns, oldest first, after checking that its count agrees.
+    fn kept(conn: &Connection) -> Vec<String> {
         let kept: Vec<String> = conn
             .prepare("SELECT body FROM turns WHERE conv = 'c' ORDER BY seq")
             .unwrap()
@@ -236,8 +241,37 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let expected: Vec<String> = (30..50).map(|i| format!("{{\"n\":{i}}}")).collect();
-        assert_eq!(kept, expected);
+        let counted: i64 = conn
+            .query_row(
+                "SELECT turns FROM conversations WHERE conv = 'c'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(usize::try_from(counted).unwrap(), kept.len());
+        kept
+    }
+
+    #[test]
+    fn trimming_keeps_the_newest_turns_without_re_preparing() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
+        for i in 0..50 {
+            append_turn(&conn, "c", &format!("{{\"n\":{i}}}"), i, 1_000, 10_000, 20).unwrap();
+        }
+        assert_eq!(kept(&conn), bodies(30..50));
+        // A lower cap (a changed setting) takes the conversation down to it at once.
+        append_turn(
+            &conn,
+            "c",
+            &format!("{{\"n\":{}}}", 50),
+            50,
+            1_000,
+            10_000,
+            5,
+        )
+        .unwrap();
+        assert_eq!(kept(&conn), bodies(46..51));
         // SQLite recompiles a statement on the next step whenever a parameter its plan
         // read (a LIMIT or OFFSET among them) is bound again, unless the connection has
         // the query planner stability guarantee: on every message, for the trim.
