@@ -201,9 +201,10 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.set_prepared_statement_cache_capacity(64);
     // Without the query planner stability guarantee SQLite recompiles a cached statement
     // on its next step whenever a parameter its plan looked at is bound again: a `LIMIT ?`
-    // or `OFFSET ?` (the turn trim, on every message) or `x = ?` against 0 or 1. That was
-    // 15 % of the writer's time on a grown database, for plans that never change: there
-    // are no statistics (no ANALYZE) for a bound value to steer them by.
+    // or `OFFSET ?` (the turn trim had one, on every message), or an `x = ?` whose value
+    // moves into or out of -1..=1. That was 15 % of the writer's time on a grown database,
+    // for plans that never change: there are no statistics (no ANALYZE) for a bound value
+    // to steer them by.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.execute_batch(SCHEMA)?;
     migrate(&conn)?;
