@@ -228,8 +228,13 @@ mod tests {
 
     use super::*;
 
+    /// The body of the `i`th turn.
+    fn body(i: i64) -> String {
+        format!("{{\"n\":{i}}}")
+    }
+
     fn bodies(range: std::ops::Range<i64>) -> Vec<String> {
-        range.map(|i| format!("{{\"n\":{i}}}")).collect()
+        range.map(body).collect()
     }
 
     /// The conversation's turns, oldest first, after checking that its count agrees.
@@ -257,24 +262,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
         for i in 0..50 {
-            append_turn(&conn, "c", &format!("{{\"n\":{i}}}"), i, 1_000, 10_000, 20).unwrap();
+            append_turn(&conn, "c", &body(i), i, 1_000, 10_000, 20).unwrap();
         }
         assert_eq!(kept(&conn), bodies(30..50));
         // A lower cap (a changed setting) takes the conversation down to it at once.
-        append_turn(
-            &conn,
-            "c",
-            &format!("{{\"n\":{}}}", 50),
-            50,
-            1_000,
-            10_000,
-            5,
-        )
-        .unwrap();
+        append_turn(&conn, "c", &body(50), 50, 1_000, 10_000, 5).unwrap();
         assert_eq!(kept(&conn), bodies(46..51));
         // SQLite recompiles a statement on the next step whenever a parameter its plan
         // read (a LIMIT or OFFSET among them) is bound again, unless the connection has
-        // the query planner stability guarantee: on every message, for the trim.
+        // the query planner stability guarantee: the trim's LIMIT, on every message.
         let trim = conn.prepare_cached(TRIM_TURNS).unwrap();
         assert_eq!(trim.get_status(StatementStatus::RePrepare), 0);
         assert!(trim.get_status(StatementStatus::Run) >= 30);
