@@ -130,7 +130,7 @@ impl EmbeddedCalendar {
     ) -> Result<Self, CalendarError> {
         let owned = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(&owned)?;
+            let conn = inkdesk_sqlite::open(&owned)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -153,7 +153,7 @@ impl EmbeddedCalendar {
         profile: Arc<StudioProfile>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CalendarError> {
-        let conn = Connection::open_in_memory().map_err(CalendarError::unavailable)?;
+        let conn = inkdesk_sqlite::open_in_memory().map_err(CalendarError::unavailable)?;
         migrate(&conn).map_err(CalendarError::unavailable)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),

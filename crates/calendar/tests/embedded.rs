@@ -193,7 +193,7 @@ async fn a_file_from_before_the_lifecycle_reads_its_bookings_as_confirmed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("calendar.sqlite3");
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = inkdesk_sqlite::open(&path).unwrap();
         conn.execute_batch(
             "CREATE TABLE bookings (
                 id TEXT PRIMARY KEY, conversation TEXT NOT NULL, customer TEXT NOT NULL,

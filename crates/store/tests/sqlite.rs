@@ -117,7 +117,7 @@ async fn an_older_holds_table_is_replaced_by_one_keyed_by_artist() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inkdesk.db");
     {
-        let old = rusqlite::Connection::open(&path).unwrap();
+        let old = inkdesk_sqlite::open(&path).unwrap();
         old.execute_batch(
             "CREATE TABLE holds (slot_start INTEGER NOT NULL, slot_end INTEGER NOT NULL,
                  conv TEXT NOT NULL, expires_at INTEGER NOT NULL,

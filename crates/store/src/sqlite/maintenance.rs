@@ -192,7 +192,7 @@ impl Purger {
 /// Starts the checkpointer thread on its own connection to `path`; it stops when
 /// `stop`'s sender is dropped (with the store).
 pub(super) fn spawn_checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<(), StoreError> {
-    let mut conn = Connection::open(path)?;
+    let mut conn = inkdesk_sqlite::open(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Grab the writer lock between two of the writer's batches without oversleeping.
     conn.busy_handler(Some(super::wait_briefly))?;
@@ -405,7 +405,7 @@ mod tests {
         };
         let wal = dir.path().join("t.db-wal");
         let wal_len = || std::fs::metadata(&wal).unwrap().len();
-        let other = Connection::open(&path).unwrap();
+        let other = inkdesk_sqlite::open(&path).unwrap();
         let log_frames = || run_checkpoint(&other, "PASSIVE").unwrap();
         let mut checkpointer = Checkpointer::default();
         write(0);

@@ -180,7 +180,7 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
+    let mut conn = inkdesk_sqlite::open(path)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "SQLite did not switch to WAL");
@@ -589,7 +589,7 @@ mod tests {
 
     /// A second connection holding the write lock, as another process could.
     pub(super) fn hold_write_lock(path: &Path) -> Connection {
-        let other = Connection::open(path).unwrap();
+        let other = inkdesk_sqlite::open(path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         other
     }
