@@ -19,9 +19,13 @@
 //! exist changes nothing in `pcache1` either, so it is answered here; any other goes
 //! through whole. The wrapper never touches a page.
 //!
-//! **Safety.** SQLite calls a cache's methods one at a time (under its connection's
-//! mutex, in the default serialized threading mode), which is what makes the per-cache
-//! bound safe to update without a lock of its own. The counters are atomics.
+//! **Safety.** Each cache belongs to one connection's pager (no shared-cache mode here),
+//! and a connection is used by one thread at a time: rusqlite opens it with
+//! `SQLITE_OPEN_NO_MUTEX` and its `Connection` is `Send` but not `Sync`. So a cache's
+//! methods are never called concurrently, which is what makes the per-cache bound safe
+//! to update without a lock of its own. The counters are atomics. Installing calls
+//! `sqlite3_config`, which must not run beside any other SQLite call: it runs once,
+//! before the process's first connection, from [`crate::open`].
 #![allow(unsafe_code)]
 
 use std::ffi::{c_int, c_uint, c_void};
@@ -226,7 +230,7 @@ impl Cache {
 ///
 /// # Safety
 /// `p` must be a handle this wrapper's `x_create` returned and `x_destroy` has not freed,
-/// used by one thread at a time (SQLite's own discipline for a cache).
+/// used by one thread at a time (its connection's; see the module documentation).
 unsafe fn cache<'a>(p: *mut ffi::sqlite3_pcache) -> &'a mut Cache {
     // SAFETY: per the function's contract, `p` is a live `Box<Cache>` nobody else borrows.
     unsafe { &mut *p.cast::<Cache>() }
