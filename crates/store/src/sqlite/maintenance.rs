@@ -10,9 +10,10 @@
 //!
 //! - **RESTART checkpoints** (40–225 ms): with the log past its limit, the checkpointer
 //!   took the writer lock and, holding it, copied and fsynced everything written during
-//!   the half-second PASSIVE that preceded it (tens of MB). Now it first repeats PASSIVE
-//!   until one finds almost nothing new, so what remains to copy under the lock is what a
-//!   few milliseconds of writes leave.
+//!   the half-second PASSIVE that preceded it (tens of MB). Repeating PASSIVE first until
+//!   one found almost nothing new shortened that, until a faster writer outran the
+//!   rounds (up to 166 ms again). Now the checkpointer never takes the writer lock: it
+//!   catches up and leaves the last copy to the writer itself ([`Handoff`]).
 //! - **TRUNCATE when quiet** (an `ftruncate` of a 256 MiB log: 210 ms, writer lock held,
 //!   so the first call after a pause waited for it): gone. The log file keeps its size
 //!   (about [`RESET_FRAMES`] pages at most) and is reused from its start.
@@ -25,11 +26,14 @@
 //! writes between the last copy and the fsync that makes the database hold it, and the
 //! first commit into the fresh log fsyncs its header (SQLite does that in `NORMAL` so a
 //! power loss cannot mix old and new frames). When writes pause, that is one fsync paid
-//! by the next commit; under constant writes it is the RESTART's short hold of the writer
-//! lock plus that fsync, once per [`RESET_FRAMES`] pages written. The webhook no longer
-//! waits for either: past a short wait its message goes to the intake spool (`spool`).
+//! by the next commit; under constant writes it is the writer's own last copy (a few
+//! milliseconds of writes and two fsyncs, after a batch has been answered) plus that
+//! fsync, once per [`RESET_FRAMES`] pages written. The webhook does not wait for either:
+//! past a short wait its message goes to the intake spool (`spool`).
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -163,8 +167,8 @@ impl Purger {
     /// Runs one bounded step in a transaction of its own; the next one is due at once
     /// if this one left work, else after [`PURGE_INTERVAL`].
     pub(super) fn step(&mut self, conn: &mut Connection, now: i64) {
-        // IMMEDIATE: take the write lock first (waiting out a RESTART), rather than read,
-        // then find the snapshot stale when upgrading (SQLITE_BUSY at once).
+        // IMMEDIATE: take the write lock first (waiting out any other writer), rather than
+        // read, then find the snapshot stale when upgrading (SQLITE_BUSY at once).
         let step = |conn: &mut Connection| -> Result<bool, StoreError> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
             match purge(conn, now, PURGE_STEP, self.retention) {
@@ -189,27 +193,29 @@ impl Purger {
     }
 }
 
-/// Starts the checkpointer thread on its own connection to `path`; it stops when
-/// `stop`'s sender is dropped (with the store).
-pub(super) fn spawn_checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Result<(), StoreError> {
+/// Starts `checkpointer` on a thread of its own with its own connection to `path`; it
+/// stops when `stop`'s sender is dropped (with the store).
+pub(super) fn spawn_checkpointer(
+    path: &Path,
+    stop: mpsc::Receiver<()>,
+    mut checkpointer: Checkpointer,
+) -> Result<(), StoreError> {
     let mut conn = inkdesk_sqlite::open(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // Grab the writer lock between two of the writer's batches without oversleeping.
+    // Only a test's other connection can hold the checkpoint lock; wait it out briefly.
     conn.busy_handler(Some(super::wait_briefly))?;
     std::thread::Builder::new()
         .name("inkdesk-sqlite-checkpoint".into())
         .spawn(move || {
-            let mut checkpointer = Checkpointer::default();
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL)
             {
                 let started = Instant::now();
                 match checkpointer.tick(&conn) {
-                    Ok(Checkpoint::Passive) => {}
-                    Ok(done) => tracing::debug!(
-                        ?done,
+                    Ok(Checkpoint::HandedOver) => tracing::debug!(
                         ms = started.elapsed().as_millis(),
-                        "WAL started over"
+                        "WAL caught up; the writer copies the rest"
                     ),
+                    Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
             }
@@ -218,44 +224,101 @@ pub(super) fn spawn_checkpointer(path: &Path, stop: mpsc::Receiver<()>) -> Resul
     Ok(())
 }
 
+/// The checkpointer's request that the writer copy the last of the log back itself.
+///
+/// Starting the log over needs a moment when everything in it has been copied back and
+/// no write is under way. Under constant writes the checkpointer never sees one; the
+/// writer has one after every batch. So once the log is past [`RESET_FRAMES`] and the
+/// checkpointer has caught up, it hands the last copy to the writer, which runs it after
+/// a batch has committed and its callers have their answers (what a few milliseconds of
+/// writes left, and two fsyncs). The writer's next transaction then finds the log fully
+/// copied and writes from its start. Nothing waits for a lock another thread holds: a
+/// RESTART checkpoint held the writer lock while it caught up, and once the writer
+/// outran its catch-up rounds (faster writes, a slow fsync) every call waited for the
+/// whole copy (up to 166 ms, docs/PERFORMANCE.md).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Handoff(Arc<AtomicBool>);
+
+impl Handoff {
+    /// Asks the writer for the last copy.
+    fn request(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether the writer has yet to make the last copy (the checkpointer keeps off the
+    /// log meanwhile, so the two never contend for the checkpoint lock).
+    fn pending(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Run by the writer outside any transaction: if asked, copies the rest of the log
+    /// back (PASSIVE: it waits for nobody), so that its next transaction starts the log
+    /// over. Returns whether it copied.
+    pub(super) fn finish(&self, conn: &Connection) -> bool {
+        if !self.pending() {
+            return false;
+        }
+        let started = Instant::now();
+        let copied = run_checkpoint(conn, "PASSIVE");
+        // Cleared only now: the checkpointer stayed off the log until the copy was done.
+        self.0.store(false, Ordering::Release);
+        match copied {
+            Ok((frames, copied)) => tracing::debug!(
+                frames,
+                copied,
+                us = started.elapsed().as_micros(),
+                "the writer copied the rest of the WAL"
+            ),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+        true
+    }
+}
+
 /// What one checkpointer tick did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Checkpoint {
     /// Copied what it could without waiting for anyone.
     Passive,
-    /// The log was past [`RESET_FRAMES`]: caught up, then started it over.
-    Restart,
+    /// The log was past [`RESET_FRAMES`]: caught up, and left the last copy to the
+    /// writer (or the writer has yet to make the one asked for earlier).
+    HandedOver,
 }
 
-/// The checkpointer's settings.
+/// The checkpointer's state.
 #[derive(Debug)]
 pub(super) struct Checkpointer {
     /// Log length that starts it over ([`RESET_FRAMES`] outside tests).
     reset_frames: i64,
-}
-
-impl Default for Checkpointer {
-    fn default() -> Self {
-        Self {
-            reset_frames: RESET_FRAMES,
-        }
-    }
+    handoff: Handoff,
 }
 
 impl Checkpointer {
+    /// A checkpointer that starts the log over past `reset_frames` ([`RESET_FRAMES`]
+    /// outside tests) and hands the last copy to the writer through `handoff`.
+    pub(super) fn new(reset_frames: i64, handoff: Handoff) -> Self {
+        Self {
+            reset_frames,
+            handoff,
+        }
+    }
+
     /// One tick: a PASSIVE checkpoint (never waits for the writer), then, if the log has
-    /// grown past [`RESET_FRAMES`], a catch-up and a RESTART.
+    /// grown past [`RESET_FRAMES`], catch-up rounds and the handoff to the writer.
     ///
     /// When writes pause, nothing more is needed: once a PASSIVE checkpoint has copied
     /// everything, the writer's next commit starts the log over by itself.
     pub(super) fn tick(&mut self, conn: &Connection) -> Result<Checkpoint, StoreError> {
+        if self.handoff.pending() {
+            return Ok(Checkpoint::HandedOver);
+        }
         let (frames, _) = run_checkpoint(conn, "PASSIVE")?;
         if frames < self.reset_frames {
             return Ok(Checkpoint::Passive);
         }
         // Catch up first: each round copies what the writer wrote during the last, until
-        // a round finds next to nothing, so what RESTART copies and fsyncs while it holds
-        // the writer lock is a few milliseconds of writes.
+        // a round finds next to nothing, so what the writer copies between two of its
+        // batches is a few milliseconds of writes.
         for _ in 0..MAX_CONVERGE_ROUNDS {
             let started = Instant::now();
             run_checkpoint(conn, "PASSIVE")?;
@@ -263,11 +326,8 @@ impl Checkpointer {
                 break;
             }
         }
-        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
-        if busy != 0 {
-            tracing::debug!("WAL restart could not finish; the next tick tries again");
-        }
-        Ok(Checkpoint::Restart)
+        self.handoff.request();
+        Ok(Checkpoint::HandedOver)
     }
 }
 
@@ -407,7 +467,8 @@ mod tests {
         let wal_len = || std::fs::metadata(&wal).unwrap().len();
         let other = inkdesk_sqlite::open(&path).unwrap();
         let log_frames = || run_checkpoint(&other, "PASSIVE").unwrap();
-        let mut checkpointer = Checkpointer::default();
+        let handoff = Handoff::default();
+        let mut checkpointer = Checkpointer::new(RESET_FRAMES, handoff.clone());
         write(0);
         assert_eq!(checkpointer.tick(&other).unwrap(), Checkpoint::Passive);
         let (frames, copied) = log_frames();
@@ -428,9 +489,22 @@ mod tests {
 
         // A log past the limit is started over even though the writer never paused long
         // enough for the above: the next write goes to the start of the file.
-        let mut strict = Checkpointer { reset_frames: 100 };
+        let mut strict = Checkpointer::new(100, handoff.clone());
         write(1_000);
-        assert_eq!(strict.tick(&other).unwrap(), Checkpoint::Restart);
+        assert!(!handoff.finish(&writer), "nothing asked yet");
+        assert_eq!(strict.tick(&other).unwrap(), Checkpoint::HandedOver);
+        // The writer goes on after the checkpointer's last round, as it does under load:
+        // the log now ends in frames nobody has copied.
+        writer
+            .execute("INSERT INTO dedupe VALUES ('during', 1)", [])
+            .unwrap();
+        assert_eq!(
+            strict.tick(&other).unwrap(),
+            Checkpoint::HandedOver,
+            "it keeps off the log until the writer has made the last copy"
+        );
+        assert!(handoff.finish(&writer), "the writer makes the last copy");
+        assert!(!handoff.finish(&writer), "once");
         writer
             .execute("INSERT INTO dedupe VALUES ('after', 1)", [])
             .unwrap();
@@ -442,6 +516,6 @@ mod tests {
         let rows: i64 = writer
             .query_row("SELECT count(*) FROM dedupe", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(rows, 1_501);
+        assert_eq!(rows, 1_502);
     }
 }

@@ -125,6 +125,8 @@ const BATCH: usize = 256;
 pub(super) struct Limits {
     queue: usize,
     call_timeout: Duration,
+    /// WAL frames after which the log is started over ([`maintenance::RESET_FRAMES`]).
+    reset_frames: i64,
 }
 
 impl Default for Limits {
@@ -132,6 +134,7 @@ impl Default for Limits {
         Self {
             queue: 4096,
             call_timeout: Duration::from_secs(10),
+            reset_frames: maintenance::RESET_FRAMES,
         }
     }
 }
@@ -186,9 +189,10 @@ fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         tracing::warn!(mode, "SQLite did not switch to WAL");
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // The only lock the writer can meet is the checkpointer's RESTART: wait it out in
-    // short steps (SQLite's own handler backs off to 100 ms sleeps, which turned a 60 ms
-    // checkpoint into a 400 ms stall of every waiting call).
+    // The writer meets no other writer (the checkpointer never takes the writer lock:
+    // see `maintenance::Handoff`); another process or a test's connection might. Wait
+    // in short steps (SQLite's own handler backs off to 100 ms sleeps, which turned a
+    // 60 ms checkpoint into a 400 ms stall of every waiting call).
     conn.busy_handler(Some(wait_briefly))?;
     // The checkpointer thread copies the WAL back (see `maintenance`), never a commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -292,6 +296,7 @@ fn next_job(
     conn: &mut Connection,
     jobs: &mpsc::Receiver<Job>,
     purger: &mut maintenance::Purger,
+    handoff: &maintenance::Handoff,
     clock: &dyn Clock,
 ) -> Option<Job> {
     loop {
@@ -299,6 +304,9 @@ fn next_job(
             Ok(job) => return Some(job),
             Err(mpsc::TryRecvError::Disconnected) => return None,
             Err(mpsc::TryRecvError::Empty) => {}
+        }
+        if handoff.finish(conn) {
+            continue;
         }
         if purger.due() {
             purger.step(conn, ms(clock.now()));
@@ -324,9 +332,15 @@ fn next_job(
 }
 
 /// The writer thread: batches waiting calls into one transaction until every sender is gone.
-fn writer(mut conn: Connection, jobs: mpsc::Receiver<Job>, clock: Arc<dyn Clock>, retention: i64) {
+fn writer(
+    mut conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    clock: Arc<dyn Clock>,
+    retention: i64,
+    handoff: maintenance::Handoff,
+) {
     let mut purger = maintenance::Purger::new(retention);
-    while let Some(first) = next_job(&mut conn, &jobs, &mut purger, clock.as_ref()) {
+    while let Some(first) = next_job(&mut conn, &jobs, &mut purger, &handoff, clock.as_ref()) {
         let started = Instant::now();
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -378,7 +392,9 @@ fn writer(mut conn: Connection, jobs: mpsc::Receiver<Job>, clock: Arc<dyn Clock>
                 "slow SQLite batch"
             );
         }
-        // Under constant load the queue is never empty: an overdue step runs here.
+        // Under constant load the queue is never empty: the last copy of a log to be
+        // started over, and an overdue purge step, run here, between two batches.
+        handoff.finish(&conn);
         if purger.overdue() {
             purger.step(&mut conn, ms(clock.now()));
         }
@@ -410,20 +426,26 @@ impl SqliteStore {
         let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(limits.queue);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let reset_frames = limits.reset_frames;
         std::thread::Builder::new()
             .name("inkdesk-sqlite".into())
             .spawn(move || {
+                let handoff = maintenance::Handoff::default();
                 let started = open_connection(&db_path).and_then(|mut conn| {
                     bound_last_activity(&conn, retention)?;
                     let now = ms(writer_clock.now());
                     maintenance::purge(&mut conn, now, maintenance::PURGE_STEP, retention)?;
-                    maintenance::spawn_checkpointer(&db_path, stop_rx)?;
+                    maintenance::spawn_checkpointer(
+                        &db_path,
+                        stop_rx,
+                        maintenance::Checkpointer::new(reset_frames, handoff.clone()),
+                    )?;
                     Ok(conn)
                 });
                 match started {
                     Ok(conn) => {
                         let _ = ready_tx.send(Ok(()));
-                        writer(conn, jobs_rx, writer_clock, retention);
+                        writer(conn, jobs_rx, writer_clock, retention, handoff);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -622,6 +644,7 @@ mod tests {
         let limits = Limits {
             queue: 16,
             call_timeout: Duration::from_millis(200),
+            ..Limits::default()
         };
         let store = store(&dir, limits).await;
         let lock = hold_write_lock(&dir.path().join("store.sqlite3"));
@@ -790,6 +813,7 @@ mod tests {
         let limits = Limits {
             queue: 2,
             call_timeout: Duration::from_secs(20),
+            ..Limits::default()
         };
         let store = store(&dir, limits).await;
         let lock = hold_write_lock(&dir.path().join("store.sqlite3"));
@@ -824,5 +848,67 @@ mod tests {
             }
         }
         assert!(completed >= 1, "no queued call completed");
+    }
+
+    /// Salt-1 of the WAL's header, which SQLite bumps each time it starts the log over.
+    fn wal_salt(path: &Path) -> Option<u32> {
+        use std::io::Read;
+        let mut header = [0u8; 20];
+        let mut wal = std::fs::File::open(path).ok()?;
+        wal.read_exact(&mut header).ok()?;
+        Some(u32::from_be_bytes([
+            header[16], header[17], header[18], header[19],
+        ]))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_is_started_over_while_writes_go_on() {
+        use crate::ports::Intake;
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            reset_frames: 64,
+            ..Limits::default()
+        };
+        let store = store(&dir, limits).await;
+        let wal = dir.path().join("store.sqlite3-wal");
+        let until = Instant::now() + Duration::from_millis(1_500);
+        // Sixteen senders, each sending its next message as soon as the last is
+        // recorded: the writer's queue is rarely empty.
+        let writers: Vec<_> = (0..16)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while Instant::now() < until {
+                        let sender = format!("{w}x{n}");
+                        let id = ConversationId::parse(sender.clone()).unwrap();
+                        store.record_message(&id, incoming(&sender)).await.unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut salts = std::collections::BTreeSet::new();
+        let mut largest = 0u64;
+        while Instant::now() < until {
+            salts.extend(wal_salt(&wal));
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut sent = 0;
+        for writer in writers {
+            sent += writer.await.unwrap();
+        }
+        // The checkpointer looks every 100 ms: with the log past its limit at nearly
+        // every look, it is started over several times while the senders never pause.
+        // (Were the last copy never made, the checkpointer would stay off the log and
+        // the log would grow with every message from the first handoff on.)
+        assert!(sent > 500, "only {sent} messages in 1.5 s");
+        assert!(
+            salts.len() >= 5,
+            "the log was started over {} times for {sent} messages (up to {largest} bytes)",
+            salts.len().saturating_sub(1)
+        );
     }
 }
