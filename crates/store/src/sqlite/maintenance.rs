@@ -64,8 +64,10 @@ pub(super) const RESET_FRAMES: i64 = 8_192;
 /// A PASSIVE checkpoint shorter than this found little written since the previous one:
 /// the moment to start the log over.
 const CONVERGED: Duration = Duration::from_millis(5);
-/// Most PASSIVE rounds spent waiting for that moment before restarting anyway.
+/// Most PASSIVE rounds spent waiting for that moment before handing over anyway.
 const MAX_CONVERGE_ROUNDS: usize = 8;
+/// Ticks after which a request the writer has not acted on is withdrawn.
+const WITHDRAW_AFTER: u32 = 3;
 
 /// Deletes expired rows, at most `limit` per table (and [`PURGE_CONVERSATIONS`]
 /// conversations with their turns), in one savepoint. Returns whether some table had
@@ -251,6 +253,11 @@ impl Handoff {
         self.0.load(Ordering::Acquire)
     }
 
+    /// Takes a request back the writer has not acted on (it went idle before it saw it).
+    fn withdraw(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+
     /// Run by the writer outside any transaction: if asked, copies the rest of the log
     /// back (PASSIVE: it waits for nobody), so that its next transaction starts the log
     /// over. Returns whether it copied.
@@ -281,8 +288,10 @@ pub(super) enum Checkpoint {
     /// Copied what it could without waiting for anyone.
     Passive,
     /// The log was past [`RESET_FRAMES`]: caught up, and left the last copy to the
-    /// writer (or the writer has yet to make the one asked for earlier).
+    /// writer.
     HandedOver,
+    /// Nothing: the writer has yet to make the last copy asked for earlier.
+    Waiting,
 }
 
 /// The checkpointer's state.
@@ -291,6 +300,8 @@ pub(super) struct Checkpointer {
     /// Log length that starts it over ([`RESET_FRAMES`] outside tests).
     reset_frames: i64,
     handoff: Handoff,
+    /// Ticks the current request has been waiting for the writer.
+    waited: u32,
 }
 
 impl Checkpointer {
@@ -300,6 +311,7 @@ impl Checkpointer {
         Self {
             reset_frames,
             handoff,
+            waited: 0,
         }
     }
 
@@ -309,11 +321,22 @@ impl Checkpointer {
     /// When writes pause, nothing more is needed: once a PASSIVE checkpoint has copied
     /// everything, the writer's next commit starts the log over by itself.
     pub(super) fn tick(&mut self, conn: &Connection) -> Result<Checkpoint, StoreError> {
-        if self.handoff.pending() {
-            return Ok(Checkpoint::HandedOver);
+        let withdrawn = self.handoff.pending();
+        if withdrawn {
+            self.waited += 1;
+            if self.waited < WITHDRAW_AFTER {
+                return Ok(Checkpoint::Waiting);
+            }
+            // The writer went idle before it saw the request (it looks between batches
+            // and before it parks): with no writes, a PASSIVE here copies everything and
+            // the writer's next commit starts the log over by itself. Were the writer
+            // copying after all, this PASSIVE finds the checkpoint lock taken and does
+            // nothing.
+            self.handoff.withdraw();
         }
-        let (frames, _) = run_checkpoint(conn, "PASSIVE")?;
-        if frames < self.reset_frames {
+        self.waited = 0;
+        let (frames, copied) = run_checkpoint(conn, "PASSIVE")?;
+        if frames < self.reset_frames || (withdrawn && copied == frames) {
             return Ok(Checkpoint::Passive);
         }
         // Catch up first: each round copies what the writer wrote during the last, until
@@ -500,7 +523,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             strict.tick(&other).unwrap(),
-            Checkpoint::HandedOver,
+            Checkpoint::Waiting,
             "it keeps off the log until the writer has made the last copy"
         );
         assert!(handoff.finish(&writer), "the writer makes the last copy");
@@ -517,5 +540,19 @@ mod tests {
             .query_row("SELECT count(*) FROM dedupe", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 1_502);
+
+        // A request the writer never acts on (it went idle) is taken back: the
+        // checkpointer copies the log itself, and the next write starts it over.
+        write(2_000);
+        assert_eq!(strict.tick(&other).unwrap(), Checkpoint::HandedOver);
+        for _ in 1..WITHDRAW_AFTER {
+            assert_eq!(strict.tick(&other).unwrap(), Checkpoint::Waiting);
+        }
+        assert_eq!(strict.tick(&other).unwrap(), Checkpoint::Passive);
+        assert!(!handoff.finish(&writer), "withdrawn");
+        writer
+            .execute("INSERT INTO dedupe VALUES ('idle', 1)", [])
+            .unwrap();
+        assert!(log_frames().0 < 10, "the writer began a fresh log");
     }
 }
