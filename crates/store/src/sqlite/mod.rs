@@ -183,7 +183,7 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = inkdesk_sqlite::open(path)?;
+    let mut conn = inkdesk_sqlite::open_gathering(path)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "SQLite did not switch to WAL");
