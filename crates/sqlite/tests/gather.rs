@@ -38,6 +38,19 @@ fn rows_on_disk(db: &Path, scratch: &Path, round: usize) -> i64 {
         .unwrap()
 }
 
+/// One transaction of 30 random-keyed rows, as a webhook batch writes.
+fn commit_batch(writer: &mut Connection, state: &mut u64, body: &str) {
+    let tx = writer.transaction().unwrap();
+    for _ in 0..30 {
+        tx.execute(
+            "INSERT INTO t(k, v) VALUES (?1, ?2)",
+            params![key(state), body],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
 #[test]
 fn every_commit_is_in_the_files_and_frames_are_written_together() {
     let scratch = tempfile::tempdir().unwrap();
@@ -62,15 +75,7 @@ fn every_commit_is_in_the_files_and_frames_are_written_together() {
     // Small transactions, as the webhook's batches: each commit visible to a reader on
     // the default VFS at once, and on disk.
     for round in 0..60 {
-        let tx = writer.transaction().unwrap();
-        for _ in 0..30 {
-            tx.execute(
-                "INSERT INTO t(k, v) VALUES (?1, ?2)",
-                params![key(&mut state), body],
-            )
-            .unwrap();
-        }
-        tx.commit().unwrap();
+        commit_batch(&mut writer, &mut state, &body);
         expected += 30;
         let seen: i64 = reader
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
@@ -121,18 +126,36 @@ fn every_commit_is_in_the_files_and_frames_are_written_together() {
         .unwrap();
     assert_eq!(busy, 0);
     for round in 0..5 {
-        let tx = writer.transaction().unwrap();
-        for _ in 0..30 {
-            tx.execute(
-                "INSERT INTO t(k, v) VALUES (?1, ?2)",
-                params![key(&mut state), body],
-            )
-            .unwrap();
-        }
-        tx.commit().unwrap();
+        commit_batch(&mut writer, &mut state, &body);
         expected += 30;
         assert_eq!(rows_on_disk(&db, scratch.path(), 200 + round), expected);
     }
+
+    // The log copied back by the writer's own connection, as the store's writer does
+    // before the log starts over: the checkpoint reads the frames through this VFS,
+    // and the next commit starts the log over from this side.
+    commit_batch(&mut writer, &mut state, &body);
+    expected += 30;
+    let (busy, log, copied): (i64, i64, i64) = writer
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((busy, log), (0, copied), "everything copied");
+    for round in 0..5 {
+        commit_batch(&mut writer, &mut state, &body);
+        expected += 30;
+        assert_eq!(rows_on_disk(&db, scratch.path(), 300 + round), expected);
+    }
+    let (_, log, _): (i64, i64, i64) = reader
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert!(
+        log < copied,
+        "the log was started over ({log} frames, {copied} before)"
+    );
     let seen: i64 = reader
         .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
         .unwrap();
