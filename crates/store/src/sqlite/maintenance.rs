@@ -204,7 +204,9 @@ pub(super) fn spawn_checkpointer(
 ) -> Result<(), StoreError> {
     let mut conn = inkdesk_sqlite::open(path)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // Only a test's other connection can hold the checkpoint lock; wait it out briefly.
+    // A PASSIVE checkpoint never calls the busy handler (a checkpoint lock held by the
+    // writer's own last copy just makes it return busy). It covers reading the schema
+    // or recovering the log while another connection holds a lock.
     conn.busy_handler(Some(super::wait_briefly))?;
     std::thread::Builder::new()
         .name("inkdesk-sqlite-checkpoint".into())
