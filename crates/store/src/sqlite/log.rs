@@ -14,6 +14,22 @@ pub(super) fn parse_conv(raw: String) -> Result<ConversationId, StoreError> {
     ConversationId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// How many turns past `max_turns` a conversation may hold before its oldest are deleted.
+///
+/// Trimming one turn on every message rewrote the same index and table pages on every
+/// message: on a grown database the trim was the largest share of the WAL written per
+/// message (2.1 of 5.6 frames, docs/PERFORMANCE.md). Deleting 16 neighbours at once costs
+/// about what deleting one does. The turns held past the cap are out of reach: every
+/// reader stops at the newest `max_turns` ([`visible`]), so the history the model, the
+/// console and an export see is exactly the one the other adapters keep. They go with
+/// the conversation, by its retention or a customer's delete, like every other turn.
+pub(super) const TRIM_SLACK: i64 = 15;
+
+/// The most turns of a conversation any reader is given: the newest `max_turns`.
+pub(super) fn visible(held: i64, max_turns: i64) -> i64 {
+    held.min(max_turns)
+}
+
 /// Drops a conversation's oldest `?2` turns. Found from the start of the conversation's
 /// index range: finding the cut by stepping back over the newest `max_turns` (an
 /// `OFFSET`) walked 200 index entries on every message once a conversation was full.
@@ -45,9 +61,11 @@ pub(super) fn append_turn(
     // `conversations.turns` is the number of the conversation's rows in `turns`: every
     // statement that adds or removes turns keeps it so in the same transaction (this
     // function, or a delete of the whole conversation with its row), so the rows past
-    // the cap are exactly the oldest `count - max_turns`.
+    // the cap are exactly the oldest `count - max_turns`. They are deleted once there
+    // are more than `TRIM_SLACK` of them, all at once however many that is (a lowered
+    // cap can leave many).
     let mut count = live.unwrap_or(0) + 1;
-    if count > max_turns {
+    if count > max_turns.saturating_add(TRIM_SLACK) {
         tx.prepare_cached(TRIM_TURNS)?
             .execute(params![conv, count - max_turns])?;
         count = max_turns;
@@ -95,7 +113,8 @@ impl ConversationLog for SqliteStore {
         n: usize,
     ) -> Result<Vec<Turn>, StoreError> {
         let conv = conversation.as_str().to_owned();
-        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        let max_turns = i64::try_from(self.options.max_turns).unwrap_or(i64::MAX);
+        let n = visible(i64::try_from(n).unwrap_or(i64::MAX), max_turns);
         let bodies = self
             .run(move |conn, now| {
                 let tx = conn.savepoint()?;
@@ -123,6 +142,7 @@ impl ConversationLog for SqliteStore {
 
     async fn conversations(&self, limit: usize) -> Result<Vec<ConversationSummary>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let max_turns = i64::try_from(self.options.max_turns).unwrap_or(i64::MAX);
         let rows = self
             .run(move |conn, now| {
                 let mut stmt = conn.prepare_cached(
@@ -146,7 +166,7 @@ impl ConversationLog for SqliteStore {
                     conversation: parse_conv(conv)?,
                     last_at: last.at,
                     last_preview: preview(&last.text),
-                    turns: u64::try_from(turns).unwrap_or(0),
+                    turns: u64::try_from(visible(turns, max_turns)).unwrap_or(0),
                 })
             })
             .collect()
@@ -171,6 +191,8 @@ impl ConversationLog for SqliteStore {
             if !live {
                 return Ok(0);
             }
+            // Every turn held, those past the cap too ([`TRIM_SLACK`]): an unsent
+            // message's text must not stay behind in a turn no reader sees.
             let rows: Vec<(i64, String)> = tx
                 .prepare_cached("SELECT seq, body FROM turns WHERE conv = ?1 ORDER BY seq")?
                 .query_map([&conv], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -261,18 +283,80 @@ mod tests {
     fn trimming_keeps_the_newest_turns_without_re_preparing() {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::open_connection(&dir.path().join("t.db")).unwrap();
-        for i in 0..50 {
+        // Up to TRIM_SLACK turns past the cap of 20 are held; the next deletes 16.
+        for i in 0..35 {
             append_turn(&conn, "c", &body(i), i, 1_000, 10_000, 20).unwrap();
         }
-        assert_eq!(kept(&conn), bodies(30..50));
+        assert_eq!(kept(&conn), bodies(0..35));
+        append_turn(&conn, "c", &body(35), 35, 1_000, 10_000, 20).unwrap();
+        assert_eq!(kept(&conn), bodies(16..36));
+        for i in 36..50 {
+            append_turn(&conn, "c", &body(i), i, 1_000, 10_000, 20).unwrap();
+        }
+        assert_eq!(kept(&conn), bodies(16..50));
         // A lower cap (a changed setting) takes the conversation down to it at once.
         append_turn(&conn, "c", &body(50), 50, 1_000, 10_000, 5).unwrap();
         assert_eq!(kept(&conn), bodies(46..51));
         // SQLite recompiles a statement on the next step whenever a parameter its plan
         // read (a LIMIT or OFFSET among them) is bound again, unless the connection has
-        // the query planner stability guarantee: the trim's LIMIT, on every message.
+        // the query planner stability guarantee: the trim's LIMIT, bound anew on every trim.
         let trim = conn.prepare_cached(TRIM_TURNS).unwrap();
         assert_eq!(trim.get_status(StatementStatus::RePrepare), 0);
-        assert!(trim.get_status(StatementStatus::Run) >= 30);
+        assert_eq!(trim.get_status(StatementStatus::Run), 2);
+    }
+
+    /// Turns held past the cap (up to [`TRIM_SLACK`]) are out of every reader's reach,
+    /// but an unsend still takes the text out of them.
+    #[tokio::test]
+    async fn turns_past_the_cap_are_not_read_but_are_changed() {
+        use crate::change::{MessageChange, UNSENT_TEXT};
+        use crate::model::{Role, StoreOptions};
+
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            max_turns: 3,
+            intake_ack_within: None,
+            ..StoreOptions::default()
+        };
+        let store =
+            super::super::tests::store_with(dir.path(), super::super::Limits::default(), options)
+                .await;
+        let c = ConversationId::parse("capped".to_owned()).unwrap();
+        for i in 0..5 {
+            let turn = Turn {
+                role: Role::Customer,
+                text: format!("secret {i}"),
+                message_id: Some(format!("m{i}")),
+                at: chrono::Utc::now(),
+                data: None,
+            };
+            store.append(&c, turn).await.unwrap();
+        }
+        let texts: Vec<String> = store
+            .recent(&c, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(texts, ["secret 2", "secret 3", "secret 4"]);
+        assert_eq!(store.conversations(10).await.unwrap()[0].turns, 3);
+
+        let changed = store
+            .change_message(&c, "m0", &MessageChange::Unsent)
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+        let held: Vec<String> = store
+            .run(|conn, _| {
+                let mut stmt = conn.prepare("SELECT body FROM turns ORDER BY seq")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<String>, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 5, "{held:?}");
+        assert!(!held[0].contains("secret 0"), "{held:?}");
+        assert!(held[0].contains(UNSENT_TEXT), "{held:?}");
     }
 }

@@ -47,7 +47,7 @@ pub(super) const PURGE_INTERVAL: Duration = Duration::from_secs(10);
 /// millisecond); the rest go in the next steps.
 pub(super) const PURGE_STEP: i64 = 100;
 /// Most expired conversations deleted by one purge step: each takes its turns along
-/// (up to `max_turns`, 200 by default).
+/// (up to `max_turns` plus [`super::log::TRIM_SLACK`], 215 by default).
 const PURGE_CONVERSATIONS: i64 = 5;
 /// How often the checkpointer copies the WAL back into the database. Short, so each
 /// PASSIVE checkpoint (and its fsync of the log) has little to write.

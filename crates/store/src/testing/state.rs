@@ -254,7 +254,11 @@ pub async fn history_is_ordered_listed_and_capped(h: Harness) {
     }
     let kept = log.recent(&c2, 1000).await.unwrap();
     assert_eq!(kept.len(), MAX_TURNS);
+    assert_eq!(kept.first().unwrap().text, "t5");
     assert_eq!(kept.last().unwrap().text, format!("t{}", MAX_TURNS + 4));
+    let summary = log.conversations(10).await.unwrap();
+    let c2_summary = summary.iter().find(|s| s.conversation == c2).unwrap();
+    assert_eq!(c2_summary.turns, u64::try_from(MAX_TURNS).unwrap());
 }
 
 /// Round-trip check: a stored turn keeps its role, message id and opaque data.
