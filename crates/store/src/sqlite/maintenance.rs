@@ -33,7 +33,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -241,23 +241,40 @@ pub(super) fn spawn_checkpointer(
 /// outran its catch-up rounds (faster writes, a slow fsync) every call waited for the
 /// whole copy (up to 166 ms, docs/PERFORMANCE.md).
 #[derive(Debug, Clone, Default)]
-pub(super) struct Handoff(Arc<AtomicBool>);
+pub(super) struct Handoff(Arc<HandoffState>);
+
+#[derive(Debug, Default)]
+struct HandoffState {
+    /// Whether the writer has yet to make the last copy.
+    asked: AtomicBool,
+    /// The log's length in frames when the writer's last copy left it wholly copied
+    /// (0: none did).
+    left: AtomicI64,
+}
 
 impl Handoff {
     /// Asks the writer for the last copy.
     fn request(&self) {
-        self.0.store(true, Ordering::Release);
+        self.0.asked.store(true, Ordering::Release);
     }
 
     /// Whether the writer has yet to make the last copy (the checkpointer keeps off the
     /// log meanwhile, so the two never contend for the checkpoint lock).
     fn pending(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.asked.load(Ordering::Acquire)
     }
 
     /// Takes a request back the writer has not acted on (it went idle before it saw it).
     fn withdraw(&self) {
-        self.0.store(false, Ordering::Release);
+        self.0.asked.store(false, Ordering::Release);
+    }
+
+    /// Whether a log of `frames` frames, all copied, is the one the writer's last copy
+    /// left: nothing was written since, and the writer's next transaction starts the log
+    /// over by itself. (Under writes, a checkpoint that copied every frame it saw says
+    /// nothing of the frames added meanwhile; only an unchanged length does.)
+    fn left_as_copied(&self, frames: i64) -> bool {
+        frames > 0 && self.0.left.load(Ordering::Acquire) == frames
     }
 
     /// Run by the writer outside any transaction: if asked, copies the rest of the log
@@ -269,8 +286,12 @@ impl Handoff {
         }
         let started = Instant::now();
         let copied = run_checkpoint(conn, "PASSIVE");
+        if let Ok((frames, copied)) = copied {
+            let left = if copied == frames { frames } else { 0 };
+            self.0.left.store(left, Ordering::Release);
+        }
         // Cleared only now: the checkpointer stayed off the log until the copy was done.
-        self.0.store(false, Ordering::Release);
+        self.0.asked.store(false, Ordering::Release);
         match copied {
             Ok((frames, copied)) => tracing::debug!(
                 frames,
@@ -338,7 +359,11 @@ impl Checkpointer {
         }
         self.waited = 0;
         let (frames, copied) = run_checkpoint(conn, "PASSIVE")?;
-        if frames < self.reset_frames || (withdrawn && copied == frames) {
+        // All copied and nothing written since the writer went idle or made its last
+        // copy: its next transaction starts the log over by itself. (Asking again after
+        // the writer's copy would have it copy nothing on every tick until it writes.)
+        let idle = withdrawn || self.handoff.left_as_copied(frames);
+        if frames < self.reset_frames || (idle && copied == frames) {
             return Ok(Checkpoint::Passive);
         }
         // Catch up first: each round copies what the writer wrote during the last, until
@@ -513,11 +538,23 @@ mod tests {
         );
 
         // A log past the limit is started over even though the writer never paused long
-        // enough for the above: the next write goes to the start of the file.
+        // enough for the above: the next write goes to the start of the file. Under
+        // constant writes the checkpointer never finds the log wholly copied, frames
+        // being added while it copies; here a reader does that, by holding a snapshot
+        // that keeps the checkpointer from copying anything (it may not change the
+        // database under the reader). It lets go right after the checkpointer's rounds.
         let mut strict = Checkpointer::new(100, handoff.clone());
+        let reader = inkdesk_sqlite::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM dedupe", [], |r| r.get(0))
+            .unwrap();
         write(1_000);
         assert!(!handoff.finish(&writer), "nothing asked yet");
         assert_eq!(strict.tick(&other).unwrap(), Checkpoint::HandedOver);
+        let (frames, copied) = log_frames();
+        assert!(copied < frames, "{copied} of {frames} frames copied");
+        drop(reader);
         // The writer goes on after the checkpointer's last round, as it does under load:
         // the log now ends in frames nobody has copied.
         writer
@@ -530,6 +567,12 @@ mod tests {
         );
         assert!(handoff.finish(&writer), "the writer makes the last copy");
         assert!(!handoff.finish(&writer), "once");
+        assert_eq!(
+            strict.tick(&other).unwrap(),
+            Checkpoint::Passive,
+            "nothing was written since: nothing to hand over again"
+        );
+        assert!(!handoff.finish(&writer), "not asked again");
         writer
             .execute("INSERT INTO dedupe VALUES ('after', 1)", [])
             .unwrap();
