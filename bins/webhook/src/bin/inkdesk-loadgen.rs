@@ -5,6 +5,7 @@
 //! inkdesk-loadgen --url http://127.0.0.1:3000/webhook --secret S --rate 1000 --seconds 10
 //! inkdesk-loadgen --url … --secret S --rate 0 --concurrency 64   # as fast as possible
 //! inkdesk-loadgen --secret S --write-bodies bodies.tsv --count 200000   # for wrk
+//! inkdesk-loadgen --url … --secret S --slow-ms 5   # also each request over 5 ms, when
 //! ```
 //! Every request carries a fresh message id (so deduplication never short-cuts it) from one
 //! of `--conversations` senders, signed with HMAC-SHA256 exactly as Meta signs.
@@ -56,6 +57,11 @@ struct Args {
     /// How many bodies `--write-bodies` writes.
     #[arg(long, default_value_t = 200_000)]
     count: u64,
+    /// Also print, to standard error, every request slower than this many milliseconds:
+    /// the wall-clock time it was due (UTC) and its latency, to line up with the server's
+    /// log.
+    #[arg(long)]
+    slow_ms: Option<f64>,
 }
 
 /// Writes `count` signed bodies, unique message ids, cycling through the senders.
@@ -161,7 +167,17 @@ async fn main() -> anyhow::Result<()> {
                     .await;
                 match result {
                     Ok(resp) if resp.status().is_success() => {
-                        latencies_us.push(sent.elapsed().as_micros() as u64);
+                        let took = sent.elapsed();
+                        latencies_us.push(took.as_micros() as u64);
+                        if args.slow_ms.is_some_and(|ms| took.as_secs_f64() * 1e3 > ms) {
+                            let due = chrono::Utc::now()
+                                - chrono::Duration::from_std(took).unwrap_or_default();
+                            eprintln!(
+                                "slow {} {:.2}ms",
+                                due.format("%H:%M:%S%.6f"),
+                                took.as_secs_f64() * 1e3
+                            );
+                        }
                     }
                     _ => {
                         errors.fetch_add(1, Ordering::Relaxed);
